@@ -1,0 +1,99 @@
+"""Signed short-lived tokens for calls and agents (PyJWT, HS256).
+
+A *call token* lets a customer's client join one call at one site; an *agent token* lets an
+agent's desktop attach (and re-attach after a site failover, at the backup site) without typing
+credentials again. Both are verified by every site with the cluster's shared secret.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+
+from cluster.clock import SYSTEM_CLOCK, Clock
+from cluster.errors import TokenError
+
+TokenKind = Literal["call", "agent", "supervisor"]
+_ALGORITHM = "HS256"
+_ISSUER = "callcenter"
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    kind: TokenKind
+    subject: str  # call id or agent id
+    site: str | None
+    issued_at: float
+    expires_at: float
+    token_id: str
+    extra: dict[str, Any]
+
+
+class TokenSigner:
+    def __init__(self, secret: str, *, ttl_s: float = 300.0, clock: Clock = SYSTEM_CLOCK) -> None:
+        if len(secret) < 16:
+            raise ValueError("token secret must be at least 16 characters")
+        self._secret = secret
+        self._ttl_s = ttl_s
+        self._clock = clock
+
+    def issue(
+        self,
+        kind: TokenKind,
+        subject: str,
+        *,
+        site: str | None = None,
+        ttl_s: float | None = None,
+        **extra: Any,
+    ) -> str:
+        now = self._clock.now()
+        payload: dict[str, Any] = {
+            "iss": _ISSUER,
+            "kind": kind,
+            "sub": subject,
+            "iat": int(now),
+            "exp": int(now + (ttl_s if ttl_s is not None else self._ttl_s)),
+            "jti": secrets.token_hex(8),
+        }
+        if site is not None:
+            payload["site"] = site
+        if extra:
+            payload["ext"] = extra
+        return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
+
+    def verify(self, token: str, *, kind: TokenKind | None = None) -> Claims:
+        """Return the claims of a valid token or raise :class:`TokenError` with a stable id."""
+        if not isinstance(token, str) or not token or len(token) > 4096:
+            raise TokenError("token missing or malformed", error_id="token.malformed")
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                issuer=_ISSUER,
+                options={"require": ["exp", "iat", "sub", "kind", "jti"], "verify_exp": False},
+            )
+        except jwt.InvalidSignatureError as exc:
+            raise TokenError("token signature is not valid", error_id="token.forged") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError(f"token is not valid: {exc}", error_id="token.malformed") from exc
+        # Expiry is checked against the injected clock, not the process clock.
+        if float(payload["exp"]) <= self._clock.now():
+            raise TokenError("token has expired; ask central for a new one", error_id="token.expired")
+        if kind is not None and payload["kind"] != kind:
+            raise TokenError(
+                f"a {payload['kind']} token cannot be used here (needs {kind})",
+                error_id="token.wrong_kind",
+            )
+        return Claims(
+            kind=payload["kind"],
+            subject=str(payload["sub"]),
+            site=payload.get("site"),
+            issued_at=float(payload["iat"]),
+            expires_at=float(payload["exp"]),
+            token_id=str(payload["jti"]),
+            extra=dict(payload.get("ext", {})),
+        )

@@ -1,0 +1,1 @@
+"""site_node package."""

@@ -1,0 +1,1 @@
+"""webrtc_client package."""
