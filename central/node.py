@@ -1,0 +1,95 @@
+"""A central replica: campaigns for leadership and serves its HTTP API.
+
+Every replica serves ``/healthz`` (its role and who leads) and ``/metrics``. The leader makes
+routing and failover decisions; followers keep a hot copy and forward to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import Gauge
+
+from cluster.config import Settings
+from cluster.election import Election
+from cluster.etcd import Etcd
+from cluster.http import HttpServer, make_app
+from cluster.keys import Keyspace
+from cluster.leadership import Leadership
+from cluster.logs import log
+
+_log = logging.getLogger(__name__)
+
+IS_LEADER = Gauge("cc_central_is_leader", "1 while this central replica leads")
+
+
+class CentralNode:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.central.name
+        self.keys = Keyspace(settings.etcd.prefix)
+        self.etcd: Etcd | None = None
+        self.leadership: Leadership | None = None
+        self.app: web.Application = make_app(self.health, max_body_bytes=settings.central.http.max_body_bytes)
+        self.http = HttpServer(
+            self.app, settings.central.http.host, settings.central.http.port, port_flag="--port or CC_CENTRAL__HTTP__PORT"
+        )
+
+    @property
+    def url(self) -> str:
+        return self.http.url
+
+    def health(self) -> dict[str, Any]:
+        leadership = self.leadership
+        current = leadership.current_identity() if leadership is not None else None
+        return {
+            "ok": leadership is not None,
+            "role": "central",
+            "name": self.name,
+            "leader": bool(leadership and leadership.is_leader),
+            "current_leader": current,
+            "fencing_token": leadership.fencing_token if leadership is not None else 0,
+        }
+
+    async def _elected(self, election: Election) -> None:
+        IS_LEADER.set(1)
+        log(_log, logging.INFO, "central leads", name=self.name, fencing_token=election.fencing_token)
+
+    async def _deposed(self) -> None:
+        IS_LEADER.set(0)
+        log(_log, logging.WARNING, "central no longer leads", name=self.name)
+
+    async def start(self) -> None:
+        await self.http.start()
+        self.etcd = await Etcd.connect(
+            self.settings.etcd.endpoints,
+            timeout_s=None,
+            max_backoff_s=self.settings.etcd.retry_max_backoff_s,
+        )
+        self.leadership = Leadership(
+            self.etcd,
+            self.keys.election("central"),
+            {"name": self.name, "url": self.http.url},
+            ttl_s=self.settings.etcd.lease_ttl_s,
+            on_elected=self._elected,
+            on_deposed=self._deposed,
+        )
+        await self.leadership.start()
+        log(_log, logging.INFO, "central started", name=self.name, url=self.http.url)
+
+    async def stop(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.stop()
+        await self.http.stop()
+        if self.etcd is not None:
+            await self.etcd.close()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

@@ -1,0 +1,309 @@
+"""Our small etcd interface: KV, transactions, prefix watches and leased sessions.
+
+The rest of the code base talks to etcd only through :class:`Etcd` and :class:`Session`
+(and :mod:`cluster.election` / :mod:`cluster.membership`, built on them). Today they sit on
+``etcd3aio`` (asyncio over grpc.aio, several endpoints, works under uvloop with the fast
+protobuf); swapping the client means rewriting this module only.
+
+etcd errors are translated here into :class:`~cluster.errors.EtcdUnavailable` carrying the
+endpoints that were tried, never a gRPC traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import etcd3aio
+import grpc
+from etcd3aio import Etcd3Client, EtcdError, prefix_range_end
+from etcd3aio._protobuf import Compare as PbCompare
+from etcd3aio.kv import KVService
+
+from cluster.errors import EtcdUnavailable
+from cluster.logs import log
+
+_log = logging.getLogger(__name__)
+
+Compare = Any  # an etcd Compare protobuf, built by the helpers below
+Op = Any  # an etcd RequestOp protobuf
+
+
+@dataclass(frozen=True, slots=True)
+class KeyValue:
+    key: str
+    value: bytes
+    create_revision: int
+    mod_revision: int
+    version: int
+    lease: int
+
+
+class EventType(Enum):
+    PUT = "put"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    type: EventType
+    key: str
+    value: bytes
+    mod_revision: int
+    create_revision: int
+
+
+def _kv(raw: Any) -> KeyValue:
+    return KeyValue(
+        key=raw.key.decode(),
+        value=bytes(raw.value),
+        create_revision=int(raw.create_revision),
+        mod_revision=int(raw.mod_revision),
+        version=int(raw.version),
+        lease=int(raw.lease),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TxnResult:
+    succeeded: bool
+    revision: int
+    responses: list[Any]
+
+
+class Etcd:
+    """A connected etcd client. ``await Etcd.connect(endpoints)`` to get one."""
+
+    def __init__(self, endpoints: Sequence[str], client: Etcd3Client) -> None:
+        self.endpoints = list(endpoints)
+        self._client = client
+
+    @classmethod
+    async def connect(
+        cls,
+        endpoints: Sequence[str],
+        *,
+        timeout_s: float | None = 30.0,
+        max_backoff_s: float = 5.0,
+    ) -> Etcd:
+        """Connect and check the cluster answers; retry with backoff until ``timeout_s``.
+
+        Every failed attempt logs the endpoints tried and when the next try happens, so an
+        operator sees "etcd unreachable at 127.0.0.1:2379; retrying in 2.0 s", not a traceback.
+        """
+        client = Etcd3Client(list(endpoints), rpc_max_attempts=1)
+        await client.connect()
+        etcd = cls(endpoints, client)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        backoff = 0.2
+        while True:
+            try:
+                await etcd._kv.get("/", timeout=2.0, serializable=True)
+                return etcd
+            except (EtcdError, grpc.aio.AioRpcError, TimeoutError) as exc:
+                if deadline is not None and loop.time() + backoff > deadline:
+                    await client.close()
+                    raise EtcdUnavailable(
+                        f"etcd unreachable at {', '.join(endpoints)}; gave up after {timeout_s:.0f} s"
+                        " (start one with `callcenter etcd`, or set CC_ETCD__ENDPOINTS)",
+                        endpoints=list(endpoints),
+                    ) from exc
+                log(
+                    _log,
+                    logging.WARNING,
+                    "etcd unreachable; retrying",
+                    endpoints=list(endpoints),
+                    retry_in_s=round(backoff, 2),
+                    reason=type(exc).__name__,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, max_backoff_s)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    @property
+    def _kv(self) -> KVService:
+        kv = self._client.kv
+        if kv is None:
+            raise EtcdUnavailable("etcd client is closed", endpoints=self.endpoints)
+        return kv
+
+    @contextlib.contextmanager
+    def _translate(self, operation: str) -> Any:
+        try:
+            yield
+        except (EtcdError, grpc.aio.AioRpcError) as exc:
+            raise EtcdUnavailable(
+                f"etcd {operation} failed at {', '.join(self.endpoints)}: {exc}",
+                endpoints=self.endpoints,
+            ) from exc
+
+    # --- KV -------------------------------------------------------------------------------
+    async def get(self, key: str, *, timeout: float = 5.0) -> KeyValue | None:
+        with self._translate("get"):
+            response = await self._kv.get(key, timeout=timeout)
+        return _kv(response.kvs[0]) if response.kvs else None
+
+    async def get_prefix(self, prefix: str, *, timeout: float = 5.0) -> tuple[list[KeyValue], int]:
+        """All keys under ``prefix`` and the store revision they were read at."""
+        with self._translate("get_prefix"):
+            response = await self._kv.get(prefix, range_end=prefix_range_end(prefix), timeout=timeout)
+        return [_kv(raw) for raw in response.kvs], int(response.header.revision)
+
+    async def put(self, key: str, value: bytes | str, *, lease: int = 0, timeout: float = 5.0) -> int:
+        with self._translate("put"):
+            response = await self._kv.put(key, value, lease=lease, timeout=timeout)
+        return int(response.header.revision)
+
+    async def delete(self, key: str, *, timeout: float = 5.0) -> int:
+        with self._translate("delete"):
+            response = await self._kv.delete(key, timeout=timeout)
+        return int(response.deleted)
+
+    async def txn(
+        self, compare: Sequence[Compare], success: Sequence[Op], failure: Sequence[Op] = (), *, timeout: float = 5.0
+    ) -> TxnResult:
+        with self._translate("txn"):
+            response = await self._kv.txn(compare, success, failure, timeout=timeout)
+        return TxnResult(bool(response.succeeded), int(response.header.revision), list(response.responses))
+
+    # --- transaction building blocks ------------------------------------------------------
+    @staticmethod
+    def create_revision_is(key: str, revision: int) -> Compare:
+        return KVService.txn_compare_create_revision(key, revision)
+
+    @staticmethod
+    def absent(key: str) -> Compare:
+        return KVService.txn_compare_create_revision(key, 0)
+
+    @staticmethod
+    def mod_revision_is(key: str, revision: int) -> Compare:
+        return PbCompare(result=PbCompare.EQUAL, target=PbCompare.MOD, key=key.encode(), mod_revision=revision)
+
+    @staticmethod
+    def op_put(key: str, value: bytes | str, *, lease: int = 0) -> Op:
+        return KVService.txn_op_put(key, value, lease=lease)
+
+    @staticmethod
+    def op_delete(key: str) -> Op:
+        return KVService.txn_op_delete(key)
+
+    @staticmethod
+    def op_get(key: str) -> Op:
+        return KVService.txn_op_get(key)
+
+    # --- leases ---------------------------------------------------------------------------
+    async def grant(self, ttl_s: int, *, timeout: float = 5.0) -> int:
+        lease = self._client.lease
+        if lease is None:
+            raise EtcdUnavailable("etcd client is closed", endpoints=self.endpoints)
+        with self._translate("lease grant"):
+            response = await lease.grant(ttl_s, timeout=timeout)
+        return int(response.ID)
+
+    async def keep_alive_once(self, lease_id: int, *, timeout: float) -> int:
+        """Refresh a lease once; returns the remaining TTL (<= 0: the lease is gone)."""
+        lease = self._client.lease
+        if lease is None:
+            raise EtcdUnavailable("etcd client is closed", endpoints=self.endpoints)
+        stream = lease.keep_alive(lease_id)
+        try:
+            async with asyncio.timeout(timeout):
+                with self._translate("lease keep-alive"):
+                    async for response in stream:
+                        return int(response.TTL)
+        finally:
+            stream.cancel()
+        return 0
+
+    async def revoke(self, lease_id: int, *, timeout: float = 2.0) -> None:
+        lease = self._client.lease
+        if lease is None:
+            return
+        with self._translate("lease revoke"):
+            await lease.revoke(lease_id, timeout=timeout)
+
+    # --- watch ----------------------------------------------------------------------------
+    async def watch_prefix(self, prefix: str, *, start_revision: int = 0) -> AsyncIterator[WatchEvent]:
+        """Every change under ``prefix`` from ``start_revision`` on (reconnects by itself)."""
+        watch = self._client.watch
+        if watch is None:
+            raise EtcdUnavailable("etcd client is closed", endpoints=self.endpoints)
+        with self._translate("watch"):
+            async for response in watch.watch(
+                prefix, range_end=prefix_range_end(prefix), start_revision=start_revision
+            ):
+                for event in response.events:
+                    yield WatchEvent(
+                        type=EventType.DELETE if event.type == 1 else EventType.PUT,
+                        key=event.kv.key.decode(),
+                        value=bytes(event.kv.value),
+                        mod_revision=int(event.kv.mod_revision),
+                        create_revision=int(event.kv.create_revision),
+                    )
+
+
+class Session:
+    """A lease kept alive in the background, with a way to await its loss.
+
+    Keys written with ``session.lease_id`` vanish when the session ends: at once on
+    :meth:`close` (the lease is revoked), or about one TTL after the process dies or stops
+    refreshing. ``lost`` is set when the lease is known gone (etcd said so, or no refresh
+    succeeded for a whole TTL); whoever holds leadership or membership through it must stop.
+    """
+
+    def __init__(self, etcd: Etcd, ttl_s: int) -> None:
+        self._etcd = etcd
+        self.ttl_s = ttl_s
+        self.lease_id = 0
+        self.lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Session:
+        self.lease_id = await self._etcd.grant(self.ttl_s)
+        self._task = asyncio.create_task(self._keep_alive(), name=f"session-{self.lease_id:x}")
+        return self
+
+    async def _keep_alive(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.ttl_s / 3
+        last_ok = loop.time()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                remaining = await self._etcd.keep_alive_once(self.lease_id, timeout=interval)
+            except (EtcdUnavailable, TimeoutError) as exc:
+                log(_log, logging.WARNING, "lease refresh failed", lease=hex(self.lease_id), reason=str(exc))
+                remaining = None
+            now = loop.time()
+            if remaining is not None and remaining > 0:
+                last_ok = now
+            elif remaining is not None or now - last_ok >= self.ttl_s:
+                log(_log, logging.ERROR, "session lost", lease=hex(self.lease_id))
+                self.lost.set()
+                return
+
+    async def wait_lost(self) -> None:
+        await self.lost.wait()
+
+    async def close(self, *, revoke: bool = True) -> None:
+        """Stop refreshing; with ``revoke`` the leased keys disappear at once."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if revoke and self.lease_id and not self.lost.is_set():
+            with contextlib.suppress(EtcdUnavailable, TimeoutError):
+                await self._etcd.revoke(self.lease_id)
+        self.lost.set()
+
+
+__all__ = ["Etcd", "EventType", "KeyValue", "Session", "TxnResult", "WatchEvent", "etcd3aio"]

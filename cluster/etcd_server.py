@@ -1,0 +1,163 @@
+"""Start real etcd servers for development, the local demo and tests.
+
+Uses the ``etcd`` binary from Debian's ``etcd-server`` package (or ``$CC_ETCD_BINARY``),
+on loopback, on free ports, with its data in a directory of ours. One member by default;
+``cluster_size=3`` starts a real three-member cluster (used by the chaos runner).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cluster.errors import CallCenterError
+
+
+class EtcdNotInstalled(CallCenterError):
+    error_id = "etcd.not_installed"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def etcd_binary() -> str:
+    path = os.environ.get("CC_ETCD_BINARY") or shutil.which("etcd") or "/usr/bin/etcd"
+    if not Path(path).exists():
+        raise EtcdNotInstalled(
+            "no etcd binary found: install Debian's etcd-server (apt-get install etcd-server)"
+            " or set CC_ETCD_BINARY"
+        )
+    return path
+
+
+@dataclass
+class EtcdMember:
+    name: str
+    client_port: int
+    peer_port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.client_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
+
+@dataclass
+class EtcdCluster:
+    """One or more real etcd members on loopback."""
+
+    base_dir: Path
+    cluster_size: int = 1
+    heartbeat_ms: int = 100
+    election_ms: int = 1000
+    members: list[EtcdMember] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            self.members = [
+                EtcdMember(f"etcd{i}", free_port(), free_port(), self.base_dir / f"etcd{i}")
+                for i in range(self.cluster_size)
+            ]
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [m.endpoint for m in self.members]
+
+    def _initial_cluster(self) -> str:
+        return ",".join(f"{m.name}={m.peer_url}" for m in self.members)
+
+    def start_member(self, member: EtcdMember, *, state: str = "new") -> None:
+        member.data_dir.mkdir(parents=True, exist_ok=True)
+        member.log_path = self.base_dir / f"{member.name}.log"
+        args = [
+            etcd_binary(),
+            "--name", member.name,
+            "--data-dir", str(member.data_dir),
+            "--listen-client-urls", f"http://{member.endpoint}",
+            "--advertise-client-urls", f"http://{member.endpoint}",
+            "--listen-peer-urls", member.peer_url,
+            "--initial-advertise-peer-urls", member.peer_url,
+            "--initial-cluster", self._initial_cluster(),
+            "--initial-cluster-state", state,
+            "--initial-cluster-token", f"cc-{self.base_dir.name}",
+            "--heartbeat-interval", str(self.heartbeat_ms),
+            "--election-timeout", str(self.election_ms),
+            "--logger", "zap",
+            "--log-level", "warn",
+        ]
+        with open(member.log_path, "ab") as logfile:
+            member.process = subprocess.Popen(
+                args, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def start(self, *, timeout_s: float = 20.0) -> EtcdCluster:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        for member in self.members:
+            self.start_member(member)
+        self.wait_ready(timeout_s=timeout_s)
+        return self
+
+    def wait_ready(self, *, timeout_s: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = [m for m in self.members if m.process is not None and m.process.poll() is None]
+        while pending:
+            member = pending[0]
+            if _health_ok(member.client_port):
+                pending.pop(0)
+                continue
+            if member.process is not None and member.process.poll() is not None:
+                raise CallCenterError(
+                    f"etcd member {member.name} exited; see {member.log_path}", error_id="etcd.start_failed"
+                )
+            if time.monotonic() > deadline:
+                raise CallCenterError(
+                    f"etcd member {member.name} not ready after {timeout_s:.0f} s; see {member.log_path}",
+                    error_id="etcd.start_failed",
+                )
+            time.sleep(0.05)
+
+    def kill_member(self, member: EtcdMember, sig: int = signal.SIGKILL) -> None:
+        if member.process is not None and member.process.poll() is None:
+            member.process.send_signal(sig)
+            member.process.wait(timeout=10)
+
+    def restart_member(self, member: EtcdMember) -> None:
+        self.kill_member(member)
+        self.start_member(member, state="existing")
+
+    def stop(self) -> None:
+        for member in self.members:
+            if member.process is not None and member.process.poll() is None:
+                member.process.terminate()
+        for member in self.members:
+            if member.process is not None:
+                try:
+                    member.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    member.process.kill()
+                    member.process.wait()
+
+
+def _health_ok(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=0.5) as response:
+            return b'"health":"true"' in response.read()
+    except OSError:
+        return False

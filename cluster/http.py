@@ -1,0 +1,130 @@
+"""HTTP plumbing shared by every process: JSON errors with stable ids, size limits,
+``/healthz`` and Prometheus ``/metrics``, and a server owner with clear port errors."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from cluster.errors import BadRequest, CallCenterError
+from cluster.logs import log
+
+_log = logging.getLogger(__name__)
+
+HTTP_REQUESTS = Counter(
+    "cc_http_requests_total", "HTTP requests served", ["route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "cc_http_request_seconds", "HTTP request latency", ["route"],
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(error: CallCenterError) -> web.Response:
+    return web.json_response(error.to_dict(), status=error.status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+    with HTTP_LATENCY.labels(route).time():
+        try:
+            response = await handler(request)
+        except CallCenterError as exc:
+            response = error_response(exc)
+        except web.HTTPRequestEntityTooLarge as exc:
+            response = error_response(
+                BadRequest(f"request body too large (limit {exc.max_size} bytes)", error_id="request.too_large", status=413)
+            )
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = error_response(
+                CallCenterError(exc.reason, error_id=f"http.{exc.status}", status=exc.status)
+            )
+        except Exception:
+            log(_log, logging.ERROR, "unhandled error", route=route, exc_info=True)
+            response = error_response(CallCenterError("internal error; see the server log"))
+    HTTP_REQUESTS.labels(route, str(response.status)).inc()
+    return response
+
+
+async def read_json(request: web.Request, *, max_bytes: int | None = None) -> dict[str, Any]:
+    """The request body as a JSON object, or a :class:`BadRequest` with a stable id."""
+    if max_bytes is not None and request.content_length is not None and request.content_length > max_bytes:
+        raise BadRequest(f"request body too large (limit {max_bytes} bytes)", error_id="request.too_large", status=413)
+    raw = await request.read()
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise BadRequest(f"request body too large (limit {max_bytes} bytes)", error_id="request.too_large", status=413)
+    try:
+        body = json.loads(raw or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}", error_id="request.malformed_json") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object", error_id="request.malformed_json")
+    return body
+
+
+def make_app(health: Callable[[], dict[str, Any]], *, max_body_bytes: int = 64 * 1024) -> web.Application:
+    """An aiohttp app with the error middleware, ``/healthz`` and ``/metrics``."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
+
+    async def healthz(_: web.Request) -> web.Response:
+        status = health()
+        return web.json_response(status, status=200 if status.get("ok", True) else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+class HttpServer:
+    """Owns an aiohttp runner: ``start()`` binds (clear error if the port is taken), ``stop()``."""
+
+    def __init__(self, app: web.Application, host: str, port: int, *, port_flag: str) -> None:
+        self._app = app
+        self.host = host
+        self.port = port
+        self._port_flag = port_flag
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            if exc.errno == errno.EADDRINUSE:
+                raise CallCenterError(
+                    f"port {self.port} on {self.host} is already in use; choose another with {self._port_flag}",
+                    error_id="http.port_in_use",
+                ) from exc
+            raise
+        if self.port == 0:
+            server = site._server  # the bound socket tells the real port
+            sockets = getattr(server, "sockets", None) or []
+            if sockets:
+                self.port = int(sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

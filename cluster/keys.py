@@ -1,0 +1,49 @@
+"""The etcd keyspace, in one place. Nothing else builds key strings.
+
+    <prefix>/election/central/<lease hex>   central candidates; lowest create revision leads
+    <prefix>/sites/<site>                   site membership (leased): address, skills, load
+    <prefix>/calls/<call_id>                routing record of a live call (fenced writes)
+    <prefix>/agents/<agent_id>              where an agent is attached and its state
+    <prefix>/config/<name>                  live configuration (routing policy, flow pointers)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keyspace:
+    prefix: str = "/cc"
+
+    def election(self, name: str = "central") -> str:
+        return f"{self.prefix}/election/{name}/"
+
+    @property
+    def sites(self) -> str:
+        return f"{self.prefix}/sites/"
+
+    def site(self, site: str) -> str:
+        return f"{self.sites}{site}"
+
+    @property
+    def calls(self) -> str:
+        return f"{self.prefix}/calls/"
+
+    def call(self, call_id: str) -> str:
+        return f"{self.calls}{call_id}"
+
+    @property
+    def agents(self) -> str:
+        return f"{self.prefix}/agents/"
+
+    def agent(self, agent_id: str) -> str:
+        return f"{self.agents}{agent_id}"
+
+    def config(self, name: str) -> str:
+        return f"{self.prefix}/config/{name}"
+
+    @staticmethod
+    def leaf(key: str) -> str:
+        """The last path element of a key (a site name, a call id)."""
+        return key.rsplit("/", 1)[-1]

@@ -1,0 +1,212 @@
+"""A whole local cluster as real subprocesses: etcd, central replicas and site nodes.
+
+Used by ``callcenter demo`` (foreground, status printed, Ctrl-C stops everything cleanly),
+by end-to-end tests and by the chaos runner (which kills and pauses these processes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cluster.errors import CallCenterError
+from cluster.etcd_server import EtcdCluster, free_port
+
+DEMO_SITES = ("branch-north", "branch-south", "branch-east")
+
+
+@dataclass
+class Proc:
+    role: str
+    name: str
+    port: int
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as logfile:
+            self.process = subprocess.Popen(
+                self.args, stdout=logfile, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused process cannot exit
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def http_json(url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            body = json.loads(response.read())
+            return body if isinstance(body, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class LocalCluster:
+    base_dir: Path
+    sites: int = 3
+    centrals: int = 2
+    base_port: int = 8000
+    seed: bool = True
+    etcd_members: int = 1
+    lease_ttl_s: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    etcd: EtcdCluster | None = None
+    procs: list[Proc] = field(default_factory=list)
+
+    def site_names(self) -> list[str]:
+        names = list(DEMO_SITES[: self.sites])
+        names += [f"branch-{i + 1}" for i in range(len(names), self.sites)]
+        return names
+
+    def _port(self, index: int) -> int:
+        return free_port() if self.base_port == 0 else self.base_port + index
+
+    def _env(self) -> dict[str, str]:
+        assert self.etcd is not None
+        env = dict(os.environ)
+        env.update(
+            {
+                "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints),
+                "CC_ETCD__LEASE_TTL_S": str(self.lease_ttl_s),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, *, timeout_s: float = 60.0) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.etcd = EtcdCluster(self.base_dir / "etcd", cluster_size=self.etcd_members).start()
+        env = self._env()
+        exe = [sys.executable, "-m", "cluster.cli"]
+        names = self.site_names()
+        if self.seed:
+            self._seed(names, env)
+        for i in range(self.centrals):
+            port = self._port(i)
+            name = f"central-{i + 1}"
+            self.procs.append(
+                Proc("central", name, port, [*exe, "central", "--name", name, "--port", str(port)], env,
+                     self.base_dir / f"{name}.log")
+            )
+        for j, name in enumerate(names):
+            port = self._port(10 + j)
+            backup = names[(j + 1) % len(names)] if len(names) > 1 else ""
+            args = [*exe, "site", "--name", name, "--port", str(port), "--data-dir", str(self.base_dir / "data")]
+            if backup:
+                args += ["--backup", backup]
+            self.procs.append(Proc("site", name, port, args, env, self.base_dir / f"{name}.log"))
+        for proc in self.procs:
+            proc.start()
+        self.wait_healthy(timeout_s=timeout_s)
+
+    def _seed(self, names: list[str], env: dict[str, str]) -> None:
+        data = self.base_dir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            url = f"sqlite+aiosqlite:///{data / name}.db"
+            result = subprocess.run(
+                [sys.executable, "-m", "cluster.cli", "seed", "--site", name, "--database-url", url],
+                env=env, capture_output=True, text=True, check=False,
+            )
+            if result.returncode != 0:
+                raise CallCenterError(f"seeding {name} failed: {result.stderr.strip()[-500:]}", error_id="demo.seed_failed")
+
+    def wait_healthy(self, *, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        for proc in self.procs:
+            while True:
+                health = http_json(proc.url + "/healthz")
+                if health is not None and (proc.role != "site" or health.get("member")):
+                    break
+                if not proc.alive:
+                    raise CallCenterError(f"{proc.name} exited; see {proc.log_path}", error_id="demo.process_died")
+                if time.monotonic() > deadline:
+                    raise CallCenterError(f"{proc.name} not healthy; see {proc.log_path}", error_id="demo.timeout")
+                time.sleep(0.1)
+
+    def leader(self) -> str | None:
+        for proc in self.procs:
+            if proc.role == "central" and proc.alive:
+                health = http_json(proc.url + "/healthz")
+                if health and health.get("leader"):
+                    return proc.name
+        return None
+
+    def status_lines(self) -> list[str]:
+        assert self.etcd is not None
+        lines = [f"etcd       {', '.join(self.etcd.endpoints)}"]
+        for proc in self.procs:
+            health = http_json(proc.url + "/healthz") if proc.alive else None
+            if proc.role == "central":
+                state = "LEADER" if health and health.get("leader") else ("follower" if health else "down")
+            else:
+                state = "member" if health and health.get("member") else "down"
+            lines.append(f"{proc.role:<10} {proc.name:<14} {proc.url:<24} {state}")
+        return lines
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.signal(signal.SIGCONT)
+            proc.signal(signal.SIGTERM)
+        for proc in reversed(self.procs):
+            proc.stop()
+        if self.etcd is not None:
+            self.etcd.stop()
+
+    def run_foreground(self) -> None:
+        print(f"starting local cluster in {self.base_dir} ...", flush=True)
+        try:
+            self.start()
+            print("\n".join(self.status_lines()), flush=True)
+            print(f"current leader: {self.leader()}", flush=True)
+            print(f"logs: {self.base_dir}/*.log   (Ctrl-C stops every process)", flush=True)
+            last_leader = self.leader()
+            while True:
+                time.sleep(1.0)
+                for proc in self.procs:
+                    if proc.process is not None and proc.process.poll() is not None:
+                        print(f"{proc.name} exited with {proc.process.returncode}; see {proc.log_path}", flush=True)
+                        proc.process = None
+                leader = self.leader()
+                if leader != last_leader:
+                    print(f"leader is now {leader}", flush=True)
+                    last_leader = leader
+        except KeyboardInterrupt:
+            print("\nstopping ...", flush=True)
+        finally:
+            self.stop()
+            print("all processes stopped", flush=True)

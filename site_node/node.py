@@ -1,0 +1,127 @@
+"""A site node process: registers its membership under a lease and serves HTTP.
+
+The membership entry carries the site's signalling URL, skills and load summary, refreshed at
+most about once a second. If the session is lost (etcd partition, long pause) the node stops
+being a member; when etcd is reachable again it registers anew with a fresh lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from cluster.config import Settings
+from cluster.errors import EtcdUnavailable
+from cluster.etcd import Etcd, Session
+from cluster.http import HttpServer, make_app
+from cluster.keys import Keyspace
+from cluster.logs import log
+from cluster.membership import Membership, Registration
+
+_log = logging.getLogger(__name__)
+
+
+class SiteNode:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.site.name
+        self.keys = Keyspace(settings.etcd.prefix)
+        self.etcd: Etcd | None = None
+        self.session: Session | None = None
+        self.registration: Registration | None = None
+        self.app: web.Application = make_app(self.health, max_body_bytes=settings.site.http.max_body_bytes)
+        self.http = HttpServer(
+            self.app, settings.site.http.host, settings.site.http.port, port_flag="--port or CC_SITE__HTTP__PORT"
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._load_sources: list[Callable[[], dict[str, Any]]] = []
+
+    @property
+    def url(self) -> str:
+        return self.settings.site.advertise_url or self.http.url
+
+    def health(self) -> dict[str, Any]:
+        member = self.registration is not None and self.session is not None and not self.session.lost.is_set()
+        return {"ok": True, "role": "site", "name": self.name, "member": member, "url": self.url}
+
+    def add_load_source(self, source: Callable[[], dict[str, Any]]) -> None:
+        """Register a function whose dict is merged into the published load summary."""
+        self._load_sources.append(source)
+
+    def publish_load(self) -> None:
+        if self.registration is None:
+            return
+        summary: dict[str, Any] = {}
+        for source in self._load_sources:
+            summary.update(source())
+        self.registration.update(**summary)
+
+    def membership_info(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "ws_url": self.url.replace("http", "ws", 1) + "/ws",
+            "backup_sites": self.settings.site.backup_sites,
+            "draining": False,
+        }
+
+    async def start(self) -> None:
+        await self.http.start()
+        self.etcd = await Etcd.connect(
+            self.settings.etcd.endpoints, timeout_s=None, max_backoff_s=self.settings.etcd.retry_max_backoff_s
+        )
+        await self._register()
+        self._task = asyncio.create_task(self._stay_member(), name=f"site-{self.name}-membership")
+        log(_log, logging.INFO, "site started", site=self.name, url=self.url)
+
+    async def _register(self) -> None:
+        assert self.etcd is not None
+        self.session = await Session(self.etcd, self.settings.etcd.lease_ttl_s).start()
+        membership = Membership(self.etcd, self.keys)
+        self.registration = await membership.register(
+            self.session,
+            self.name,
+            self.membership_info(),
+            publish_interval_s=self.settings.site.load_publish_interval_s,
+        )
+        self.publish_load()
+
+    async def _stay_member(self) -> None:
+        while True:
+            assert self.session is not None
+            await self.session.wait_lost()
+            log(_log, logging.WARNING, "site lost its membership; registering again", site=self.name)
+            if self.registration is not None:
+                await self.registration.stop(leave=False)
+                self.registration = None
+            while True:
+                try:
+                    await self._register()
+                    break
+                except EtcdUnavailable as exc:
+                    log(_log, logging.WARNING, "re-registration failed", reason=str(exc))
+                    await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.registration is not None:
+            await self.registration.stop(leave=True)
+        if self.session is not None:
+            await self.session.close()
+        await self.http.stop()
+        if self.etcd is not None:
+            await self.etcd.close()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
