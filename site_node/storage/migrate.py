@@ -1,0 +1,80 @@
+"""Programmatic ``alembic upgrade head`` for site start-up (SQLite and PostgreSQL alike)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from site_node.storage.engine import check_url, create_engine
+from site_node.storage.errors import MigrationFailed, StorageError, translate_errors
+
+_log = logging.getLogger(__name__)
+_HERE = Path(__file__).resolve().parent
+# Serialises concurrent migrations of one PostgreSQL database by several site nodes.
+_PG_LOCK_KEY = 0x6363_5354  # "ccST"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """The Alembic configuration of the package (``alembic.ini`` next to this module)."""
+    config = Config(str(_HERE / "alembic.ini"))
+    config.set_main_option("script_location", str(_HERE / "migrations"))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", check_url(url).replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise MigrationFailed("the migration scripts have no head revision")
+    return head
+
+
+def _upgrade(connection: Connection, config: Config, target: str) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    config.attributes["connection"] = connection
+    command.upgrade(config, target)
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def migrate(url: str, target: str = "head") -> str | None:
+    """Bring the database at ``url`` to ``target`` (default: the newest revision).
+
+    Safe to call at every start-up: an up-to-date database is left alone. Returns the
+    revision the database is at afterwards.
+    """
+    config = alembic_config(url)
+    engine = create_engine(url)
+    try:
+        async with translate_errors("migrate"):
+            async with engine.begin() as connection:
+                await connection.run_sync(_upgrade, config, target)
+            async with engine.connect() as connection:
+                revision = await connection.run_sync(_current)
+    except StorageError as exc:
+        raise MigrationFailed(f"migrating the database failed: {exc.message}") from exc
+    finally:
+        await engine.dispose()
+    _log.info("database at revision %s", revision)
+    return revision
+
+
+async def current_revision(url: str) -> str | None:
+    """The revision the database is at (``None`` for an empty database)."""
+    engine = create_engine(url)
+    try:
+        async with translate_errors("current_revision"), engine.connect() as connection:
+            return await connection.run_sync(_current)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the site-node schema (a package so it is installed)."""
