@@ -57,7 +57,7 @@ class HttpConfig(_Section):
 
 
 class TokenConfig(_Section):
-    secret: str = Field(default="dev-secret-change-me-in-production", min_length=16)
+    secret: str = Field(default="dev-only-secret-change-me-in-production-0123456789", min_length=32)
     call_ttl_s: float = Field(default=300.0, gt=0)
     agent_ttl_s: float = Field(default=12 * 3600.0, gt=0)
 

@@ -34,8 +34,8 @@ class Claims:
 
 class TokenSigner:
     def __init__(self, secret: str, *, ttl_s: float = 300.0, clock: Clock = SYSTEM_CLOCK) -> None:
-        if len(secret) < 16:
-            raise ValueError("token secret must be at least 16 characters")
+        if len(secret.encode()) < 32:
+            raise ValueError("token secret must be at least 32 bytes (HS256)")
         self._secret = secret
         self._ttl_s = ttl_s
         self._clock = clock
