@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert
@@ -24,6 +24,13 @@ class Repository:
     async def _transaction(self, what: str) -> AsyncIterator[AsyncSession]:
         async with translate_errors(what), self._sessions.begin() as session:
             yield session
+
+
+async def lock_key(session: AsyncSession, key: str) -> None:
+    """Serialise writers of one key until the transaction ends (PostgreSQL advisory lock;
+    SQLite transactions already hold the database's write lock from their start)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
 def _dialect_insert(session: AsyncSession, table: Table) -> Any:

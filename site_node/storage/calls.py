@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from site_node.storage._base import Repository, table_of, upsert
+from site_node.storage._base import Repository, lock_key, table_of, upsert
 from site_node.storage.errors import Conflict, StorageError
 from site_node.storage.guard import check_not_sensitive
 from site_node.storage.models import Call, CallEvent
@@ -99,6 +99,7 @@ class CallRepository(Repository):
         self, call_id: str, events: Sequence[EventInput], payloads: list[dict[str, Any]]
     ) -> list[int]:
         async with self._transaction("append_event") as session:
+            await lock_key(session, f"call_events:{call_id}")
             last = await session.scalar(
                 select(func.max(CallEvent.seq)).where(CallEvent.call_id == call_id)
             )

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from site_node.storage._base import Repository, table_of
+from site_node.storage._base import Repository, lock_key, table_of
 from site_node.storage.errors import Conflict, NotFound, StorageError
 from site_node.storage.models import IvrFlow
 from site_node.storage.records import FlowVersion
@@ -48,6 +48,7 @@ class FlowRepository(Repository):
         for _attempt in range(_RETRIES):
             try:
                 async with self._transaction("save_flow") as session:
+                    await lock_key(session, f"ivr_flows:{flow_id}")
                     last = await session.scalar(
                         select(func.max(IvrFlow.version)).where(IvrFlow.flow_id == flow_id)
                     )

@@ -37,11 +37,14 @@ def head_revision() -> str:
     return head
 
 
-def _upgrade(connection: Connection, config: Config, target: str) -> None:
+def _run(connection: Connection, config: Config, target: str, direction: str) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     config.attributes["connection"] = connection
-    command.upgrade(config, target)
+    if direction == "up":
+        command.upgrade(config, target)
+    else:
+        command.downgrade(config, target)
 
 
 def _current(connection: Connection) -> str | None:
@@ -51,15 +54,25 @@ def _current(connection: Connection) -> str | None:
 async def migrate(url: str, target: str = "head") -> str | None:
     """Bring the database at ``url`` to ``target`` (default: the newest revision).
 
-    Safe to call at every start-up: an up-to-date database is left alone. Returns the
-    revision the database is at afterwards.
+    Safe to call at every start-up: an up-to-date database is left alone. Concurrent calls
+    on one PostgreSQL database are serialised by an advisory lock. Returns the revision the
+    database is at afterwards.
     """
+    return await _migrate(url, target, "up")
+
+
+async def downgrade(url: str, target: str) -> str | None:
+    """Step the schema back to ``target`` (a revision id, ``-1`` or ``base``). Destroys data."""
+    return await _migrate(url, target, "down")
+
+
+async def _migrate(url: str, target: str, direction: str) -> str | None:
     config = alembic_config(url)
     engine = create_engine(url)
     try:
         async with translate_errors("migrate"):
             async with engine.begin() as connection:
-                await connection.run_sync(_upgrade, config, target)
+                await connection.run_sync(_run, config, target, direction)
             async with engine.connect() as connection:
                 revision = await connection.run_sync(_current)
     except StorageError as exc:
