@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert
 
 from site_node.storage.errors import translate_errors
@@ -33,8 +33,8 @@ async def lock_key(session: AsyncSession, key: str) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
-def _dialect_insert(session: AsyncSession, table: Table) -> Any:
-    name = session.get_bind().dialect.name
+def _dialect_insert(bind: AsyncSession | AsyncConnection, table: Table) -> Any:
+    name = bind.dialect.name if isinstance(bind, AsyncConnection) else bind.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":
@@ -57,9 +57,11 @@ def upsert(
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)  # type: ignore[no-any-return]
 
 
-def insert_ignore(session: AsyncSession, table: Table, keys: Sequence[str]) -> Insert:
+def insert_ignore(
+    bind: AsyncSession | AsyncConnection, table: Table, keys: Sequence[str]
+) -> Insert:
     """``INSERT ... ON CONFLICT (keys) DO NOTHING``."""
-    stmt = _dialect_insert(session, table)
+    stmt = _dialect_insert(bind, table)
     return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
 
 
