@@ -35,7 +35,10 @@ class CentralNode:
         self.leadership: Leadership | None = None
         self.app: web.Application = make_app(self.health, max_body_bytes=settings.central.http.max_body_bytes)
         self.http = HttpServer(
-            self.app, settings.central.http.host, settings.central.http.port, port_flag="--port or CC_CENTRAL__HTTP__PORT"
+            self.app,
+            settings.central.http.host,
+            settings.central.http.port,
+            port_flag="--port or CC_CENTRAL__HTTP__PORT",
         )
 
     @property

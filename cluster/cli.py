@@ -117,7 +117,8 @@ def etcd(data_dir: str | None) -> None:
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--config", "config", type=click.Path(dir_okay=False), default=None, help="YAML config file")(func)
+    config_path = click.Path(dir_okay=False)
+    func = click.option("--config", "config", type=config_path, default=None, help="YAML config file")(func)
     func = click.option("--etcd", "etcd_endpoints", default=None, help="etcd endpoints, comma separated")(func)
     func = click.option("--host", default=None, help="HTTP listen address")(func)
     func = click.option("--port", type=int, default=None, help="HTTP port")(func)
@@ -127,13 +128,17 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @main.command()
 @_common
-def central(config: str | None, etcd_endpoints: str | None, host: str | None, port: int | None, name: str | None) -> None:
+def central(
+    config: str | None, etcd_endpoints: str | None, host: str | None, port: int | None, name: str | None
+) -> None:
     """Run a central coordinator replica."""
     from central.node import CentralNode
 
     settings = _settings(
         config,
-        _drop_none({"etcd": {"endpoints": etcd_endpoints}, "central": {"name": name, "http": {"host": host, "port": port}}}),
+        _drop_none(
+            {"etcd": {"endpoints": etcd_endpoints}, "central": {"name": name, "http": {"host": host, "port": port}}}
+        ),
     )
     setup_logging("central", level=settings.log_level)
     run_service(CentralNode(settings).run_until)

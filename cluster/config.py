@@ -75,7 +75,7 @@ class MediaConfig(_Section):
     turn_servers: list[str] = Field(default_factory=list)
     turn_username: str | None = None
     turn_password: str | None = None
-    codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])
+    codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])  # type: ignore[arg-type]
     recordings_dir: str = "recordings"
 
 

@@ -41,9 +41,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         except CallCenterError as exc:
             response = error_response(exc)
         except web.HTTPRequestEntityTooLarge as exc:
-            response = error_response(
-                BadRequest(f"request body too large (limit {exc.max_size} bytes)", error_id="request.too_large", status=413)
-            )
+            too_large = BadRequest(f"request body too large: {exc.text}", error_id="request.too_large", status=413)
+            response = error_response(too_large)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise

@@ -143,7 +143,9 @@ class LocalCluster:
                 env=env, capture_output=True, text=True, check=False,
             )
             if result.returncode != 0:
-                raise CallCenterError(f"seeding {name} failed: {result.stderr.strip()[-500:]}", error_id="demo.seed_failed")
+                raise CallCenterError(
+                    f"seeding {name} failed: {result.stderr.strip()[-500:]}", error_id="demo.seed_failed"
+                )
 
     def wait_healthy(self, *, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -42,7 +42,7 @@ def test_bad_configuration_is_rejected_naming_the_key(environ: dict[str, str], e
 def test_bad_file_is_rejected(tmp_path) -> None:
     path = tmp_path / "cc.yaml"
     path.write_text("central:\n  routing_capacity: 5\n")
-    with pytest.raises(ConfigError, match="central.routing_capacity"):
+    with pytest.raises(ConfigError, match=r"central\.routing_capacity"):
         load_settings(path, environ={})
     with pytest.raises(ConfigError) as missing:
         load_settings(tmp_path / "nope.yaml", environ={})

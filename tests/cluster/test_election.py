@@ -143,7 +143,9 @@ async def test_sigkill_leader_another_leads_within_ttl_plus_1s(
     etcd: Etcd, keyspace: Keyspace, procs: Procs, proc_env: dict[str, str]
 ) -> None:
     ports = {f"c{i}": free_port() for i in range(3)}
-    running = {name: procs.cli("central", "--name", name, "--port", str(port), env=proc_env) for name, port in ports.items()}
+    running = {
+        name: procs.cli("central", "--name", name, "--port", str(port), env=proc_env) for name, port in ports.items()
+    }
     observer = Election(etcd, Session(etcd, TTL_S), keyspace.election("central"))
     changes: list[tuple[float, str | None]] = []
     first = asyncio.Event()
