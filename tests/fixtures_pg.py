@@ -56,9 +56,7 @@ class PostgresServer:
         self.started = False
 
     def _run(self, args: list[str]) -> None:
-        result = subprocess.run(
-            _as_postgres(args), capture_output=True, text=True, timeout=60, check=False
-        )
+        result = subprocess.run(_as_postgres(args), capture_output=True, text=True, timeout=60, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
 
@@ -131,9 +129,7 @@ class PostgresServer:
     def stop(self) -> None:
         try:
             if self.started:
-                self._run(
-                    [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
-                )
+                self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
         finally:
             shutil.rmtree(self.base, ignore_errors=True)
 

@@ -22,9 +22,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def db_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[str]:
+async def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database of the backend under test (a fresh PostgreSQL database per test)."""
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'site.db'}"

@@ -34,9 +34,7 @@ def _describe(connection: Connection) -> dict[str, Any]:
     return {
         "tables": tables,
         "calls": [c["name"] for c in inspector.get_columns("calls")] if "calls" in tables else [],
-        "calls_indexes": {
-            ix["name"]: ix["column_names"] for ix in inspector.get_indexes("calls")
-        }
+        "calls_indexes": {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("calls")}
         if "calls" in tables
         else {},
     }
