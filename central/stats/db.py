@@ -162,8 +162,9 @@ def run_on(url: str, work: Callable[[Connection], T], *, readonly: bool = True) 
         finally:
             engine.dispose()
     except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
+        cause = getattr(exc, "orig", None) or exc
         raise SiteUnavailable(
-            f"database {redact(url)} failed: {type(exc).__name__}: {_first_line(exc)}",
+            f"database {redact(url)} failed: {type(cause).__name__}: {_first_line(cause)}",
             url=redact(url),
         ) from exc
 

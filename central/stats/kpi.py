@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -360,7 +361,7 @@ def _sum_frames(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     overlap = False
     for ranges in spans.values():
         ranges.sort()
-        overlap |= any(b[0] <= a[1] for a, b in zip(ranges, ranges[1:], strict=False))
+        overlap |= any(b[0] <= a[1] for a, b in pairwise(ranges))
     out = pd.concat(frames, ignore_index=True)
     if overlap:
         out = out.groupby(keys, sort=False, as_index=False).sum()
