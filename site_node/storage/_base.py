@@ -57,9 +57,7 @@ def upsert(
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)  # type: ignore[no-any-return]
 
 
-def insert_ignore(
-    bind: AsyncSession | AsyncConnection, table: Table, keys: Sequence[str]
-) -> Insert:
+def insert_ignore(bind: AsyncSession | AsyncConnection, table: Table, keys: Sequence[str]) -> Insert:
     """``INSERT ... ON CONFLICT (keys) DO NOTHING``."""
     stmt = _dialect_insert(bind, table)
     return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]

@@ -52,9 +52,7 @@ class AuditRepository(Repository):
             query = query.where(AuditEntry.action == action)
         async with self._transaction("audit_entries") as session:
             rows = (await session.scalars(query)).all()
-            return [
-                AuditRecord(r.at, r.actor, r.action, r.target, dict(r.details), r.id) for r in rows
-            ]
+            return [AuditRecord(r.at, r.actor, r.action, r.target, dict(r.details), r.id) for r in rows]
 
 
 class StatsRepository(Repository):
@@ -86,9 +84,7 @@ class StatsRepository(Repository):
         ]
         async with self._transaction("save_aggregates") as session:
             for start in range(0, len(cells), 200):
-                await session.execute(
-                    delete(StatsAggregate).where(or_(*cells[start : start + 200]))
-                )
+                await session.execute(delete(StatsAggregate).where(or_(*cells[start : start + 200])))
             await session.execute(table_of(StatsAggregate).insert(), rows)
         return len(rows)
 
@@ -104,9 +100,7 @@ class StatsRepository(Repository):
     ) -> list[KpiAggregate]:
         """Aggregates with ``interval_start`` in ``[start, end)``; ``queue=None`` selects the
         all-queues rows (leave it out for every queue), likewise ``agent_id``."""
-        query = select(StatsAggregate).order_by(
-            StatsAggregate.interval_start, StatsAggregate.site, StatsAggregate.id
-        )
+        query = select(StatsAggregate).order_by(StatsAggregate.interval_start, StatsAggregate.site, StatsAggregate.id)
         if site is not None:
             query = query.where(StatsAggregate.site == site)
         if start is not None:

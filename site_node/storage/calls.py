@@ -53,9 +53,7 @@ class CallRepository(Repository):
             row = await session.get(Call, call_id)
             return None if row is None else _to_record(row)
 
-    async def calls_between(
-        self, start: float, end: float, *, site: str | None = None
-    ) -> list[CallDetailRecord]:
+    async def calls_between(self, start: float, end: float, *, site: str | None = None) -> list[CallDetailRecord]:
         """CDRs whose ``arrival_at`` is in ``[start, end)``, oldest first (statistics input)."""
         query = select(Call).where(Call.arrival_at >= start, Call.arrival_at < end)
         if site is not None:
@@ -71,9 +69,7 @@ class CallRepository(Repository):
         async with self._transaction("count_calls") as session:
             return int((await session.execute(query)).scalar_one())
 
-    async def append_event(
-        self, call_id: str, type: str, at: float, data: Mapping[str, Any] | None = None
-    ) -> int:
+    async def append_event(self, call_id: str, type: str, at: float, data: Mapping[str, Any] | None = None) -> int:
         """Append one event to the call's history; returns its sequence number (1, 2, ...)."""
         return (await self.append_events(call_id, [(type, at, data)]))[0]
 
@@ -95,14 +91,10 @@ class CallRepository(Repository):
             status=409,
         )
 
-    async def _append(
-        self, call_id: str, events: Sequence[EventInput], payloads: list[dict[str, Any]]
-    ) -> list[int]:
+    async def _append(self, call_id: str, events: Sequence[EventInput], payloads: list[dict[str, Any]]) -> list[int]:
         async with self._transaction("append_event") as session:
             await lock_key(session, f"call_events:{call_id}")
-            last = await session.scalar(
-                select(func.max(CallEvent.seq)).where(CallEvent.call_id == call_id)
-            )
+            last = await session.scalar(select(func.max(CallEvent.seq)).where(CallEvent.call_id == call_id))
             first = (last or 0) + 1
             seqs = list(range(first, first + len(events)))
             rows = [

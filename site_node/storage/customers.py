@@ -36,9 +36,7 @@ class NewCustomer:
 
 
 class CustomerRepository(Repository):
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], account_salt: bytes = DEMO_ACCOUNT_SALT
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], account_salt: bytes = DEMO_ACCOUNT_SALT) -> None:
         super().__init__(sessions)
         self._salt = account_salt
 
@@ -61,18 +59,14 @@ class CustomerRepository(Repository):
         phones = sorted({normalise_phone(p) for p in customer.phones})
         async with self._transaction("save_customer") as session:
             await session.execute(upsert(session, table_of(Customer), ["id"]), [row])
-            await session.execute(
-                delete(CustomerPhone).where(CustomerPhone.customer_id == customer.id)
-            )
+            await session.execute(delete(CustomerPhone).where(CustomerPhone.customer_id == customer.id))
             if phones:
                 await session.execute(
                     table_of(CustomerPhone).insert(),
                     [{"customer_id": customer.id, "number": p, "kind": "mobile"} for p in phones],
                 )
 
-    async def add_account(
-        self, customer_id: str, full_number: str, *, kind: str, currency: str = "EUR"
-    ) -> AccountView:
+    async def add_account(self, customer_id: str, full_number: str, *, kind: str, currency: str = "EUR") -> AccountView:
         """Store an account masked and hashed; the full number itself is never stored."""
         row = {
             "customer_id": customer_id,
@@ -151,16 +145,10 @@ async def _views(session: AsyncSession, ids: Sequence[str]) -> list[CustomerView
     customers = (await session.scalars(select(Customer).where(Customer.id.in_(ids)))).all()
     phones = (
         await session.scalars(
-            select(CustomerPhone)
-            .where(CustomerPhone.customer_id.in_(ids))
-            .order_by(CustomerPhone.number)
+            select(CustomerPhone).where(CustomerPhone.customer_id.in_(ids)).order_by(CustomerPhone.number)
         )
     ).all()
-    accounts = (
-        await session.scalars(
-            select(Account).where(Account.customer_id.in_(ids)).order_by(Account.id)
-        )
-    ).all()
+    accounts = (await session.scalars(select(Account).where(Account.customer_id.in_(ids)).order_by(Account.id))).all()
     by_id = {c.id: c for c in customers}
     return [
         _view(

@@ -60,10 +60,7 @@ class DirectoryRepository(Repository):
             if agent.skills:
                 await session.execute(
                     table_of(AgentSkill).insert(),
-                    [
-                        {"agent_id": agent.id, "skill": s, "level": lv}
-                        for s, lv in agent.skills.items()
-                    ],
+                    [{"agent_id": agent.id, "skill": s, "level": lv} for s, lv in agent.skills.items()],
                 )
 
     async def agent(self, agent_id: str) -> AgentView | None:
@@ -92,9 +89,7 @@ class DirectoryRepository(Repository):
                 [{"agent_id": agent_id, "skill": skill, "level": level}],
             )
 
-    async def _agents(
-        self, *, agent_id: str | None = None, site: str | None = None
-    ) -> list[AgentView]:
+    async def _agents(self, *, agent_id: str | None = None, site: str | None = None) -> list[AgentView]:
         query = select(Agent).order_by(Agent.id)
         if agent_id is not None:
             query = query.where(Agent.id == agent_id)
@@ -103,15 +98,11 @@ class DirectoryRepository(Repository):
         async with self._transaction("agents") as session:
             rows = (await session.scalars(query)).all()
             ids = [row.id for row in rows]
-            skills = (
-                await session.scalars(select(AgentSkill).where(AgentSkill.agent_id.in_(ids)))
-            ).all()
+            skills = (await session.scalars(select(AgentSkill).where(AgentSkill.agent_id.in_(ids)))).all()
         levels: dict[str, dict[str, int]] = {i: {} for i in ids}
         for item in sorted(skills, key=lambda s: s.skill):
             levels[item.agent_id][item.skill] = item.level
-        return [
-            AgentView(r.id, r.name, r.site, r.team, r.role, r.active, levels[r.id]) for r in rows
-        ]
+        return [AgentView(r.id, r.name, r.site, r.team, r.role, r.active, levels[r.id]) for r in rows]
 
     # -- skills ------------------------------------------------------------------------------
     async def save_skill(self, name: str, description: str = "") -> None:
@@ -129,10 +120,7 @@ class DirectoryRepository(Repository):
     # -- queues ------------------------------------------------------------------------------
     async def save_queue(self, queue: QueueView) -> None:
         if queue.overflow_action not in OVERFLOW_ACTIONS:
-            raise _bad(
-                f"queues: overflow action {queue.overflow_action!r} is not one of "
-                f"{OVERFLOW_ACTIONS}"
-            )
+            raise _bad(f"queues: overflow action {queue.overflow_action!r} is not one of {OVERFLOW_ACTIONS}")
         _check_level(queue.skill, queue.min_level)
         row: Mapping[str, object] = {
             "name": queue.name,

@@ -69,8 +69,6 @@ async def translate_errors(what: str) -> AsyncIterator[None]:
     except sa_exc.IntegrityError as exc:
         raise Conflict(f"{what}: a conflicting row exists ({exc.orig})", operation=what) from exc
     except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError) as exc:
-        raise StorageUnavailable(
-            f"{what}: the database is not reachable or busy ({exc})", operation=what
-        ) from exc
+        raise StorageUnavailable(f"{what}: the database is not reachable or busy ({exc})", operation=what) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise StorageError(f"{what}: {exc}", operation=what) from exc

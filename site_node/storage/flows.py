@@ -22,9 +22,7 @@ _RETRIES = 5
 
 
 def _to_version(row: IvrFlow) -> FlowVersion:
-    return FlowVersion(
-        row.flow_id, row.version, dict(row.document), row.published_at, row.published_by
-    )
+    return FlowVersion(row.flow_id, row.version, dict(row.document), row.published_at, row.published_by)
 
 
 class FlowRepository(Repository):
@@ -49,9 +47,7 @@ class FlowRepository(Repository):
             try:
                 async with self._transaction("save_flow") as session:
                     await lock_key(session, f"ivr_flows:{flow_id}")
-                    last = await session.scalar(
-                        select(func.max(IvrFlow.version)).where(IvrFlow.flow_id == flow_id)
-                    )
+                    last = await session.scalar(select(func.max(IvrFlow.version)).where(IvrFlow.flow_id == flow_id))
                     row = {
                         "flow_id": flow_id,
                         "version": (last or 0) + 1,
@@ -76,9 +72,7 @@ class FlowRepository(Repository):
             row = await session.scalar(query)
             if row is None:
                 which = "any version" if version is None else f"version {version}"
-                raise NotFound(
-                    f"IVR flow {flow_id!r} has no {which}", flow_id=flow_id, version=version
-                )
+                raise NotFound(f"IVR flow {flow_id!r} has no {which}", flow_id=flow_id, version=version)
             return _to_version(row)
 
     async def flow_versions(self, flow_id: str) -> list[int]:

@@ -96,8 +96,7 @@ def _walk(value: Any, path: str, where: str) -> None:
             _walk(item, f"{path}[{index}]", where)
     elif isinstance(value, str) and looks_like_full_number(value):
         raise SensitiveDataRejected(
-            f"{where}: refusing to store what looks like a full account or card number"
-            f" at {path or 'value'!r}",
+            f"{where}: refusing to store what looks like a full account or card number at {path or 'value'!r}",
             where=where,
             field=path,
         )

@@ -27,9 +27,7 @@ _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 def account_digits(number: str) -> str:
     digits = _NON_DIGITS.sub("", number)
     if len(digits) < 6:
-        raise StorageError(
-            "an account number needs at least 6 digits", error_id="storage.bad_account_number"
-        )
+        raise StorageError("an account number needs at least 6 digits", error_id="storage.bad_account_number")
     return digits
 
 
@@ -53,9 +51,7 @@ def normalise_phone(number: str) -> str:
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
     salt = os.urandom(16) if salt is None else salt
-    digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 

@@ -97,9 +97,7 @@ class VoicemailRepository(Repository):
             await session.flush()
             return row.id
 
-    async def list_voicemail(
-        self, *, heard: bool | None = None, limit: int = 100
-    ) -> list[VoicemailMessage]:
+    async def list_voicemail(self, *, heard: bool | None = None, limit: int = 100) -> list[VoicemailMessage]:
         query = select(Voicemail).order_by(Voicemail.created_at, Voicemail.id).limit(limit)
         if heard is not None:
             query = query.where(Voicemail.heard == heard)
@@ -123,9 +121,7 @@ class CallbackRepository(Repository):
             await session.flush()
             return row.id
 
-    async def claim_due(
-        self, now: float, *, site: str | None = None, limit: int = 10
-    ) -> list[CallbackRequest]:
+    async def claim_due(self, now: float, *, site: str | None = None, limit: int = 10) -> list[CallbackRequest]:
         """Move due ``pending`` callbacks to ``dialling`` and return them.
 
         Each row is claimed with a compare-and-set on its state, so two dialers never claim
@@ -165,9 +161,7 @@ class CallbackRepository(Repository):
             if (await session.execute(stmt)).rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"callback {callback_id} does not exist")
 
-    async def callbacks(
-        self, *, state: str | None = None, limit: int = 100
-    ) -> list[CallbackRequest]:
+    async def callbacks(self, *, state: str | None = None, limit: int = 100) -> list[CallbackRequest]:
         query = select(Callback).order_by(Callback.due_at, Callback.id).limit(limit)
         if state is not None:
             query = query.where(Callback.state == state)

@@ -9,11 +9,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from site_node.storage.engine import check_url, create_engine
-from site_node.storage.errors import MigrationFailed, StorageError, translate_errors
+from site_node.storage.errors import (
+    MigrationFailed,
+    StorageError,
+    StorageUnavailable,
+    translate_errors,
+)
 
 _log = logging.getLogger(__name__)
 _HERE = Path(__file__).resolve().parent
@@ -75,8 +81,12 @@ async def _migrate(url: str, target: str, direction: str) -> str | None:
                 await connection.run_sync(_run, config, target, direction)
             async with engine.connect() as connection:
                 revision = await connection.run_sync(_current)
+    except StorageUnavailable:
+        raise  # the database is down: the caller may retry, nothing is wrong with the schema
     except StorageError as exc:
         raise MigrationFailed(f"migrating the database failed: {exc.message}") from exc
+    except CommandError as exc:  # e.g. the database is at a revision this code does not know
+        raise MigrationFailed(f"migrating the database failed: {exc}") from exc
     finally:
         await engine.dispose()
     _log.info("database at revision %s", revision)

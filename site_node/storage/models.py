@@ -65,9 +65,7 @@ class Customer(Base):
 class CustomerPhone(Base):
     __tablename__ = "customer_phones"
 
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     number: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
     kind: Mapped[str] = mapped_column(String(16), default="mobile")
 
@@ -76,9 +74,7 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     masked_number: Mapped[str] = mapped_column(String(32))
     number_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -109,12 +105,8 @@ class Skill(Base):
 class AgentSkill(Base):
     __tablename__ = "agent_skills"
 
-    agent_id: Mapped[str] = mapped_column(
-        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
-    )
-    skill: Mapped[str] = mapped_column(
-        ForeignKey("skills.name", ondelete="CASCADE"), primary_key=True
-    )
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    skill: Mapped[str] = mapped_column(ForeignKey("skills.name", ondelete="CASCADE"), primary_key=True)
     level: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (CheckConstraint("level BETWEEN 1 AND 10", name="level"),)

@@ -48,8 +48,7 @@ class CallDetailRecord:
         unknown = sorted(set(data) - known)
         if unknown:
             raise UnknownField(
-                f"calls: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a CDR"
-                " column",
+                f"calls: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a CDR column",
                 fields=unknown,
             )
         return cls(**data)

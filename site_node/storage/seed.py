@@ -268,9 +268,7 @@ def demo_bank(seed: int = DEMO_SEED) -> DemoBank:
         )  # fmt: skip
         phones.append({"customer_id": customer_id, "number": phone("+4917", 8), "kind": "mobile"})
         if rng.random() < 0.4:
-            phones.append(
-                {"customer_id": customer_id, "number": phone("+4930", 7), "kind": "landline"}
-            )
+            phones.append({"customer_id": customer_id, "number": phone("+4930", 7), "kind": "landline"})
         accounts.append(DemoAccount(customer_id, "checking", account_number("52")))
         if rng.random() < 0.5:
             accounts.append(DemoAccount(customer_id, "savings", account_number("53")))
@@ -348,13 +346,9 @@ async def seed_site(
 @click.command("seed")
 @click.option("--site", "site", default=None, help="the site to seed (e.g. branch-north)")
 @click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in --data-dir)")
-@click.option(
-    "--all", "all_sites", is_flag=True, help=f"seed the demo sites {', '.join(DEMO_SITES)}"
-)
+@click.option("--all", "all_sites", is_flag=True, help=f"seed the demo sites {', '.join(DEMO_SITES)}")
 @click.option("--data-dir", default="data", show_default=True, help="where SQLite files go")
-def seed_command(
-    site: str | None, database_url: str | None, all_sites: bool, data_dir: str
-) -> None:
+def seed_command(site: str | None, database_url: str | None, all_sites: bool, data_dir: str) -> None:
     """Load the demo bank (customers, accounts, agents, skills, queues) into site databases.
 
     Demo agents sign in with the password "demo".

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from site_node.storage import current_revision, head_revision, migrate
+from site_node.storage import (
+    MigrationFailed,
+    Storage,
+    StorageUnavailable,
+    current_revision,
+    head_revision,
+    migrate,
+)
 from site_node.storage.engine import create_engine
 from site_node.storage.migrate import downgrade
 from site_node.storage.models import metadata
@@ -74,3 +82,24 @@ async def test_migrate_is_idempotent_and_reversible(db_url: str) -> None:
     await migrate(db_url)
     diff, _described = await _inspect(db_url)
     assert diff == []
+
+
+async def test_a_database_from_the_future_is_refused(db_url: str) -> None:
+    await migrate(db_url)
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = 'zzz_future'"))
+    finally:
+        await engine.dispose()
+
+    with pytest.raises(MigrationFailed) as caught:
+        await migrate(db_url)
+    assert caught.value.error_id == "storage.migration_failed"
+
+
+async def test_an_unreachable_database_is_reported_as_unavailable() -> None:
+    with pytest.raises(StorageUnavailable) as caught:
+        await Storage.open("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    assert caught.value.error_id == "storage.unavailable"
+    assert caught.value.status == 503

@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("password_hash", sa.String(length=256), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.CheckConstraint(
-            "role IN ('agent', 'team_leader', 'manager', 'admin')", name=op.f("ck_agents_role")
-        ),
+        sa.CheckConstraint("role IN ('agent', 'team_leader', 'manager', 'admin')", name=op.f("ck_agents_role")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
     )
     op.create_index(op.f("ix_agents_site"), "agents", ["site"], unique=False)
@@ -117,9 +115,7 @@ def upgrade() -> None:
         sa.Column("home_site", sa.String(length=64), nullable=True),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("created_at", sa.Double(), nullable=True),
-        sa.CheckConstraint(
-            "segment IN ('retail', 'vip', 'business')", name=op.f("ck_customers_segment")
-        ),
+        sa.CheckConstraint("segment IN ('retail', 'vip', 'business')", name=op.f("ck_customers_segment")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("customer_number", name=op.f("uq_customers_customer_number")),
     )
