@@ -13,6 +13,10 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Gauge
 
+from central.api import CentralApi
+from central.router import Router
+from central.routing.classify import Classifier
+from central.state import ClusterState
 from cluster.config import Settings
 from cluster.election import Election
 from cluster.etcd import Etcd
@@ -20,6 +24,7 @@ from cluster.http import HttpServer, make_app
 from cluster.keys import Keyspace
 from cluster.leadership import Leadership
 from cluster.logs import log
+from cluster.tokens import TokenSigner
 
 _log = logging.getLogger(__name__)
 
@@ -34,6 +39,19 @@ class CentralNode:
         self.etcd: Etcd | None = None
         self.leadership: Leadership | None = None
         self.app: web.Application = make_app(self.health, max_body_bytes=settings.central.http.max_body_bytes)
+        self.state: ClusterState | None = None
+        self.router: Router | None = None
+        tokens = settings.tokens
+        self.api = CentralApi(
+            None,  # type: ignore[arg-type]  # the router exists once etcd is reachable
+            lambda: self.leadership,
+            TokenSigner(tokens.secret, ttl_s=tokens.call_ttl_s),
+            capacity_cps=settings.central.route_capacity_cps,
+            max_body_bytes=settings.central.http.max_body_bytes,
+            call_ttl_s=tokens.call_ttl_s,
+            agent_ttl_s=tokens.agent_ttl_s,
+        )
+        self.api.install(self.app)
         self.http = HttpServer(
             self.app,
             settings.central.http.host,
@@ -58,10 +76,14 @@ class CentralNode:
         }
 
     async def _elected(self, election: Election) -> None:
+        if self.router is not None:
+            await self.router.lead(election)
         IS_LEADER.set(1)
         log(_log, logging.INFO, "central leads", name=self.name, fencing_token=election.fencing_token)
 
     async def _deposed(self) -> None:
+        if self.router is not None:
+            await self.router.step_down()
         IS_LEADER.set(0)
         log(_log, logging.WARNING, "central no longer leads", name=self.name)
 
@@ -72,6 +94,14 @@ class CentralNode:
             timeout_s=None,
             max_backoff_s=self.settings.etcd.retry_max_backoff_s,
         )
+        self.state = ClusterState(self.etcd, self.keys)
+        await self.state.start()
+        central = self.settings.central
+        self.router = Router(
+            self.etcd, self.keys, self.state, Classifier.load(central.dnis_table),
+            name=self.name, strategy=central.site_strategy, overflow_after_s=central.overflow_after_s,
+        )
+        self.api.router = self.router
         self.leadership = Leadership(
             self.etcd,
             self.keys.election("central"),
@@ -86,6 +116,10 @@ class CentralNode:
     async def stop(self) -> None:
         if self.leadership is not None:
             await self.leadership.stop()
+        if self.router is not None:
+            await self.router.stop()
+        if self.state is not None:
+            await self.state.stop()
         await self.http.stop()
         if self.etcd is not None:
             await self.etcd.close()

@@ -67,6 +67,8 @@ class CentralConfig(_Section):
     http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8000))
     route_capacity_cps: float = Field(default=2000.0, gt=0)
     site_strategy: Literal["least_wait", "home_branch", "most_ready"] = "least_wait"
+    dnis_table: str | None = None  # YAML file: dialled number -> service, skill, priority
+    overflow_after_s: dict[str, float] = Field(default_factory=dict)  # per skill; cross-site overflow off if absent
 
 
 class MediaConfig(_Section):

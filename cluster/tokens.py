@@ -16,7 +16,7 @@ import jwt
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.errors import TokenError
 
-TokenKind = Literal["call", "agent", "supervisor"]
+TokenKind = Literal["call", "agent", "supervisor", "customer"]
 _ALGORITHM = "HS256"
 _ISSUER = "callcenter"
 
@@ -64,8 +64,12 @@ class TokenSigner:
             payload["ext"] = extra
         return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
 
-    def verify(self, token: str, *, kind: TokenKind | None = None) -> Claims:
-        """Return the claims of a valid token or raise :class:`TokenError` with a stable id."""
+    def verify(self, token: str, *, kind: TokenKind | None = None, leeway_s: float = 0.0) -> Claims:
+        """Return the claims of a valid token or raise :class:`TokenError` with a stable id.
+
+        ``leeway_s`` accepts a token that expired at most that long ago: used only to let a
+        client that was in a call re-attach after a failover with the token it already holds.
+        """
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise TokenError("token missing or malformed", error_id="token.malformed")
         try:
@@ -81,7 +85,7 @@ class TokenSigner:
         except jwt.PyJWTError as exc:
             raise TokenError(f"token is not valid: {exc}", error_id="token.malformed") from exc
         # Expiry is checked against the injected clock, not the process clock.
-        if float(payload["exp"]) <= self._clock.now():
+        if float(payload["exp"]) + leeway_s <= self._clock.now():
             raise TokenError("token has expired; ask central for a new one", error_id="token.expired")
         if kind is not None and payload["kind"] != kind:
             raise TokenError(

@@ -8,13 +8,13 @@ known ways, so the malformed-record accounting can be checked.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Connection, insert
 
-from central.stats.db import calls_table
+from central.stats.db import calls_table, run_on
 
 ALL_COLUMNS = [c.name for c in calls_table.columns]
 QUEUES = ("retail", "cards", "loans", "vip")
@@ -133,30 +133,30 @@ def _spoil(df: pd.DataFrame, rng: np.random.Generator, rate: float) -> None:
             df.iat[row, queue] = None
 
 
-def write_sqlite(path: Path, df: pd.DataFrame) -> str:
-    """Create ``calls`` in a new SQLite file at ``path`` holding ``df``; returns its URL."""
-    from sqlalchemy import create_engine
-
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        calls_table.metadata.create_all(engine, tables=[calls_table])
-    finally:
-        engine.dispose()
+def write_calls(url: str, df: pd.DataFrame) -> str:
+    """Create ``calls`` at ``url`` (SQLite file or PostgreSQL) holding ``df``; returns ``url``."""
     records = [
-        tuple(None if isinstance(v, float) and np.isnan(v) else v for v in row)
+        {c: _plain(v) for c, v in zip(ALL_COLUMNS, row, strict=True)}
         for row in df[ALL_COLUMNS].itertuples(index=False, name=None)
     ]
-    with sqlite3.connect(path) as conn:
-        marks = ", ".join("?" for _ in ALL_COLUMNS)
-        conn.executemany(
-            f"INSERT INTO calls ({', '.join(ALL_COLUMNS)}) VALUES ({marks})",
-            [tuple(_plain(v) for v in rec) for rec in records],
-        )
-    conn.close()
-    return f"sqlite:///{path}"
+
+    def work(conn: Connection) -> None:
+        calls_table.create(conn, checkfirst=True)
+        if records:
+            conn.execute(insert(calls_table), records)
+
+    run_on(url, work, readonly=False)
+    return url
+
+
+def write_sqlite(path: Path, df: pd.DataFrame) -> str:
+    """Create ``calls`` in the SQLite file ``path`` holding ``df``; returns its URL."""
+    return write_calls(f"sqlite:///{path}", df)
 
 
 def _plain(value: object) -> object:
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
     return value

@@ -1,0 +1,248 @@
+"""Central's HTTP API (JSON). Every error carries a stable ``error_id``.
+
+    POST /v1/calls                    route a call -> call id, site, signalling URL, token
+    GET  /v1/calls/{call_id}          where a call is now and its state (any replica)
+    POST /v1/calls/{call_id}/reconnect   {token} -> the call's current site and a fresh token
+    POST /v1/agents/reattach          {token} -> the site an agent continues at, a fresh token
+    GET  /v1/sites                    live sites, their health and load
+
+Route requests go to the leader: a follower forwards them (one hop) and answers look-ups
+itself from its hot copy. A flood of route requests past ``central.route_capacity_cps`` is
+answered ``503 route.busy`` with ``Retry-After``, like a switch's calls-per-second limit.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from central.router import Router
+from cluster.callrecords import CallRecord
+from cluster.errors import BadRequest, CallCenterError, NotLeader
+from cluster.http import read_json
+from cluster.leadership import Leadership
+from cluster.tokens import TokenSigner
+
+_CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+RECONNECT_GRACE_S = 4 * 3600.0
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(rate, 1.0)
+        self._tokens = self.capacity
+        self._at = time.monotonic()
+
+    def take(self) -> float:
+        """0.0 if a request may go now, else the seconds to wait before retrying."""
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
+
+
+def _str_field(body: dict[str, Any], name: str, *, required: bool = True, limit: int = 64) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise BadRequest(
+            f"field {name!r} must be a non-empty string of at most {limit} characters",
+            error_id="request.bad_field",
+            field=name,
+        )
+    return value
+
+
+def call_view(record: CallRecord, ws_url: str | None) -> dict[str, Any]:
+    return {
+        "call_id": record.call_id,
+        "site": record.site,
+        "ws_url": ws_url,
+        "state": record.state,
+        "skill": record.skill,
+        "priority": record.priority,
+        "original_arrival_at": record.original_arrival_at,
+        "failovers": record.failovers,
+    }
+
+
+class CentralApi:
+    def __init__(
+        self,
+        router: Router,
+        leadership_ref: Any,
+        signer: TokenSigner,
+        *,
+        capacity_cps: float,
+        max_body_bytes: int,
+        call_ttl_s: float,
+        agent_ttl_s: float,
+    ) -> None:
+        self.router = router
+        self._leadership_ref = leadership_ref  # callable returning the Leadership (set after start)
+        self.signer = signer
+        self.bucket = TokenBucket(capacity_cps, burst=capacity_cps / 10 + 10)
+        self.max_body = max_body_bytes
+        self.call_ttl_s = call_ttl_s
+        self.agent_ttl_s = agent_ttl_s
+        self._client: aiohttp.ClientSession | None = None
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post("/v1/calls", self.route)
+        app.router.add_get("/v1/calls/{call_id}", self.lookup)
+        app.router.add_post("/v1/calls/{call_id}/reconnect", self.reconnect)
+        app.router.add_post("/v1/agents/reattach", self.reattach)
+        app.router.add_get("/v1/sites", self.sites)
+        app.on_cleanup.append(self._close)
+
+    async def _close(self, _: web.Application) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    def _leadership(self) -> Leadership | None:
+        value: Leadership | None = self._leadership_ref()
+        return value
+
+    async def _forward(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        leadership = self._leadership()
+        leader = leadership.current_identity() if leadership is not None else None
+        if request.headers.get("X-CC-Forwarded") or not leader or not leader.get("url"):
+            raise NotLeader("no leader right now; retry in a second", status=503)
+        if self._client is None:
+            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        try:
+            async with self._client.post(
+                f"{leader['url']}{request.path}", json=body, headers={"X-CC-Forwarded": "1"}
+            ) as upstream:
+                payload = await upstream.read()
+                return web.Response(
+                    body=payload,
+                    status=upstream.status,
+                    content_type="application/json",
+                    headers={k: v for k, v in upstream.headers.items() if k == "Retry-After"},
+                )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise NotLeader(f"leader {leader.get('name')} unreachable; retry", status=503) from exc
+
+    def _site_ws(self, site: str) -> str | None:
+        info = self.router.state.sites.get(site)
+        return None if info is None else str(info.get("ws_url"))
+
+    async def route(self, request: web.Request) -> web.Response:
+        body = await read_json(request, max_bytes=self.max_body)
+        caller = _str_field(body, "caller")
+        dialled = _str_field(body, "dialled")
+        assert caller is not None and dialled is not None
+        from central.routing.classify import validate_number
+
+        validate_number(caller, "caller")
+        validate_number(dialled, "dialled")
+        segment = home = customer_id = None
+        token = body.get("customer_token")
+        if token is not None:
+            claims = self.signer.verify(str(token), kind="customer")
+            customer_id, segment, home = claims.subject, claims.extra.get("segment"), claims.extra.get("home_site")
+        if not self.router.leading:
+            return await self._forward(request, body)
+        wait = self.bucket.take()
+        if wait > 0:
+            busy = CallCenterError(
+                "busy: route capacity reached, retry after the given seconds",
+                error_id="route.busy",
+                status=503,
+                retry_after_s=round(wait, 3),
+            )
+            return web.json_response(busy.to_dict(), status=503, headers={"Retry-After": str(max(1, round(wait)))})
+        routed = await self.router.route(caller, dialled, segment=segment, home_site=home, customer_id=customer_id)
+        record = routed.record
+        token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s)
+        return web.json_response({**call_view(record, routed.site.ws_url), "token": token_out}, status=201)
+
+    def _record(self, call_id: str) -> CallRecord:
+        if not _CALL_ID.match(call_id):
+            raise BadRequest("malformed call id", error_id="call.bad_id")
+        record = self.router.state.calls.get(call_id)
+        if record is None:
+            raise CallCenterError(f"no live call {call_id}", error_id="call.unknown", status=404)
+        return record
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        record = self._record(request.match_info["call_id"])
+        return web.json_response(call_view(record, self._site_ws(record.site)))
+
+    async def reconnect(self, request: web.Request) -> web.Response:
+        body = await read_json(request, max_bytes=self.max_body)
+        claims = self.signer.verify(str(_str_field(body, "token", limit=4096)), kind="call", leeway_s=RECONNECT_GRACE_S)
+        call_id = request.match_info["call_id"]
+        if claims.subject != call_id:
+            raise CallCenterError("token is for another call", error_id="token.wrong_call", status=403)
+        record = self._record(call_id)
+        ws = self._site_ws(record.site)
+        if ws is None:
+            raise CallCenterError(
+                "the call's site is being replaced; retry shortly",
+                error_id="call.moving",
+                status=503,
+                retry_after_s=0.5,
+            )
+        token = self.signer.issue("call", call_id, site=record.site, ttl_s=self.call_ttl_s)
+        return web.json_response({**call_view(record, ws), "token": token})
+
+    async def reattach(self, request: web.Request) -> web.Response:
+        """An agent whose site failed continues at a live site: its backup if alive."""
+        body = await read_json(request, max_bytes=self.max_body)
+        claims = self.signer.verify(
+            str(_str_field(body, "token", limit=4096)), kind="agent", leeway_s=RECONNECT_GRACE_S
+        )
+        sites = self.router.state.sites
+        home = claims.site or ""
+        if home in sites:
+            target = home
+        else:
+            info = self.router.state.departed.get(home, {})
+            backups = [b for b in info.get("backup_sites", claims.extra.get("backup_sites", [])) if b in sites]
+            if not backups:
+                backups = sorted(sites)
+            if not backups:
+                raise CallCenterError("no live site to re-attach to", error_id="route.no_site", status=503)
+            target = backups[0]
+        token = self.signer.issue("agent", claims.subject, site=target, ttl_s=self.agent_ttl_s, **claims.extra)
+        return web.json_response(
+            {"agent_id": claims.subject, "site": target, "ws_url": self._site_ws(target), "token": token}
+        )
+
+    async def sites(self, _: web.Request) -> web.Response:
+        snapshots = self.router.state.snapshots()
+        return web.json_response(
+            {
+                "sites": [
+                    {
+                        "name": s.name,
+                        "url": s.url,
+                        "ws_url": s.ws_url,
+                        "healthy": s.healthy,
+                        "draining": s.draining,
+                        "skills": {
+                            k: {
+                                "staffed": v.staffed,
+                                "ready": v.ready,
+                                "waiting": v.waiting,
+                                "expected_wait_s": v.expected_wait_s,
+                            }
+                            for k, v in s.skills.items()
+                        },
+                        "live_calls": len(self.router.state.calls_at(s.name)),
+                    }
+                    for s in sorted(snapshots, key=lambda s: s.name)
+                ]
+            }
+        )

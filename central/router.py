@@ -1,0 +1,246 @@
+"""The leader's decisions: route new calls, move the calls of a dead site, overflow.
+
+Every write is a fenced transaction (:meth:`cluster.election.Election.fenced_txn`): it holds
+only while this replica still leads, so a leader that wakes late cannot route or move a call.
+Failover work is queued to one owned task, so a burst of departures is handled in order and a
+new leader re-checks every call on taking over (sites that died while nobody led).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from central.routing.classify import Classification, Classifier
+from central.routing.selection import NoSiteAvailable, SiteSnapshot, Strategy, select_site
+from central.state import ClusterState
+from cluster.callrecords import CallRecord
+from cluster.clock import SYSTEM_CLOCK, Clock
+from cluster.election import Election
+from cluster.errors import CallCenterError, NotLeader
+from cluster.etcd import Etcd
+from cluster.keys import Keyspace
+from cluster.logs import log
+
+_log = logging.getLogger(__name__)
+
+ROUTED = Counter("cc_calls_routed_total", "calls routed by this leader", ["site"])
+MOVED = Counter("cc_calls_moved_total", "calls moved to another site", ["reason"])
+ROUTE_LATENCY = Histogram(
+    "cc_route_seconds",
+    "route decision including the fenced etcd write",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    record: CallRecord
+    site: SiteSnapshot
+
+
+class Router:
+    def __init__(
+        self,
+        etcd: Etcd,
+        keys: Keyspace,
+        state: ClusterState,
+        classifier: Classifier,
+        *,
+        name: str,
+        strategy: Strategy = "least_wait",
+        overflow_after_s: dict[str, float] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self._etcd = etcd
+        self._keys = keys
+        self.state = state
+        self.classifier = classifier
+        self.name = name
+        self.strategy: Strategy = strategy
+        self.overflow_after_s = dict(overflow_after_s or {})  # per skill; off unless configured
+        self._clock = clock
+        self.election: Election | None = None
+        self._work: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        state.on_site_left(self._site_left)
+
+    # --- leadership ---------------------------------------------------------------------------
+    async def lead(self, election: Election) -> None:
+        """Called when this replica wins: reconcile, then start the leader's tasks."""
+        self.election = election
+        await self.state.synced.wait()
+        self._tasks = [
+            asyncio.create_task(self._failover_worker(), name="router-failover"),
+            asyncio.create_task(self._overflow_loop(), name="router-overflow"),
+        ]
+        for site in {c.site for c in self.state.calls.values()} - set(self.state.sites):
+            await self._work.put((site, self.state.departed.get(site, {})))
+
+    async def step_down(self) -> None:
+        self.election = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    @property
+    def leading(self) -> bool:
+        return self.election is not None
+
+    def _fence(self) -> Election:
+        if self.election is None:
+            raise NotLeader("this replica does not lead; ask the leader")
+        return self.election
+
+    # --- routing ------------------------------------------------------------------------------
+    async def route(
+        self,
+        caller: str,
+        dialled: str,
+        *,
+        segment: str | None = None,
+        home_site: str | None = None,
+        customer_id: str | None = None,
+        call_id: str | None = None,
+    ) -> Routed:
+        started = time.perf_counter()
+        election = self._fence()
+        cls: Classification = self.classifier.classify(
+            dialled, segment=segment, home_site=home_site, customer_id=customer_id
+        )
+        snapshots = {s.name: s for s in self.state.snapshots()}
+        choice = select_site(snapshots.values(), cls.skill, strategy=self.strategy, home_site=home_site)
+        record = CallRecord(
+            call_id=call_id or uuid.uuid4().hex,
+            site=choice.site,
+            state="routed",
+            skill=cls.skill,
+            priority=cls.priority,
+            original_arrival_at=self._clock.now(),
+            caller=caller,
+            dialled=dialled,
+            service=cls.service,
+            customer_id=customer_id,
+            segment=segment,
+            home_site=home_site,
+            fencing_token=election.fencing_token,
+            routed_by=self.name,
+            sites=(choice.site,),
+        )
+        key = self._keys.call(record.call_id)
+        result = await election.fenced_txn([Etcd.absent(key)], [Etcd.op_put(key, record.to_json())])
+        if not result.succeeded:
+            raise CallCenterError(
+                f"call id {record.call_id} was already routed", error_id="route.duplicate", status=409
+            )
+        record = replace(record, mod_revision=result.revision)
+        self.state.apply_local(record)
+        ROUTED.labels(choice.site).inc()
+        ROUTE_LATENCY.observe(time.perf_counter() - started)
+        return Routed(record, snapshots[choice.site])
+
+    # --- failover -----------------------------------------------------------------------------
+    async def _site_left(self, site: str, info: dict[str, Any]) -> None:
+        if self.leading:
+            await self._work.put((site, info))
+
+    async def _failover_worker(self) -> None:
+        while True:
+            site, info = await self._work.get()
+            if site in self.state.sites:
+                continue  # it came back before we got to it: its calls are still its own
+            try:
+                moved = await self.fail_over(site, info)
+                log(_log, logging.WARNING, "site failed over", site=site, calls=moved)
+            except NotLeader:
+                return
+            except Exception:
+                log(_log, logging.ERROR, "failover failed; retrying", site=site, exc_info=True)
+                await asyncio.sleep(0.5)
+                await self._work.put((site, info))
+
+    def _target_for(self, record: CallRecord, dead: str, info: dict[str, Any]) -> str:
+        snapshots = self.state.snapshots()
+        alive = {s.name for s in snapshots}
+        backups = [b for b in info.get("backup_sites", []) if b in alive and b != dead]
+        if record.agent_id and backups:
+            return backups[0]  # talking: go where the agent re-attaches
+        with contextlib.suppress(NoSiteAvailable):
+            if backups:
+                backup = next(s for s in snapshots if s.name == backups[0])
+                if record.skill in backup.skills:
+                    return backup.name
+            return select_site(snapshots, record.skill, strategy=self.strategy, exclude=(dead,)).site
+        if backups:
+            return backups[0]
+        raise NoSiteAvailable(f"no site can take call {record.call_id}", call_id=record.call_id)
+
+    async def fail_over(self, dead: str, info: dict[str, Any]) -> int:
+        """Move every live call of ``dead`` to a surviving site, in serve order."""
+        moved = 0
+        for record in self.state.calls_at(dead):
+            target = self._target_for(record, dead, info)
+            if await self.move(record, target, reason="failover"):
+                moved += 1
+        return moved
+
+    async def move(self, record: CallRecord, target: str, *, reason: str) -> bool:
+        election = self._fence()
+        key = self._keys.call(record.call_id)
+        new = record.moved_to(target, fencing_token=election.fencing_token, routed_by=self.name)
+        result = await election.fenced_txn(
+            [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]
+        )
+        if not result.succeeded:
+            return False  # it changed under us (ended, or already moved): the watch brings news
+        self.state.apply_local(replace(new, mod_revision=result.revision))
+        MOVED.labels(reason).inc()
+        return True
+
+    # --- cross-site overflow ------------------------------------------------------------------
+    async def _overflow_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.overflow_after_s:
+                try:
+                    await self.overflow_once()
+                except NotLeader:
+                    return
+
+    async def overflow_once(self) -> int:
+        now = self._clock.now()
+        snapshots = self.state.snapshots()
+        moved = 0
+        for record in sorted(self.state.calls.values(), key=lambda c: c.queue_order):
+            threshold = self.overflow_after_s.get(record.skill)
+            if threshold is None or record.state != "queued" or now - record.original_arrival_at < threshold:
+                continue
+            here = next((s for s in snapshots if s.name == record.site), None)
+            if here is not None and here.skills.get(record.skill) and here.skills[record.skill].ready > 0:
+                continue
+            elsewhere = [
+                s
+                for s in snapshots
+                if s.name != record.site
+                and not s.draining
+                and s.skills.get(record.skill)
+                and s.skills[record.skill].ready > 0
+            ]
+            if elsewhere:
+                target = max(elsewhere, key=lambda s: (s.skills[record.skill].ready, s.name)).name
+                if await self.move(record, target, reason="overflow"):
+                    moved += 1
+        return moved
+
+    async def stop(self) -> None:
+        await self.step_down()

@@ -1,0 +1,122 @@
+"""A hot copy of the cluster's routing state, kept by every central replica from etcd watches.
+
+Followers answer look-ups from it and can take over routing the moment they win the election;
+the leader makes its decisions from it. It holds the live sites (membership, with the last
+load summary each published) and the routing records of live calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from central.routing.selection import SiteSnapshot
+from cluster.callrecords import CallRecord
+from cluster.errors import EtcdUnavailable
+from cluster.etcd import Etcd, EventType, KeyValue
+from cluster.keys import Keyspace
+from cluster.logs import log
+
+_log = logging.getLogger(__name__)
+
+SiteLeft = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class ClusterState:
+    def __init__(self, etcd: Etcd, keys: Keyspace) -> None:
+        self._etcd = etcd
+        self._keys = keys
+        self.sites: dict[str, dict[str, Any]] = {}
+        self.departed: dict[str, dict[str, Any]] = {}  # last info of sites that left
+        self.calls: dict[str, CallRecord] = {}
+        self.synced = asyncio.Event()
+        self._sites_synced = asyncio.Event()
+        self._calls_synced = asyncio.Event()
+        self._on_site_left: list[SiteLeft] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def on_site_left(self, callback: SiteLeft) -> None:
+        self._on_site_left.append(callback)
+
+    def snapshots(self) -> list[SiteSnapshot]:
+        return [SiteSnapshot.from_membership(name, info) for name, info in self.sites.items()]
+
+    def calls_at(self, site: str) -> list[CallRecord]:
+        return sorted((c for c in self.calls.values() if c.site == site), key=lambda c: c.queue_order)
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._watch_sites(), name="state-sites"),
+            asyncio.create_task(self._watch_calls(), name="state-calls"),
+        ]
+        await asyncio.wait_for(self._sync_both(), 30)
+
+    async def _sync_both(self) -> None:
+        await self._sites_synced.wait()
+        await self._calls_synced.wait()
+        self.synced.set()
+
+    async def _watch_sites(self) -> None:
+        while True:
+            try:
+                kvs, revision = await self._etcd.get_prefix(self._keys.sites)
+                current = {Keyspace.leaf(kv.key): json.loads(kv.value) for kv in kvs}
+                for gone in set(self.sites) - set(current):  # left while we were not watching
+                    await self._site_left(gone)
+                self.sites = current
+                self._sites_synced.set()
+                async for event in self._etcd.watch_prefix(self._keys.sites, start_revision=revision + 1):
+                    name = Keyspace.leaf(event.key)
+                    if event.type is EventType.DELETE:
+                        await self._site_left(name)
+                    else:
+                        self.sites[name] = json.loads(event.value)
+                        self.departed.pop(name, None)
+            except EtcdUnavailable as exc:
+                log(_log, logging.WARNING, "site watch interrupted", reason=str(exc))
+                await asyncio.sleep(0.5)
+
+    async def _site_left(self, name: str) -> None:
+        info = self.sites.pop(name, {})
+        self.departed[name] = info
+        log(_log, logging.WARNING, "site left", site=name)
+        for callback in self._on_site_left:
+            try:
+                await callback(name, info)
+            except Exception:
+                log(_log, logging.ERROR, "site-left handler failed", site=name, exc_info=True)
+
+    async def _watch_calls(self) -> None:
+        while True:
+            try:
+                kvs, revision = await self._etcd.get_prefix(self._keys.calls)
+                self.calls = {Keyspace.leaf(kv.key): CallRecord.from_kv(kv) for kv in kvs}
+                self._calls_synced.set()
+                async for event in self._etcd.watch_prefix(self._keys.calls, start_revision=revision + 1):
+                    call_id = Keyspace.leaf(event.key)
+                    if event.type is EventType.DELETE:
+                        self.calls.pop(call_id, None)
+                    else:
+                        kv = KeyValue(event.key, event.value, event.create_revision, event.mod_revision, 0, 0)
+                        self.calls[call_id] = CallRecord.from_kv(kv)
+            except EtcdUnavailable as exc:
+                log(_log, logging.WARNING, "call watch interrupted", reason=str(exc))
+                await asyncio.sleep(0.5)
+
+    def apply_local(self, record: CallRecord) -> None:
+        """Reflect our own committed write at once (the watch will confirm it)."""
+        current = self.calls.get(record.call_id)
+        if current is None or current.mod_revision <= record.mod_revision:
+            self.calls[record.call_id] = record
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []

@@ -1,0 +1,117 @@
+"""The routing record of a live call in etcd (``<prefix>/calls/<call_id>``).
+
+Who writes it, and how it is guarded (a handful of writes per call):
+
+1. the central leader creates it when it routes the call: fenced on its leadership *and* on
+   the key being absent (a call id is routed once);
+2. the owning site updates it at the few moments that matter for failover (queued with its
+   attached data, connected to an agent): guarded on the record's mod revision, so a site
+   that lost the call (it was moved while the site was paused) learns it at its next write
+   and drops the call instead of serving it twice;
+3. the leader moves it to another site when its site's lease ends: fenced on leadership and
+   on the mod revision it last saw;
+4. the owning site deletes it when the call ends (the CDR is in the site's database).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from cluster.etcd import Etcd, KeyValue
+from cluster.keys import Keyspace
+
+LIVE_STATES = ("routed", "ivr", "queued", "offered", "connected", "held", "consulting", "moving")
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_id: str
+    site: str
+    state: str
+    skill: str
+    priority: int
+    original_arrival_at: float
+    caller: str = ""
+    dialled: str = ""
+    service: str = ""
+    customer_id: str | None = None
+    segment: str | None = None
+    home_site: str | None = None
+    agent_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # call-attached data (C4), never sensitive
+    fencing_token: int = 0  # leader token of the last routing decision
+    routed_by: str = ""
+    failovers: int = 0
+    sites: tuple[str, ...] = ()  # every site that has owned the call, in order
+    state_before_move: str | None = None
+    mod_revision: int = 0  # etcd's, filled in on read; not stored
+
+    def to_json(self) -> str:
+        body = asdict(self)
+        body.pop("mod_revision")
+        body["sites"] = list(self.sites)
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_kv(cls, kv: KeyValue) -> CallRecord:
+        body = json.loads(kv.value)
+        body["sites"] = tuple(body.get("sites", ()))
+        return cls(**body, mod_revision=kv.mod_revision)
+
+    def moved_to(self, site: str, *, fencing_token: int, routed_by: str) -> CallRecord:
+        return replace(
+            self,
+            site=site,
+            state="moving",
+            state_before_move=self.state if self.state != "moving" else self.state_before_move,
+            failovers=self.failovers + 1,
+            sites=(*self.sites, site),
+            fencing_token=fencing_token,
+            routed_by=routed_by,
+        )
+
+    @property
+    def queue_order(self) -> tuple[int, float, str]:
+        """Serve order: higher priority first, then original arrival, then id (stable)."""
+        return (-self.priority, self.original_arrival_at, self.call_id)
+
+
+class OwnershipLost(Exception):
+    """The site no longer owns the call (it was moved or ended elsewhere)."""
+
+
+class SiteCallStore:
+    """A site's guarded writes to the records of the calls it owns."""
+
+    def __init__(self, etcd: Etcd, keys: Keyspace, site: str) -> None:
+        self._etcd = etcd
+        self._keys = keys
+        self.site = site
+
+    async def claim(self, call_id: str) -> CallRecord:
+        """Read the record of a call routed (or moved) here; raise if it is not ours."""
+        kv = await self._etcd.get(self._keys.call(call_id))
+        if kv is None:
+            raise OwnershipLost(f"call {call_id} has no routing record")
+        record = CallRecord.from_kv(kv)
+        if record.site != self.site:
+            raise OwnershipLost(f"call {call_id} belongs to {record.site}")
+        return record
+
+    async def update(self, record: CallRecord, **changes: Any) -> CallRecord:
+        new = replace(record, **changes)
+        key = self._keys.call(record.call_id)
+        result = await self._etcd.txn(
+            [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]
+        )
+        if not result.succeeded:
+            raise OwnershipLost(f"call {record.call_id} was changed by someone else (moved?)")
+        return replace(new, mod_revision=result.revision)
+
+    async def finish(self, record: CallRecord) -> None:
+        key = self._keys.call(record.call_id)
+        result = await self._etcd.txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])
+        if not result.succeeded:
+            raise OwnershipLost(f"call {record.call_id} was moved before it ended here")
