@@ -63,10 +63,6 @@ def insert_ignore(bind: AsyncSession | AsyncConnection, table: Table, keys: Sequ
     return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
 
 
-def row_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in names}
-
-
 def table_of(model: Any) -> Table:
     table: Table = model.__table__
     return table

@@ -16,7 +16,7 @@ Everything is checked before any write, so a refused call changes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from cluster.logs import SENSITIVE_KEYS
@@ -105,8 +105,3 @@ def _walk(value: Any, path: str, where: str) -> None:
 def check_not_sensitive(data: Any, where: str) -> None:
     """Raise :class:`SensitiveDataRejected` if ``data`` carries sensitive keys or numbers."""
     _walk(data, "", where)
-
-
-def check_all(items: Iterable[Any], where: str) -> None:
-    for item in items:
-        check_not_sensitive(item, where)
