@@ -112,7 +112,8 @@ async def test_failover_moves_every_call_keeping_id_data_order_and_priority(worl
         assert new.site == "south"  # the backup: its agents re-attach there
         assert (new.call_id, new.data, new.original_arrival_at, new.priority, new.agent_id) == (
             old.call_id, old.data, old.original_arrival_at, old.priority, old.agent_id)
-        assert (new.state, new.state_before_move, new.failovers, new.sites) == ("moving", old.state, 1, ("north", "south"))
+        moved = (new.state, new.state_before_move, new.failovers, new.sites)
+        assert moved == ("moving", old.state, 1, ("north", "south"))
     queued = sorted((c for c in world.state.calls_at("south") if c.state_before_move == "queued"),
                     key=lambda c: c.queue_order)
     assert [c.call_id for c in queued] == [c for i, c in enumerate(ids) if i % 3 != 0]

@@ -8,7 +8,9 @@ from central.routing.classify import Classifier
 from central.routing.selection import NoSiteAvailable, SiteSnapshot, SkillLoad, select_site
 
 
-def site(name: str, healthy: bool = True, draining: bool = False, **skills: tuple[int, int, int, float]) -> SiteSnapshot:
+def site(
+    name: str, healthy: bool = True, draining: bool = False, **skills: tuple[int, int, int, float]
+) -> SiteSnapshot:
     return SiteSnapshot(
         name=name,
         healthy=healthy,
