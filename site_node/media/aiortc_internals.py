@@ -38,9 +38,9 @@ from site_node.media.errors import IncompatibleAiortc
 logger = logging.getLogger(__name__)
 
 SUPPORTED_AIORTC = "1.16.0"
-_JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
-_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
-_THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
+JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
+QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
 
 # (codec name, encoded frame, RTP timestamp relative to the first frame) -> None
 EncodedSink = Callable[[str, bytes, int], None]
@@ -130,13 +130,13 @@ def tap_receiver(receiver: RTCRtpReceiver, sink: EncodedSink) -> None:
 
     Must be called before the receiver starts (i.e. before the answer is applied).
     """
-    if getattr(receiver, _THREAD_ATTR) is not None:
+    if getattr(receiver, THREAD_ATTR) is not None:
         raise IncompatibleAiortc("the receiver was already started; tap it before negotiation")
-    original = getattr(receiver, _QUEUE_ATTR)
+    original = getattr(receiver, QUEUE_ATTR)
     if not isinstance(original, queue.Queue):
         raise IncompatibleAiortc("RTCRtpReceiver's decoder queue is not a queue.Queue")
-    setattr(receiver, _JITTER_ATTR, _PassThroughBuffer())
-    setattr(receiver, _QUEUE_ATTR, _TapQueue(original, sink))
+    setattr(receiver, JITTER_ATTR, _PassThroughBuffer())
+    setattr(receiver, QUEUE_ATTR, _TapQueue(original, sink))
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> tuple[str, int]:

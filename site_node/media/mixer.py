@@ -31,6 +31,10 @@ class PcmFifo:
             buffer = buffer[len(buffer) - self._limit :]
         self._buffer = buffer
 
+    def clear(self) -> None:
+        self._buffer = np.zeros(0, np.int16)
+        self._playing = False
+
     def pull(self, count: int = FRAME_SAMPLES) -> Pcm:
         if not self._playing:
             if len(self._buffer) < self._prebuffer:

@@ -21,6 +21,7 @@ from site_node.media.mixer import PcmFifo, mix
 from site_node.media.tasks import Ticker
 
 RECORDING_RATE = 16_000
+GUARD_FRAMES = 15  # 300 ms of silence after sensitive input
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class Recorder:
         self._frames = 0
         self._paused_frames = 0
         self._pause_depth = 0
+        self._guard = 0
         self._info: RecordingInfo | None = None
         ticker.add(self)
 
@@ -74,7 +76,13 @@ class Recorder:
         self._pause_depth += 1
 
     def resume(self) -> None:
+        """End a pause. Audio buffered meanwhile is dropped and a short guard stays silent:
+        the tail of the last key tone is still in flight when the digit is recognised."""
         self._pause_depth = max(0, self._pause_depth - 1)
+        if self._pause_depth == 0:
+            self._guard = GUARD_FRAMES
+            for _leg, fifo in [*self._left.values(), *self._right.values()]:
+                fifo.clear()
 
     def set_parties(self, left: list[Leg], right: list[Leg]) -> None:
         """Customer side and the other side (agents, barged-in supervisors)."""
@@ -98,7 +106,8 @@ class Recorder:
         left = mix([fifo.pull() for _leg, fifo in self._left.values()])
         right = mix([fifo.pull() for _leg, fifo in self._right.values()])
         self._frames += 1
-        if self.paused:
+        if self.paused or self._guard > 0:
+            self._guard = max(0, self._guard - 1) if not self.paused else self._guard
             self._paused_frames += 1
             left = right = np.zeros(FRAME_SAMPLES, np.int16)
         self._write(left, right)

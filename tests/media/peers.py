@@ -99,7 +99,7 @@ class ClientPeer:
     async def _consume(self, track: MediaStreamTrack) -> None:
         try:
             while True:
-                frame = await track.recv()
+                frame: Any = await track.recv()
                 data = frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0]
                 self.rate = frame.sample_rate
                 self._audio.append(data.astype(np.int16))
@@ -169,6 +169,19 @@ async def hears(peer: ClientPeer, freq: float, *, timeout: float = 8.0, share: f
         x = peer.recent(0.3)
         if len(x) >= int(0.3 * peer.rate) * 0.9 and rms(x) > 300:
             if band_share(x, peer.rate, freq) >= share:
+                return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def hears_all(peer: ClientPeer, freqs: list[float], *, timeout: float = 8.0, share: float = 0.15) -> bool:
+    """Wait until every one of ``freqs`` carries at least ``share`` of the recent audio."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        x = peer.recent(0.4)
+        if len(x) >= int(0.4 * peer.rate) * 0.9 and rms(x) > 300:
+            if all(band_share(x, peer.rate, f) >= share for f in freqs):
                 return True
         await asyncio.sleep(0.05)
     return False
