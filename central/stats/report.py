@@ -261,12 +261,17 @@ def store_aggregates(url: str, result: StatsResult, computed_at: float) -> int:
     """Replace this run's intervals of its sites in ``stats_aggregates`` at ``url``."""
     if result.first_day is None or result.last_day is None:
         return 0
+    start_s = day_start(result.first_day)
+    end_s = day_start(result.last_day) + DAY_S
+    if not result.kpis.empty:  # agents' busy time may spill past the last midnight
+        start_s = min(start_s, float(result.kpis["interval_start"].min()))
+        end_s = max(end_s, float(result.kpis["interval_start"].max()) + result.params.interval_s)
     return db.write_aggregates(
         url,
         aggregate_rows(result, computed_at),
         interval_s=result.params.interval_s,
         sites=result.sites,
-        start_s=day_start(result.first_day),
-        end_s=day_start(result.last_day) + DAY_S,
+        start_s=start_s,
+        end_s=end_s,
     )
 

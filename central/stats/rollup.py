@@ -60,8 +60,13 @@ def staffed_frame(sessions: pd.DataFrame, interval_s: int) -> pd.DataFrame:
     """Staffed milliseconds per (interval, site, agent) from activity sessions."""
     if sessions.empty:
         return pd.DataFrame(
-            {IV: pd.Series(dtype=np.int64), SITE: [], AGENT: [], "staffed_ms": []}
-        ).astype({"staffed_ms": np.int64})
+            {
+                IV: pd.Series(dtype=np.int64),
+                SITE: pd.Series(dtype=object),
+                AGENT: pd.Series(dtype=object),
+                "staffed_ms": pd.Series(dtype=np.int64),
+            }
+        )
     interval_ms = interval_s * 1000
     start = sessions["start_ms"].to_numpy(np.int64)
     end = sessions["end_ms"].to_numpy(np.int64)
@@ -112,6 +117,8 @@ def kpi_table(partial: Partial, params: KpiParams) -> pd.DataFrame:
     """KPI rows of every level (see the module docstring), sorted by level and key."""
     calls = partial.calls
     busy = partial.busy
+    if calls.empty and busy.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
     staffed = staffed_frame(partial.sessions, params.interval_s)
     agent_busy = busy.groupby([IV, SITE, AGENT], sort=False, as_index=False)["busy_ms"].sum()
     agent_tot = _outer(agent_busy, staffed, [IV, SITE, AGENT])
