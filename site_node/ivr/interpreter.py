@@ -22,6 +22,10 @@ Sensitive input (``sensitive_collect``): digits accumulate in a :class:`Secret` 
 ``***``, is not JSON-serialisable, is left out of :meth:`Position.to_record`, and goes out only
 inside :class:`VerifyRequest`. Only ``verified: true/false`` reaches call data. While
 ``position.sensitive`` is true the driver must not log or record the digit events.
+
+Keys pressed while nothing collects (during a plain prompt, a look-up or a verification) are
+dropped: there is no type-ahead. Other events that the current node cannot take raise
+:class:`UnexpectedEvent` (``ivr.unexpected_event``).
 """
 
 from __future__ import annotations
@@ -294,6 +298,8 @@ def _handle(flow: Flow, node: Node, pos: Position, event: IvrEvent, effects: lis
         return _finish(node, pos, effects)
     if phase in ("menu", "collect", "sensitive") and isinstance(event, PromptDone):
         return pos  # the question was played; keep waiting for digits
+    if phase in ("playing", "announce", "lookup", "verify") and isinstance(event, Digit):
+        return pos  # no type-ahead: a stray key (e.g. '#' after a full PIN) is dropped
     if phase == "menu" and isinstance(event, Digit):
         for option in spec["options"]:
             if option["digit"] == event.digit:

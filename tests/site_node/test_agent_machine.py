@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import pytest
 
@@ -306,8 +305,3 @@ def test_record_to_dict_and_state_counts() -> None:
     assert record.to_dict() == {"agent_id": "a2", "event": "login", "old": "logged_out",
                                 "new": "not_ready", "at": T0, "reason": "login",
                                 "call_ids": [], "call_id": None}
-
-
-def test_builder_table_covers_every_state() -> None:
-    factories: list[Callable[[], Agent]] = [lambda s=s: build(s) for s in AgentState]
-    assert {f().state for f in factories} == set(AgentState)

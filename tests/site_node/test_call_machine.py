@@ -290,7 +290,7 @@ def test_hangup_reason_is_derived_from_state(state: CallState, reason: EndReason
     assert record.end_reason is reason and call.to_cdr()["end_reason"] == reason.value
 
 
-ALLOWED_END = {
+ALLOWED_END: dict[EndReason, set[CallState]] = {
     R.ANSWERED_COMPLETED: {S.CONNECTED, S.HELD, S.CONSULTING, S.IN_IVR_TEMPORARY, S.TRANSFERRING},
     R.ABANDONED_IN_IVR: {S.NEW, S.IN_IVR},
     R.ABANDONED_IN_QUEUE: {S.QUEUED, S.OFFERED},
