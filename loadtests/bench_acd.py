@@ -85,18 +85,20 @@ def run(events: int, seed: int) -> dict[str, Any]:
     for i in range(events):
         now += 0.005
         if i % 100 == 99:  # timers (overflow steps, max waits): timed, not counted
-            decisions = acd.tick(now)
+            for d in acd.tick(now):
+                if isinstance(d, OfferCall):
+                    offers += 1
+                    busy.append(d.agent_id)
+        t = perf()
+        if i % 2 == 0 and busy:
+            agent_id = busy.pop(rng.randrange(len(busy)))
+            acd.release(agent_id)
+            decisions = acd.on_agent_ready(agent_id, now)
         else:
-            t = perf()
-            if i % 2 == 0 and busy:
-                agent_id = busy.pop(rng.randrange(len(busy)))
-                acd.release(agent_id)
-                decisions = acd.on_agent_ready(agent_id, now)
-            else:
-                decisions = acd.on_call_arrival(f"call-{next_call}", rng.choice(queue_names),
-                                                now, priority=rng.choice((0, 0, 0, 1, 2)))
-                next_call += 1
-            latencies.append(perf() - t)
+            decisions = acd.on_call_arrival(f"call-{next_call}", rng.choice(queue_names),
+                                            now, priority=rng.choice((0, 0, 0, 1, 2)))
+            next_call += 1
+        latencies.append(perf() - t)
         for d in decisions:
             if isinstance(d, OfferCall):
                 offers += 1
