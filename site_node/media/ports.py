@@ -19,6 +19,9 @@ from site_node.media.codecs import CodecSpec, frame_ticks, make_packet
 from site_node.media.errors import LegClosed
 
 
+_TRIM_WINDOW = 50  # frames (one second)
+
+
 class Source(Protocol):
     def attach(self, port: OutboundPort) -> None: ...
 
@@ -26,7 +29,7 @@ class Source(Protocol):
 
 
 class OutboundPort:
-    def __init__(self, name: str, spec: CodecSpec, *, max_queue: int = 10) -> None:
+    def __init__(self, name: str, spec: CodecSpec, *, max_queue: int = 25) -> None:
         self.name = name
         self.spec = spec
         self._max_queue = max_queue
@@ -40,6 +43,8 @@ class OutboundPort:
         self._last_source: object | None = None
         self._last_source_ts: int | None = None
         self._closed = False
+        self._min_depth = 0
+        self._window = 0
         self.sent = 0
         self.dropped = 0
 
@@ -108,7 +113,20 @@ class OutboundPort:
                 self._waiter = None
         payload, pts = self._queue.popleft()
         self.sent += 1
+        self._trim_standing_queue()
         return make_packet(payload, pts, self.spec)
+
+    def _trim_standing_queue(self) -> None:
+        """Bursts are absorbed (up to ``max_queue``), but a queue that never drains is pure
+        added delay: if it stayed at >= 2 frames for a whole second, drop down to one."""
+        depth = len(self._queue)
+        self._min_depth = depth if self._window == 0 else min(self._min_depth, depth)
+        self._window += 1
+        if self._window >= _TRIM_WINDOW:
+            for _ in range(self._min_depth - 1):
+                self._queue.popleft()
+                self.dropped += 1
+            self._window = 0
 
     def close(self) -> None:
         self._closed = True
