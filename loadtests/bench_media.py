@@ -320,7 +320,8 @@ def run_step(port: int, calls: int, codec: str, seconds: float, tagged: bool) ->
     return step
 
 
-def find_capacity(codec: str, transcode: bool, steps: list[int], seconds: float) -> tuple[int, list[float]]:
+def find_capacity(codec: str, transcode: bool, steps: list[int], seconds: float) -> tuple[int, float, list[float]]:
+    """Largest passing N, and N / (switch core share) at that step (an extrapolation)."""
     port = _free_port()
     ctx = mp.get_context("spawn")
     server = ctx.Process(target=switch_main, args=(port, transcode), daemon=True)
