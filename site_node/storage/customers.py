@@ -1,7 +1,10 @@
-"""Customer look-ups for caller identification and screen pop (C2, C3, B1)."""
+"""Customer look-ups for caller identification and screen pop (C2, C3, B1), and the PIN check
+of telephone banking (C5c): the PIN is stored as an scrypt hash only, checked only by
+:meth:`CustomerRepository.verify_pin`, and never logged or returned in a view."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +17,11 @@ from site_node.storage.errors import NotFound, StorageError
 from site_node.storage.hashing import (
     DEMO_ACCOUNT_SALT,
     account_number_hash,
+    check_pin,
+    hash_pin,
     mask_account_number,
     normalise_phone,
+    verify_pin,
 )
 from site_node.storage.models import SEGMENTS, Account, Customer, CustomerPhone
 from site_node.storage.records import AccountView, CustomerView
@@ -57,8 +63,9 @@ class CustomerRepository(Repository):
             "created_at": customer.created_at,
         }
         phones = sorted({normalise_phone(p) for p in customer.phones})
+        columns = [name for name in row if name != "id"]  # an update keeps the customer's PIN
         async with self._transaction("save_customer") as session:
-            await session.execute(upsert(session, table_of(Customer), ["id"]), [row])
+            await session.execute(upsert(session, table_of(Customer), ["id"], columns), [row])
             await session.execute(delete(CustomerPhone).where(CustomerPhone.customer_id == customer.id))
             if phones:
                 await session.execute(
@@ -82,6 +89,28 @@ class CustomerRepository(Repository):
             session.add(account)
             await session.flush()
             return _account_view(account)
+
+    async def set_pin(self, customer_id: str, pin: str) -> None:
+        """Set (or replace) the customer's PIN: 4 to 6 digits, else ``storage.bad_pin``.
+
+        Only the scrypt hash is stored; an unknown customer is ``storage.not_found``.
+        """
+        digest = await asyncio.to_thread(hash_pin, check_pin(pin))
+        async with self._transaction("set_pin") as session:
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                raise NotFound(f"customer {customer_id} does not exist", customer_id=customer_id)
+            customer.pin_hash = digest
+
+    async def verify_pin(self, customer_id: str, pin: str) -> bool:
+        """Whether ``pin`` is the customer's PIN (constant-time compare).
+
+        An unknown customer, a customer without a PIN or a malformed PIN is ``False``, after
+        as much work as a real check, so the answer does not tell which customers exist.
+        """
+        async with self._transaction("verify_pin") as session:
+            stored = await session.scalar(select(Customer.pin_hash).where(Customer.id == customer_id))
+        return await asyncio.to_thread(verify_pin, pin, stored)
 
     async def by_id(self, customer_id: str) -> CustomerView | None:
         return await self._one(select(Customer.id).where(Customer.id == customer_id), "by_id")

@@ -3,9 +3,10 @@
 Times are epoch seconds stored as double precision (``DOUBLE`` has REAL affinity on SQLite;
 ``DOUBLE PRECISION`` on PostgreSQL, whose 4-byte ``REAL`` would round epoch seconds to minutes).
 Account numbers exist only masked (``**** **** 1234``) and as a keyed hash; PINs and passwords
-never reach a table (agents' passwords are stored as scrypt hashes).
+never reach a table in clear (customers' PINs and agents' passwords are stored as scrypt hashes,
+and no view or record carries them).
 
-The first Alembic revision creates exactly this schema; a test compares the two.
+The Alembic revisions, applied in order, create exactly this schema; a test compares the two.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Customer(Base):
     home_site: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[float | None]
+    pin_hash: Mapped[str | None] = mapped_column(String(256))  # scrypt; NULL: no PIN set
 
     __table_args__ = (CheckConstraint(_in("segment", SEGMENTS), name="segment"),)
 

@@ -10,6 +10,15 @@ Demo sign-in: every demo agent's password is ``demo`` (stored as an scrypt hash,
 clear); agent ids look like ``north-01`` .. ``north-10``, ``south-01`` .., ``east-01`` ..
 (``-01`` is the branch manager, ``-02``/``-03`` team leaders, ``north-10`` the administrator).
 
+Demo PIN: every demo customer's telephone-banking PIN is ``123456`` (:data:`DEMO_PIN`), the
+six digits the IVR's ``pin_verify`` and ``balance_pin`` nodes ask for. It is stored as an scrypt
+hash with a per-customer salt and cheaper parameters than real PINs (``n=2**10``, see
+:data:`DEMO_PIN_SCRYPT_N`) so that 1,000 customers hash in well under a second. It is a fixed
+value rather than one derived from the customer's data (say, the end of the customer number)
+because a PIN that can be read off the stored record would make the hash pointless. Demo
+customers that exist without a PIN (a database seeded before PINs existed) get it on the next
+seeding; a PIN that is set is never overwritten.
+
 Account numbers are generated (16 digits, Luhn-valid), stored masked and as a keyed hash with
 :data:`~site_node.storage.hashing.DEMO_ACCOUNT_SALT`; :func:`demo_bank` returns the full
 numbers so tests and demos can "type" them, but they never reach a table.
@@ -31,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from cluster.clock import SYSTEM_CLOCK, Clock
 from site_node.storage._base import insert_ignore, table_of
@@ -41,6 +50,7 @@ from site_node.storage.hashing import (
     DEMO_ACCOUNT_SALT,
     account_number_hash,
     hash_password,
+    hash_pin,
     mask_account_number,
 )
 from site_node.storage.migrate import migrate
@@ -57,6 +67,8 @@ from site_node.storage.models import (
 
 DEMO_SITES = ("branch-north", "branch-south", "branch-east")
 DEMO_PASSWORD = "demo"
+DEMO_PIN = "123456"
+DEMO_PIN_SCRYPT_N = 2**10
 DEMO_SEED = 20_261_124
 DEMO_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: "created_at" of demo customers
 CUSTOMER_COUNT = 1_000
@@ -193,6 +205,16 @@ def _demo_password_hash(agent_id: str) -> str:
     return hash_password(DEMO_PASSWORD, salt)
 
 
+@functools.cache
+def _demo_pin_hash(customer_id: str) -> str:
+    salt = hashlib.sha256(f"demo-pin-salt:{customer_id}".encode()).digest()[:16]
+    return hash_pin(DEMO_PIN, salt, n=DEMO_PIN_SCRYPT_N)
+
+
+def _demo_pin_hashes(customers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"customer_id": c["id"], "demo_pin_hash": _demo_pin_hash(c["id"])} for c in customers]
+
+
 def site_agents(site: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Ten agents of ``site`` and their skills, determined by the site name alone."""
     rng = random.Random(f"{DEMO_SEED}:{site}")
@@ -293,6 +315,11 @@ def _account_rows(accounts: Sequence[DemoAccount], salt: bytes) -> list[dict[str
     ]  # fmt: skip
 
 
+_SET_MISSING_PIN = (
+    update(table_of(Customer))
+    .where(table_of(Customer).c.id == bindparam("customer_id"), table_of(Customer).c.pin_hash.is_(None))
+    .values(pin_hash=bindparam("demo_pin_hash"))
+)
 _COUNTED = (Customer, CustomerPhone, Account, Agent, AgentSkill, Skill, Queue)
 
 
@@ -307,6 +334,7 @@ async def seed_site(
     checked = check_url(url)
     await migrate(checked)
     bank = await asyncio.to_thread(demo_bank)
+    pins = await asyncio.to_thread(_demo_pin_hashes, bank.customers)
     agents, agent_skills = list(bank.agents), list(bank.agent_skills)
     if site_name not in DEMO_SITES:
         extra_agents, extra_skills = await asyncio.to_thread(site_agents, site_name)
@@ -317,7 +345,7 @@ async def seed_site(
         (Queue, ["name"], [dict(q) for q in QUEUES]),
         (Agent, ["id"], agents),
         (AgentSkill, ["agent_id", "skill"], agent_skills),
-        (Customer, ["id"], list(bank.customers)),
+        (Customer, ["id"], [{**c, "pin_hash": p["demo_pin_hash"]} for c, p in zip(bank.customers, pins, strict=True)]),
         (CustomerPhone, ["customer_id", "number"], list(bank.phones)),
         (Account, ["number_hash"], _account_rows(bank.accounts, account_salt)),
     ]
@@ -330,6 +358,7 @@ async def seed_site(
                 stmt = insert_ignore(connection, table, keys)
                 for start in range(0, len(rows), 500):
                     await connection.execute(stmt, rows[start : start + 500])
+            await connection.execute(_SET_MISSING_PIN, pins)
             await connection.execute(
                 table_of(AuditEntry).insert(),
                 [{"at": clock.now(), "actor": "seed", "action": "seed_demo_data",

@@ -1,12 +1,19 @@
-"""Customer look-ups: caller number, customer number, account number (through its hash)."""
+"""Customer look-ups: caller number, customer number, account number (through its hash);
+PINs: set, verified, refused when malformed, never stored or shown in clear."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from typing import Any
+
 import pytest
 
-from site_node.storage import NotFound, Storage
+from site_node.storage import CustomerView, NotFound, Storage, StorageError
 from site_node.storage.customers import NewCustomer
 from site_node.storage.hashing import account_number_hash
+
+from .db_scan import all_values
 
 ACCOUNT = "5200 1234 5678 9012"
 
@@ -100,3 +107,64 @@ async def test_the_full_account_number_is_never_stored(storage: Storage) -> None
 async def test_an_account_needs_an_existing_customer(storage: Storage) -> None:
     with pytest.raises(NotFound):
         await storage.customers.add_account("nobody", ACCOUNT, kind="checking")
+
+
+PIN = "482913"
+
+
+async def test_pin_round_trip(storage: Storage) -> None:
+    await _alice(storage)
+    assert not await storage.customers.verify_pin("cust-1", PIN)  # no PIN set yet
+
+    await storage.customers.set_pin("cust-1", PIN)
+
+    assert await storage.customers.verify_pin("cust-1", PIN)
+    assert not await storage.customers.verify_pin("cust-1", "482914")
+    assert not await storage.customers.verify_pin("cust-1", "48291")
+    assert not await storage.customers.verify_pin("cust-1", "")
+    assert not await storage.customers.verify_pin("nobody", PIN)
+
+
+async def test_a_new_pin_replaces_the_old_one_and_saving_the_customer_keeps_it(storage: Storage) -> None:
+    await _alice(storage)
+    await storage.customers.set_pin("cust-1", PIN)
+    await storage.customers.set_pin("cust-1", "0042")
+    await storage.customers.save_customer(NewCustomer(id="cust-1", customer_number="10000001", name="Alice Weber-Lang"))
+
+    assert await storage.customers.verify_pin("cust-1", "0042")
+    assert not await storage.customers.verify_pin("cust-1", PIN)
+
+
+@pytest.mark.parametrize("bad", ["123", "1234567", "12a4", "", " 1234", "1234\n", "１２３４", "١٢٣٤", 1234, None])
+async def test_a_malformed_pin_is_refused_without_echoing_it(storage: Storage, bad: Any) -> None:
+    await _alice(storage)
+
+    with pytest.raises(StorageError) as caught:
+        await storage.customers.set_pin("cust-1", bad)
+
+    assert (caught.value.error_id, caught.value.status) == ("storage.bad_pin", 400)
+    assert (caught.value.message, caught.value.details) == ("a PIN must be 4 to 6 digits", {})
+    assert not await storage.customers.verify_pin("cust-1", str(bad))
+
+
+async def test_a_pin_needs_an_existing_customer(storage: Storage) -> None:
+    with pytest.raises(NotFound):
+        await storage.customers.set_pin("nobody", PIN)
+
+
+async def test_the_clear_pin_is_stored_nowhere_and_shown_nowhere(
+    storage: Storage, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await _alice(storage)
+
+    await storage.customers.set_pin("cust-1", PIN)
+    assert await storage.customers.verify_pin("cust-1", PIN)
+
+    values = await all_values(db_url)
+    assert [v for v in values if PIN in v] == []
+    assert sum(v.startswith("scrypt$") for v in values) == 1
+    view = await storage.customers.by_id("cust-1")
+    assert [f.name for f in dataclasses.fields(CustomerView) if "pin" in f.name] == []
+    assert PIN not in repr(view) and "scrypt$" not in repr(view)
+    assert PIN not in caplog.text

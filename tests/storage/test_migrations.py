@@ -84,6 +84,63 @@ async def test_migrate_is_idempotent_and_reversible(db_url: str) -> None:
     assert diff == []
 
 
+async def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return {
+                table: [tuple(row) for row in await connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
+                for table in ("customers", "customer_phones", "accounts")
+            }
+    finally:
+        await engine.dispose()
+
+
+async def test_adding_the_pin_column_keeps_existing_customers(db_url: str) -> None:
+    assert await migrate(db_url, "0001_initial") == "0001_initial"
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO customers (id, customer_number, name, segment, home_site, language, created_at) "
+                    "VALUES ('c-1', '10000001', 'Alice Weber', 'vip', 'branch-north', 'de', 1767225600.5), "
+                    "('c-2', '10000002', 'Bob Novak', 'retail', NULL, 'en', NULL)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO customer_phones (customer_id, number, kind) "
+                    "VALUES ('c-1', '+491701234567', 'mobile'), ('c-2', '+4930765432', 'landline')"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO accounts (customer_id, kind, masked_number, number_hash, currency) "
+                    "VALUES ('c-1', 'checking', '**** **** 9012', 'ab12', 'EUR')"
+                )
+            )
+    finally:
+        await engine.dispose()
+    before = await _rows(db_url)
+
+    assert await migrate(db_url) == "0002_customer_pin" == head_revision()
+
+    after = await _rows(db_url)
+    assert after["customers"] == [(*row, None) for row in before["customers"]]  # pin_hash NULL
+    assert {k: v for k, v in after.items() if k != "customers"} == {k: v for k, v in before.items() if k != "customers"}
+    diff, _described = await _inspect(db_url)
+    assert diff == []
+    async with await Storage.open(db_url) as storage:
+        view = await storage.customers.by_id("c-1")
+        assert view is not None and (view.name, view.phones) == ("Alice Weber", ("+491701234567",))
+        await storage.customers.set_pin("c-1", "1357")
+        assert await storage.customers.verify_pin("c-1", "1357")
+
+    assert await downgrade(db_url, "0001_initial") == "0001_initial"  # and back: rows kept
+    assert await _rows(db_url) == before
+
+
 async def test_a_database_from_the_future_is_refused(db_url: str) -> None:
     await migrate(db_url)
     engine = create_engine(db_url)

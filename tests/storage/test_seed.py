@@ -6,12 +6,21 @@ import re
 from typing import Any
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import text as sql_text
 
 from site_node.storage import Storage
 from site_node.storage.engine import create_engine
-from site_node.storage.models import metadata
-from site_node.storage.seed import DEMO_PASSWORD, DEMO_SITES, demo_bank, seed_command, seed_site
+from site_node.storage.migrate import migrate
+from site_node.storage.seed import (
+    DEMO_PASSWORD,
+    DEMO_PIN,
+    DEMO_SITES,
+    demo_bank,
+    seed_command,
+    seed_site,
+)
+
+from .db_scan import all_values
 
 EXPECTED = {"customers": 1000, "agents": 30, "skills": 5, "queues": 5}
 
@@ -25,19 +34,6 @@ def _sixteen_digit_windows(value: str) -> set[str]:
     return windows
 
 
-async def _all_values(url: str) -> list[str]:
-    engine = create_engine(url)
-    values: list[str] = []
-    try:
-        async with engine.connect() as connection:
-            for table in metadata.sorted_tables:
-                for row in (await connection.execute(select(table))).all():
-                    values.extend(str(value) for value in row)
-    finally:
-        await engine.dispose()
-    return values
-
-
 async def test_seed_counts_and_no_full_account_number(db_url: str) -> None:
     bank = demo_bank()
     report = await seed_site(db_url, "branch-north")
@@ -49,11 +45,12 @@ async def test_seed_counts_and_no_full_account_number(db_url: str) -> None:
     assert {a["site"] for a in bank.agents} == set(DEMO_SITES)
 
     full_numbers = {a.full_number for a in bank.accounts}
-    values = await _all_values(db_url)
+    values = await all_values(db_url)
     leaked = [v for v in values if full_numbers & _sixteen_digit_windows(v)]
     assert len(values) > 20_000
     assert leaked == []
     assert DEMO_PASSWORD not in values
+    assert DEMO_PIN not in values
 
 
 async def test_seeded_data_serves_the_site(db_url: str) -> None:
@@ -66,6 +63,8 @@ async def test_seeded_data_serves_the_site(db_url: str) -> None:
 
     async with await Storage.open(db_url) as storage:
         assert await storage.customers.count() == 1000
+        pins = [await storage.customers.verify_pin(c["id"], DEMO_PIN) for c in bank.customers[15:20]]
+        pins.append(await storage.customers.verify_pin(customer["id"], "654321"))
         by_phone = await storage.customers.by_caller_number(phone)
         by_account = await storage.customers.by_account_number(account.full_number)
         agents = await storage.directory.agents(site="branch-south")
@@ -78,6 +77,7 @@ async def test_seeded_data_serves_the_site(db_url: str) -> None:
     assert len(agents) == 10
     assert {a.role for a in agents} >= {"manager", "team_leader", "agent"}
     assert signed_in is not None
+    assert pins == [True] * 5 + [False]
     assert queues == {"retail", "credit_card", "loans", "vip", "english"}
     for skill in queues:  # every queue has agents to serve it at this site
         assert sum(skill in a.skills for a in agents if a.role != "manager") >= 2
@@ -98,3 +98,31 @@ def test_seed_command_seeds_the_three_demo_sites(tmp_path: Any) -> None:
     assert result.output.count("customers 1000") == 3
     usage = CliRunner().invoke(seed_command, ["--data-dir", str(tmp_path)])
     assert usage.exit_code == 2
+
+
+async def test_seeding_gives_demo_customers_without_a_pin_the_demo_pin(db_url: str) -> None:
+    """A database seeded before PINs existed: its customers get the demo PIN, a set one stays."""
+    first, second = demo_bank().customers[:2]
+    await migrate(db_url, "0001_initial")
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sql_text("INSERT INTO customers (id, customer_number, name, segment, language) "
+                         "VALUES (:id, :number, :name, :segment, :language)"),
+                [{"id": c["id"], "number": c["customer_number"], "name": c["name"],
+                  "segment": c["segment"], "language": c["language"]} for c in (first, second)],
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+    async with await Storage.open(db_url) as storage:
+        await storage.customers.set_pin(second["id"], "2468")
+
+    await seed_site(db_url, "branch-east")
+
+    async with await Storage.open(db_url) as storage:
+        assert await storage.customers.verify_pin(first["id"], DEMO_PIN)
+        assert await storage.customers.verify_pin(second["id"], "2468")
+        assert not await storage.customers.verify_pin(second["id"], DEMO_PIN)
+        kept = await storage.customers.by_id(first["id"])
+    assert kept is not None and kept.name == first["name"] and kept.home_site is None
