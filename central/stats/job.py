@@ -48,6 +48,7 @@ class StatsResult:
     sites: list[str] = field(default_factory=list)
     tasks: int = 0
     nodes: set[str] = field(default_factory=set)
+    placement: dict[str, set[str]] = field(default_factory=dict)  # site -> node ids of its tasks
     elapsed_s: float = 0.0
 
 
@@ -55,11 +56,21 @@ class StatsResult:
 class _Outcome:
     site: str
     day: dt.date | None
-    partial: Partial | None = None
     probe: SiteProbe | None = None
     error: str | None = None
     node: str = ""
     seconds: float = 0.0
+    rows: int = 0
+    malformed: int = 0
+
+
+@dataclass(slots=True)
+class _SiteFinal:
+    """KPI rows of one site (sites share no key, so these concatenate exactly)."""
+
+    kpis: pd.DataFrame
+    malformed: Counter[tuple[str, str]]
+    rows: Counter[str]
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -85,19 +96,34 @@ def _probe(site: str, source: CallSource) -> _Outcome:
 
 def _partition(
     site: str, source: CallSource, day: dt.date, last: dt.date, params: KpiParams
-) -> _Outcome:
+) -> tuple[_Outcome, Partial | None]:
     """Partial aggregates of ``site``'s calls arriving from ``day`` to ``last`` (inclusive)."""
     t0 = time.perf_counter()
     try:
         df = source.load(day_start(day), day_start(last) + DAY_S)
         partial = compute_partial(df, site, params)
     except Exception as exc:  # reported as a missing site, never raised
-        return _Outcome(site, day, error=f"{day}: {_describe_error(exc)}", node=_node_id())
-    return _Outcome(site, day, partial=partial, node=_node_id(), seconds=time.perf_counter() - t0)
+        return _Outcome(site, day, error=f"{day}: {_describe_error(exc)}", node=_node_id()), None
+    out = _Outcome(
+        site,
+        day,
+        node=_node_id(),
+        seconds=time.perf_counter() - t0,
+        rows=sum(partial.rows.values()),
+        malformed=sum(partial.malformed.values()),
+    )
+    return out, partial
+
+
+def _site_final(params: KpiParams, *parts: Partial) -> _SiteFinal:
+    """Merge one site's partials and build its KPI rows."""
+    merged = merge_partials(list(parts), params)
+    return _SiteFinal(kpi_table(merged, params), merged.malformed, merged.rows)
 
 
 _probe_task = ray.remote(num_cpus=1, max_retries=1)(_probe)
-_partition_task = ray.remote(num_cpus=1, max_retries=1)(_partition)
+_partition_task = ray.remote(num_cpus=1, max_retries=1, num_returns=2)(_partition)
+_final_task = ray.remote(num_cpus=1, max_retries=1)(_site_final)
 
 
 def _days(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -137,23 +163,31 @@ def _finish(
     first: dt.date | None,
     last: dt.date | None,
     probes: Mapping[str, SiteProbe],
-    parts: Mapping[str, list[Partial]],
+    finals: Mapping[str, _SiteFinal],
     missing: dict[str, str],
 ) -> StatsResult:
-    good = [p for site, plist in parts.items() if site not in missing for p in plist]
-    merged = merge_partials(good, params) if good else Partial.empty()
+    done = sorted(site for site in finals if site not in missing)
+    frames = [finals[site].kpis for site in done if not finals[site].kpis.empty]
+    if frames:
+        kpis = pd.concat(frames, ignore_index=True)
+    else:
+        kpis = kpi_table(Partial.empty(), params)
     malformed: dict[str, dict[str, int]] = {}
-    for (site, reason), count in sorted(merged.malformed.items()):
-        malformed.setdefault(site, {})[reason] = count
-    for site, probe in probes.items():
-        if site not in missing and probe.null_arrival:
-            malformed.setdefault(site, {})["null_arrival_at"] = probe.null_arrival
-    rows = {s: merged.rows.get(s, 0) + probes[s].null_arrival for s in probes if s not in missing}
+    rows: dict[str, int] = {}
+    for site in [s for s in probes if s not in missing]:
+        final = finals.get(site)
+        counts = dict(final.malformed) if final else {}
+        reasons = {r: n for (s, r), n in counts.items() if s == site}
+        if probes[site].null_arrival:
+            reasons["null_arrival_at"] = probes[site].null_arrival
+        if reasons:
+            malformed[site] = dict(sorted(reasons.items()))
+        rows[site] = (final.rows.get(site, 0) if final else 0) + probes[site].null_arrival
     return StatsResult(
         params=params,
         first_day=first,
         last_day=last,
-        kpis=kpi_table(merged, params),
+        kpis=kpis,
         missing=dict(sorted(missing.items())),
         malformed=malformed,
         rows=rows,
@@ -201,47 +235,72 @@ def run_ray(
         probes: dict[str, SiteProbe] = {}
         nodes: set[str] = set()
         for site, ref in probe_refs.items():
-            out: _Outcome = ray.get(ref)
-            nodes.add(out.node)
-            if out.error is not None or out.probe is None:
-                missing[site] = out.error or "no answer"
+            seen: _Outcome = ray.get(ref)
+            nodes.add(seen.node)
+            if seen.error is not None or seen.probe is None:
+                missing[site] = seen.error or "no answer"
                 _say(progress, f"site {site}: unavailable: {missing[site]}")
             else:
-                probes[site] = out.probe
+                probes[site] = seen.probe
         first, last = _range(probes, first_day, last_day)
-        pending: dict[Any, str] = {}
+        todo: dict[str, list[dt.date]] = {}
         if first is not None and last is not None:
-            for site, probe in probes.items():
-                for day in _site_days(probe, first, last):
-                    ref = _partition_task.options(**opts(site)).remote(
-                        site, sources[site], day, day, params
-                    )
-                    pending[ref] = site
+            todo = {site: _site_days(probe, first, last) for site, probe in probes.items()}
+        pending: dict[Any, str] = {}  # summary ref -> site
+        partial_refs: dict[str, list[Any]] = {site: [] for site in todo}
+        left = {site: len(days) for site, days in todo.items()}
+        for site, days in todo.items():
+            for day in days:
+                refs: Any = _partition_task.options(**opts(site)).remote(
+                    site, sources[site], day, day, params
+                )
+                pending[refs[0]] = site
+                partial_refs[site].append(refs[1])
         total = len(pending)
-        parts: dict[str, list[Partial]] = {site: [] for site in probes}
+        finals: dict[str, _SiteFinal] = {}
+        final_refs: dict[Any, str] = {}
+        placement: dict[str, set[str]] = {}
         done = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+
+        def finalize(site: str) -> None:
+            if site not in missing and partial_refs[site]:
+                ref = _final_task.options(**opts(site)).remote(params, *partial_refs[site])
+                final_refs[ref] = site
+
+        for site, count in left.items():
+            if count == 0:
+                finalize(site)
+        while pending or final_refs:
+            ready, _ = ray.wait([*pending, *final_refs], num_returns=1)
             for ref in ready:
-                pending.pop(ref)
-                out = ray.get(ref)
+                if ref in final_refs:
+                    site = final_refs.pop(ref)
+                    try:
+                        finals[site] = ray.get(ref)  # type: ignore[assignment]
+                    except ray.exceptions.RayError as exc:
+                        missing.setdefault(site, f"merge failed: {_describe_error(exc)}")
+                    continue
+                site = pending.pop(ref)
+                out: _Outcome = ray.get(ref)
                 done += 1
                 nodes.add(out.node)
-                if out.error is not None or out.partial is None:
-                    missing.setdefault(out.site, out.error or "no answer")
-                    _say(progress, f"[{done}/{total}] {out.site} {out.day}: FAILED {out.error}")
-                    continue
-                parts[out.site].append(out.partial)
-                bad = sum(out.partial.malformed.values())
-                rows = sum(out.partial.rows.values())
-                _say(
-                    progress,
-                    f"[{done}/{total}] {out.site} {out.day}: {rows} rows, {bad} malformed, "
-                    f"{out.seconds:.2f} s",
-                )
-        result = _finish(params, sources, first, last, probes, parts, missing)
-        result.tasks = total + len(probe_refs)
+                placement.setdefault(site, set()).add(out.node)
+                left[site] -= 1
+                if out.error is not None:
+                    missing.setdefault(site, out.error)
+                    _say(progress, f"[{done}/{total}] {site} {out.day}: FAILED {out.error}")
+                else:
+                    _say(
+                        progress,
+                        f"[{done}/{total}] {site} {out.day}: {out.rows} rows, "
+                        f"{out.malformed} malformed, {out.seconds:.2f} s",
+                    )
+                if left[site] == 0:
+                    finalize(site)
+        result = _finish(params, sources, first, last, probes, finals, missing)
+        result.tasks = total + len(probe_refs) + len(finals)
         result.nodes = nodes
+        result.placement = placement
         result.elapsed_s = time.perf_counter() - t0
         return result
     finally:
@@ -269,20 +328,20 @@ def run_local(
         else:
             probes[site] = out.probe
     first, last = _range(probes, first_day, last_day)
-    parts: dict[str, list[Partial]] = {site: [] for site in probes}
+    finals: dict[str, _SiteFinal] = {}
     if first is not None and last is not None:
         for site, probe in probes.items():
             days = _site_days(probe, first, last)
             if not days:
                 continue
-            out = _partition(site, sources[site], days[0], days[-1], params)
-            if out.error is not None or out.partial is None:
+            out, partial = _partition(site, sources[site], days[0], days[-1], params)
+            if out.error is not None or partial is None:
                 missing[site] = out.error or "no answer"
                 continue
-            parts[site].append(out.partial)
-            _say(progress, f"{site}: {sum(out.partial.rows.values())} rows, {out.seconds:.2f} s")
-    result = _finish(params, sources, first, last, probes, parts, missing)
-    result.tasks = len(parts)
+            finals[site] = _site_final(params, partial)
+            _say(progress, f"{site}: {out.rows} rows, {time.perf_counter() - t0:.2f} s")
+    result = _finish(params, sources, first, last, probes, finals, missing)
+    result.tasks = len(finals)
     result.nodes = {"local"}
     result.elapsed_s = time.perf_counter() - t0
     return result

@@ -114,7 +114,7 @@ def add_kpis(df: pd.DataFrame, params: KpiParams) -> pd.DataFrame:
 
 
 def kpi_table(partial: Partial, params: KpiParams) -> pd.DataFrame:
-    """KPI rows of every level (see the module docstring), sorted by level and key."""
+    """KPI rows of every level (see the module docstring), sorted by site, level and key."""
     calls = partial.calls
     busy = partial.busy
     if calls.empty and busy.empty:
@@ -167,6 +167,6 @@ def kpi_table(partial: Partial, params: KpiParams) -> pd.DataFrame:
     order = {lvl: i for i, lvl in enumerate(LEVELS)}
     out["_lvl"] = out["level"].map(order)
     out = out.sort_values(
-        ["_lvl", SITE, IV, QUEUE, AGENT], kind="stable", na_position="first", ignore_index=True
+        [SITE, "_lvl", IV, QUEUE, AGENT], kind="stable", na_position="first", ignore_index=True
     )
     return out.drop(columns="_lvl")

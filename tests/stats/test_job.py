@@ -76,7 +76,8 @@ def results(ray_local: None, site_dbs: dict) -> tuple[StatsResult, StatsResult]:
 
 def test_ray_equals_single_process_pandas(results: tuple[StatsResult, StatsResult]) -> None:
     on_ray, local = results
-    assert on_ray.tasks == 4 + 2 * DAYS  # a probe per site, a task per reachable site-day
+    # a probe per site, a task per reachable site-day, a merge per reachable site
+    assert on_ray.tasks == 4 + 2 * DAYS + 2
     pd.testing.assert_frame_equal(on_ray.kpis, local.kpis)
     assert on_ray.malformed == local.malformed
     assert on_ray.rows == local.rows == {"north": 50_001, "south": 50_000}
