@@ -287,7 +287,7 @@ def test_demo_retail_balance_with_pin_then_agent() -> None:
 
 def test_demo_cards_lost_card_is_urgent_and_pin_flow_returns_to_agent() -> None:
     effects = drive("credit_cards", WEEKDAY_10AM, [PromptDone(), Digit("1")])
-    assert effects[-1] == EnqueueCall("cards_urgent", "cards", 5, None)
+    assert effects[-1] == EnqueueCall("credit_card", "credit_card", 5, None)
     effects = drive("pin_verify", WEEKDAY_10AM,
                     [*(Digit(d) for d in "000000"), VerifyResult(False),
                      *(Digit(d) for d in PIN), VerifyResult(True), PromptDone()])
@@ -296,8 +296,9 @@ def test_demo_cards_lost_card_is_urgent_and_pin_flow_returns_to_agent() -> None:
 
 
 def test_demo_loans_and_terms() -> None:
-    assert drive("loans", WEEKDAY_10AM, [PromptDone(), Digit("3")])[-1] == EnqueueCall(
-        "collections", "collections", 0, None)
+    effects = drive("loans", WEEKDAY_10AM, [PromptDone(), Digit("3")])
+    assert SetCallData("attributes", "loan_topic", "repayments") in effects
+    assert effects[-1] == EnqueueCall("loans", "loans", 0, None)
     effects = drive("terms_readout", WEEKDAY_10AM, [PromptDone(), Digit("1")])
     assert SetCallData("attributes", "terms_accepted", True) in effects
     assert effects[-1] == TransferCall("return_to_agent", "")
