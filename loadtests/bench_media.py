@@ -83,8 +83,8 @@ async def _serve_switch(port: int, force_transcode: bool) -> None:
         )
 
     async def reset(request: web.Request) -> web.Response:
-        for call_id in list(switch._calls):
-            switch.call(call_id).end()
+        for call in switch.calls.values():
+            call.end()
         for leg_id in list(switch.legs):
             await switch.close_leg(leg_id)
         return web.json_response({})
@@ -284,6 +284,9 @@ async def _run_clients(port: int, calls: int, codec: str, seconds: float, tagged
         "transit_ms_p50_p95": [round(float(np.percentile(all_transits, q)) * 1000, 1) for q in (50, 95)]
         if all_transits
         else [],
+        "worst_streams": sorted(
+            (round(1 - m.received / max(1, m.expected), 2), m.late, m.expected) for m in meters
+        )[-4:],
         "switch_frames_in": cpu1["frames_in"] - cpu0["frames_in"],
         "switch_dropped": cpu1["dropped"] - cpu0["dropped"],
     }
@@ -311,6 +314,8 @@ def run_step(port: int, calls: int, codec: str, seconds: float, tagged: bool) ->
     result = out.get(timeout=300)
     proc.join(30)
     bad = (result["lost"] + result["late"]) / max(1, result["expected"])
+    details = {k: v for k, v in result.items() if k != "delays_ms"}
+    print(f"    {details}", file=sys.stderr, flush=True)
     step = Step(calls, bad, result["switch_cpu"], result["client_cpu"], result["delays_ms"])
     print(
         f"  {codec} N={calls}: lost+late {bad:.2%}, switch core {step.switch_cpu:.0%}, {'ok' if step.ok else 'FAIL'}",

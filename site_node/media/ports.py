@@ -18,7 +18,6 @@ import av
 from site_node.media.codecs import CodecSpec, frame_ticks, make_packet
 from site_node.media.errors import LegClosed
 
-
 _TRIM_WINDOW = 50  # frames (one second)
 
 

@@ -181,6 +181,10 @@ class MediaSwitch:
         except KeyError:
             raise BadTopology(f"call {call_id} has no media here", call_id=call_id) from None
 
+    @property
+    def calls(self) -> dict[str, CallMedia]:
+        return dict(self._calls)
+
     def _forget_call(self, call_id: str) -> None:
         self._calls.pop(call_id, None)
 
