@@ -205,17 +205,21 @@ class CentralApi:
         )
         sites = self.router.state.sites
         home = claims.site or ""
+        extra = dict(claims.extra)
         if home in sites:
             target = home
         else:
             info = self.router.state.departed.get(home, {})
+            last = dict(info.get("agents", {})).get(claims.subject)
+            if last:
+                extra["resume"] = last  # the state the agent had when its site failed
             backups = [b for b in info.get("backup_sites", claims.extra.get("backup_sites", [])) if b in sites]
             if not backups:
                 backups = sorted(sites)
             if not backups:
                 raise CallCenterError("no live site to re-attach to", error_id="route.no_site", status=503)
             target = backups[0]
-        token = self.signer.issue("agent", claims.subject, site=target, ttl_s=self.agent_ttl_s, **claims.extra)
+        token = self.signer.issue("agent", claims.subject, site=target, ttl_s=self.agent_ttl_s, **extra)
         return web.json_response(
             {"agent_id": claims.subject, "site": target, "ws_url": self._site_ws(target), "token": token}
         )

@@ -40,6 +40,7 @@ class CallRecord:
     segment: str | None = None
     home_site: str | None = None
     agent_id: str | None = None
+    queue: str | None = None
     data: dict[str, Any] = field(default_factory=dict)  # call-attached data (C4), never sensitive
     fencing_token: int = 0  # leader token of the last routing decision
     routed_by: str = ""

@@ -22,6 +22,8 @@ from cluster.http import HttpServer, make_app
 from cluster.keys import Keyspace
 from cluster.logs import log
 from cluster.membership import Membership, Registration
+from site_node.runtime.service import SiteRuntime
+from webrtc_client.web import install_pages
 
 _log = logging.getLogger(__name__)
 
@@ -40,6 +42,11 @@ class SiteNode:
         )
         self._task: asyncio.Task[None] | None = None
         self._load_sources: list[Callable[[], dict[str, Any]]] = []
+        self.runtime = SiteRuntime(settings)
+        self.runtime.install(self.app)
+        install_pages(self.app)
+        self.add_load_source(self.runtime.load_summary)
+        self._publisher: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -74,8 +81,10 @@ class SiteNode:
         self.etcd = await Etcd.connect(
             self.settings.etcd.endpoints, timeout_s=None, max_backoff_s=self.settings.etcd.retry_max_backoff_s
         )
+        await self.runtime.start(self.etcd)
         await self._register()
         self._task = asyncio.create_task(self._stay_member(), name=f"site-{self.name}-membership")
+        self._publisher = asyncio.create_task(self._publish_load(), name=f"site-{self.name}-load")
         log(_log, logging.INFO, "site started", site=self.name, url=self.url)
 
     async def _register(self) -> None:
@@ -106,11 +115,19 @@ class SiteNode:
                     log(_log, logging.WARNING, "re-registration failed", reason=str(exc))
                     await asyncio.sleep(1.0)
 
+    async def _publish_load(self) -> None:
+        """Refresh the load summary twice a second; membership coalesces it to <= 1 write/s."""
+        while True:
+            await asyncio.sleep(0.5)
+            self.publish_load()
+
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._publisher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.runtime.stop()
         if self.registration is not None:
             await self.registration.stop(leave=True)
         if self.session is not None:

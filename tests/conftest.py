@@ -1,3 +1,3 @@
 """Root conftest: shared fixtures are plugins, so every test folder sees them."""
 
-pytest_plugins = ["tests.fixtures_etcd"]
+pytest_plugins = ["tests.fixtures_etcd", "tests.fixtures_pg"]

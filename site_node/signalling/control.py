@@ -79,6 +79,11 @@ class CallControl(Protocol):
 
     async def answer_call(self, session: Session, call_id: str) -> None: ...
 
+    async def agent_command(self, session: Session, command: str, fields: dict[str, Any]) -> None:
+        """``agent_state`` (ready / not_ready with reason / logout), ``wrap_up`` (code, notes,
+        end), ``decline`` (call_id) from agents; ``callback`` from a waiting caller."""
+        ...
+
     async def leave(self, session: Session) -> None:
         """The socket closed (for any reason); the session is gone."""
         ...

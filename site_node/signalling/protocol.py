@@ -90,6 +90,32 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
+class AgentState(_Message):
+    type: Literal["agent_state"]
+    state: Literal["ready", "not_ready", "logout"]
+    reason: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class WrapUp(_Message):
+    type: Literal["wrap_up"]
+    code: Name
+    notes: Annotated[str, Field(max_length=2000)] = ""
+    end: bool = True
+
+
+class Decline(_Message):
+    type: Literal["decline"]
+    call_id: Name
+
+
+class Callback(_Message):
+    type: Literal["callback"]
+
+
+# Commands the site runtime handles through ``CallControl.agent_command`` (fields as a dict).
+COMMANDS = frozenset({"agent_state", "wrap_up", "decline", "callback"})
+
+
 ClientMessage = Annotated[
     Join
     | Offer
@@ -104,7 +130,11 @@ ClientMessage = Annotated[
     | Digits
     | Supervise
     | AnswerCall
-    | Ping,
+    | Ping
+    | AgentState
+    | WrapUp
+    | Decline
+    | Callback,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
@@ -112,6 +142,7 @@ CLIENT_TYPES = frozenset(
     {
         "join", "offer", "hangup", "hold", "resume", "transfer", "consult", "consult_complete",
         "consult_cancel", "conference", "digits", "supervise", "answer_call", "ping",
+        "agent_state", "wrap_up", "decline", "callback",
     }
 )  # fmt: skip
 

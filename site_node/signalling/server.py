@@ -40,6 +40,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "conference": _AGENT,
     "answer_call": _AGENT,
     "supervise": frozenset({"supervisor", "agent"}),  # team leaders also take calls (A3)
+    "agent_state": _AGENT,
+    "wrap_up": _AGENT,
+    "decline": _AGENT,
+    "callback": frozenset({"call"}),
 }
 
 
@@ -159,6 +163,8 @@ class SignallingServer:
             await control.supervise(session, message.call_id, message.mode)
         elif kind == "answer_call":
             await control.answer_call(session, message.call_id)
+        elif kind in protocol.COMMANDS:
+            await control.agent_command(session, kind, message.model_dump(exclude={"type", "id"}))
         return protocol.ack(message.id, kind)
 
     async def _join(self, conn: _Connection, message: protocol.Join) -> dict[str, Any]:

@@ -62,6 +62,13 @@ class CallRepository(Repository):
             rows = (await session.scalars(query.order_by(Call.arrival_at, Call.call_id))).all()
             return [_to_record(row) for row in rows]
 
+    async def recent_for_customer(self, customer_id: str, *, limit: int = 5) -> list[CallDetailRecord]:
+        """The customer's latest calls at this site, newest first (contact history, C3)."""
+        query = select(Call).where(Call.customer_id == customer_id)
+        async with self._transaction("recent_for_customer") as session:
+            rows = (await session.scalars(query.order_by(Call.arrival_at.desc()).limit(limit))).all()
+            return [_to_record(row) for row in rows]
+
     async def count_calls(self, *, site: str | None = None) -> int:
         query = select(func.count()).select_from(Call)
         if site is not None:

@@ -1,0 +1,182 @@
+"""Drives one call through an IVR flow: performs the pure interpreter's effects on the media
+switch and storage, and feeds the results back as events.
+
+Digits are decoded only while the flow is collecting (menu, collect, sensitive collect): a
+DTMF detector is attached to the customer's leg for that time and detached after; digits from
+the data channel arrive through the same listener. While the position is sensitive (PIN
+entry) the call's recording is paused and no digit is logged, stored or sent anywhere but the
+verifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any, Protocol
+
+from site_node import ivr
+from site_node.ivr import (
+    AddCallAction,
+    CollectDigits,
+    Digit,
+    EnqueueCall,
+    Flow,
+    HangupCall,
+    LookupRequest,
+    LookupResult,
+    PlayPrompt,
+    Position,
+    PromptDone,
+    RequestCallback,
+    SetCallData,
+    StartVoicemail,
+    Timeout,
+    TransferCall,
+    VerifyRequest,
+    VerifyResult,
+)
+from site_node.media.dtmf import DtmfDetector
+from site_node.media.legs import Leg
+
+_log = logging.getLogger(__name__)
+
+COLLECTING = frozenset({"menu", "collect", "sensitive"})
+Terminal = EnqueueCall | TransferCall | StartVoicemail | HangupCall
+
+
+class DigitInput:
+    """Digits of one leg while a flow collects them (tones decoded only while started)."""
+
+    def __init__(self, leg: Leg, dtmf_params: Any = None) -> None:
+        self._leg = leg
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self.arrived = asyncio.Event()
+        self._detector = DtmfDetector(lambda digit: leg.deliver_digit(digit, "inband"), dtmf_params)
+        self._on = False
+
+    def _on_digit(self, digit: str, how: str) -> None:
+        self._queue.put_nowait(digit)
+        self.arrived.set()
+
+    def start(self) -> None:
+        if not self._on:
+            self._leg.add_digit_listener(self._on_digit)
+            self._leg.add_pcm_listener(self._detector)
+            self._on = True
+
+    def stop(self) -> None:
+        if self._on:
+            self._leg.remove_pcm_listener(self._detector)
+            self._leg.remove_digit_listener(self._on_digit)
+            self._on = False
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self.arrived.clear()
+
+    async def get(self, timeout_s: float) -> str | None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                digit = await self._queue.get()
+        except TimeoutError:
+            return None
+        if self._queue.empty():
+            self.arrived.clear()
+        return digit
+
+
+class IvrHost(Protocol):
+    """What the driver needs from the site runtime for one call (implemented there)."""
+
+    leg: Leg
+
+    def now(self) -> float: ...
+
+    async def play(self, text: str, language: str) -> bool: ...
+
+    def stop_prompt(self) -> None: ...
+
+    async def lookup(self, by: str, key: str | None) -> LookupResult: ...
+
+    async def verify(self, verifier: str, request: VerifyRequest) -> bool: ...
+
+    def set_data(self, section: str, key: str, value: Any) -> None: ...
+
+    def add_action(self, action: str) -> None: ...
+
+    async def request_callback(self, number: str | None) -> None: ...
+
+    def sensitive(self, on: bool) -> None:
+        """Pause (True) or resume (False) the recording around sensitive input."""
+
+
+async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables: dict[str, Any]) -> Terminal:
+    """Run ``flow`` until it hands the call over; return the terminal effect."""
+    digits = DigitInput(host.leg)
+    step = ivr.start(flow, host.now(), language=language, vars=variables)
+    pos: Position = step.position
+    effects = deque(step.effects)
+    collect_timeout = 5.0
+    try:
+        while True:
+            while effects:
+                effect = effects.popleft()
+                if pos.phase in COLLECTING:
+                    digits.start()
+                host.sensitive(pos.sensitive)
+                event: ivr.IvrEvent | None = None
+                if isinstance(effect, PlayPrompt):
+                    await _play(host, effect, digits, barge_in=pos.phase in COLLECTING)
+                    event = PromptDone()
+                elif isinstance(effect, CollectDigits):
+                    collect_timeout = effect.timeout_s
+                elif isinstance(effect, LookupRequest):
+                    event = await host.lookup(effect.by, effect.key)
+                elif isinstance(effect, VerifyRequest):
+                    event = VerifyResult(await host.verify(effect.verifier, effect))
+                elif isinstance(effect, SetCallData):
+                    host.set_data(effect.section, effect.key, effect.value)
+                elif isinstance(effect, AddCallAction):
+                    host.add_action(effect.action)
+                elif isinstance(effect, RequestCallback):
+                    await host.request_callback(effect.number)
+                else:
+                    return effect
+                if event is not None:
+                    step = ivr.step(flow, pos, event, host.now())
+                    pos = step.position
+                    effects.extend(step.effects)
+            if pos.phase not in COLLECTING:
+                raise ivr.UnexpectedEvent(f"ivr {flow.id} stopped at node {pos.node_id} ({pos.phase})")
+            digits.start()
+            host.sensitive(pos.sensitive)
+            digit = await digits.get(collect_timeout)
+            step = ivr.step(flow, pos, Timeout() if digit is None else Digit(digit), host.now())
+            pos = step.position
+            effects.extend(step.effects)
+            if pos.phase not in COLLECTING:
+                digits.stop()
+    finally:
+        digits.stop()
+        host.sensitive(False)
+
+
+async def _play(host: IvrHost, effect: PlayPrompt, digits: DigitInput, *, barge_in: bool) -> None:
+    text = effect.text
+    if not text:
+        return
+    if not barge_in:
+        await host.play(text, effect.language)
+        return
+    player = asyncio.create_task(host.play(text, effect.language))
+    key = asyncio.create_task(digits.arrived.wait())
+    try:
+        await asyncio.wait({player, key}, return_when=asyncio.FIRST_COMPLETED)
+        if not player.done():
+            host.stop_prompt()  # the caller pressed a key: stop talking, take the digits
+    finally:
+        for task in (player, key):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,69 @@
+"""The screen pop an agent sees when the phone rings (C3): never a sensitive value.
+
+Customer record with masked accounts only, recent contact history from the CDRs, what the IVR
+collected (already filtered of sensitive keys by the call's data), what was done, the queue
+and how long the caller waited.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from site_node.storage import Storage
+
+if TYPE_CHECKING:
+    from site_node.runtime.base import LiveCall
+
+HISTORY = 5
+
+
+async def screen_pop(storage: Storage, lc: LiveCall, waited_s: float) -> dict[str, Any]:
+    call = lc.call
+    data = call.data.to_dict()
+    pop: dict[str, Any] = {
+        "call_id": call.call_id,
+        "caller_number": call.caller_number,
+        "dialled_number": call.dialled_number,
+        "queue": call.queue,
+        "skill": call.skill,
+        "priority": call.priority,
+        "waited_s": round(waited_s, 1),
+        "failovers": call.failovers,
+        "ivr": {
+            "collected": data.get("collected", {}),
+            "attributes": data.get("attributes", {}),
+            "actions": data.get("actions", []),
+        },
+        "verified": data.get("verified"),
+        "customer": None,
+        "history": [],
+    }
+    customer_id = call.data.customer_id or lc.record.customer_id
+    if customer_id:
+        view = await storage.customers.by_id(customer_id)
+        if view is not None:
+            pop["customer"] = {
+                "id": view.id,
+                "customer_number": view.customer_number,
+                "name": view.name,
+                "segment": view.segment,
+                "home_site": view.home_site,
+                "language": view.language,
+                "accounts": [
+                    {"kind": a.kind, "number": a.masked_number, "currency": a.currency} for a in view.accounts
+                ],
+            }
+            history = await storage.calls.recent_for_customer(customer_id, limit=HISTORY)
+            pop["history"] = [
+                {
+                    "call_id": h.call_id,
+                    "at": h.arrival_at,
+                    "queue": h.queue,
+                    "agent_id": h.agent_id,
+                    "end_reason": h.end_reason,
+                    "site": h.site,
+                }
+                for h in history
+                if h.call_id != call.call_id
+            ]
+    return pop

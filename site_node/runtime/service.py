@@ -1,0 +1,323 @@
+"""The site runtime: implements the signalling layer's :class:`CallControl` with the pure
+machines (call, agent, ACD, IVR) driving the media switch, storage and the etcd records.
+
+Owns: storage, the ACD, the flow registry, the media switch, the signalling server, and the
+tasks that watch for calls moved away by central, tick the ACD and publish the load summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from cluster.callrecords import CallRecord, SiteCallStore
+from cluster.clock import SYSTEM_CLOCK, Clock
+from cluster.config import Settings
+from cluster.errors import CallCenterError, EtcdUnavailable
+from cluster.etcd import Etcd, EventType, KeyValue
+from cluster.keys import Keyspace
+from cluster.logs import log
+from cluster.tokens import TokenSigner
+from site_node.acd import Acd, LimitAction, QueueConfig
+from site_node.agent import agents_by_state
+from site_node.ivr import load_demo_registry
+from site_node.media.switch import MediaSwitch
+from site_node.runtime.agents import AgentsMixin
+from site_node.runtime.calls import CallsMixin
+from site_node.runtime.control import ControlMixin
+from site_node.runtime.errors import BadCommand
+from site_node.runtime.tasks import Owner
+from site_node.signalling.control import Session, TapKind, TransferKind
+from site_node.signalling.server import SignallingServer
+from site_node.storage import Storage, database_url
+
+_log = logging.getLogger("site_node.runtime")
+GONE_GRACE_S = 5.0
+NO_WAIT_S = 3600.0  # expected wait published for a skill nobody is staffed for
+
+
+def queue_config(view: Any) -> QueueConfig:
+    action = {"voicemail": LimitAction.VOICEMAIL, "callback": LimitAction.CALLBACK}.get(
+        view.overflow_action, LimitAction.OVERFLOW if view.overflow_target else LimitAction.VOICEMAIL
+    )
+    return QueueConfig(
+        name=view.name,
+        skill=view.skill,
+        min_level=view.min_level,
+        sl_threshold_s=view.service_level_s,
+        max_wait_s=view.max_wait_s or None,
+        max_wait_action=action,
+        max_wait_target=view.overflow_target if action is LimitAction.OVERFLOW else None,
+        max_length=view.max_length or None,
+        max_length_action=LimitAction.CALLBACK,
+    )
+
+
+class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
+    def __init__(self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.settings = settings
+        self.site = settings.site.name
+        self.clock = clock
+        self.signer = TokenSigner(settings.tokens.secret, ttl_s=settings.tokens.call_ttl_s, clock=clock)
+        self.owner = Owner(f"site-{self.site}")
+        self.calls = {}
+        self.wrapping = {}
+        self.agents = {}
+        self.supervisors = {}
+        self.supervisor_legs = {}
+        self.queue_configs = {}
+        self.flows = load_demo_registry()
+        media = settings.site.media.model_copy(
+            update={"recordings_dir": str(Path(settings.site.data_dir) / settings.site.media.recordings_dir)}
+        )
+        self.switch = MediaSwitch(media, clock=clock)
+        self.signalling = SignallingServer(self, self.signer, site=self.site)
+        self.ready = asyncio.Event()
+        self._etcd: Etcd | None = None
+
+    def install(self, app: web.Application) -> None:
+        self.signalling.add_routes(app)
+        app.router.add_post("/v1/agents/login", self._guarded(self.http_login))
+        app.router.add_get("/v1/status", self._guarded(self.http_status))
+
+    def _guarded(self, handler: Any) -> Any:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            if not self.ready.is_set():
+                raise CallCenterError("site is starting; retry shortly", error_id="site.starting", status=503)
+            return await handler(request)  # type: ignore[no-any-return]
+
+        return wrapped
+
+    async def start(self, etcd: Etcd) -> None:
+        self._etcd = etcd
+        url = database_url(self.settings.site.database_url, data_dir=self.settings.site.data_dir, site=self.site)
+        self.storage = await Storage.open(url)
+        queues = await self.storage.directory.queues()
+        self.queue_configs = {q.name: queue_config(q) for q in queues}
+        self.acd = Acd(self.queue_configs.values())
+        keys = Keyspace(self.settings.etcd.prefix)
+        self.store = SiteCallStore(etcd, keys, self.site)
+        await self.switch.start()
+        self.owner.spawn(self._watch_moves(keys), "watch-moves")
+        self.owner.spawn(self._tick(), "acd-tick")
+        self.ready.set()
+        log(_log, logging.INFO, "site runtime ready", site=self.site, queues=len(self.queue_configs))
+
+    async def stop(self) -> None:
+        await self.signalling.stop()
+        for lc in list(self.calls.values()):
+            with contextlib.suppress(Exception):
+                await self.write_cdr(lc)
+        await self.owner.stop()
+        await self.switch.stop()
+        if self.ready.is_set():
+            await self.storage.close()
+
+    # ---- CallControl -------------------------------------------------------------------------
+    async def join(self, session: Session) -> dict[str, Any]:
+        if not self.ready.is_set():
+            raise CallCenterError("site is starting; retry shortly", error_id="site.starting", status=503)
+        if session.kind == "call":
+            return await self.customer_join(session)
+        if session.kind == "agent":
+            return self.agent_join(session)
+        self.supervisors[session.subject] = session
+        return {"supervisor": session.subject}
+
+    async def offer(self, session: Session, sdp: str) -> str:
+        if session.kind == "call":
+            return await self.customer_offer(session, sdp)
+        leg_id = f"{session.kind}:{session.subject}:{session.session_id}"
+        leg, answer = await self.switch.answer_webrtc(leg_id, sdp)
+        if session.kind == "agent":
+            live = self.live_agent(session)
+            old, live.leg = live.leg, leg
+            if old is not None:
+                self.owner.spawn(self.switch.close_leg(old.leg_id, "replaced"), "close-old-agent-leg")
+            self.push_agent_state(live)
+        else:
+            self.supervisor_legs[session.subject] = leg
+        return answer
+
+    async def hangup(self, session: Session, reason: str) -> None:
+        if session.kind == "call":
+            lc = self.live_call(session.subject)
+            self.end_call(lc, by="customer")
+        elif session.kind == "agent":
+            self.agent_hangup(session)
+
+    async def hold(self, session: Session) -> None:
+        self.hold_call(session)
+
+    async def resume(self, session: Session) -> None:
+        self.resume_call(session)
+
+    async def transfer(self, session: Session, target: str, target_kind: TransferKind) -> None:
+        self.transfer_call(session, target, target_kind)
+
+    async def consult(self, session: Session, target: str) -> None:
+        self.start_consult(session, target)
+
+    async def consult_complete(self, session: Session) -> None:
+        self.complete_consult(session)
+
+    async def consult_cancel(self, session: Session) -> None:
+        self.cancel_consult(session)
+
+    async def conference(self, session: Session) -> None:
+        self.make_conference(session)
+
+    async def digits(self, session: Session, digits: str) -> None:
+        if session.kind != "call":
+            raise BadCommand("only the caller's digits go to the IVR", error_id="signalling.forbidden")
+        lc = self.live_call(session.subject)
+        if lc.leg is not None:
+            lc.leg.deliver_digit(digits, "signalling")
+
+    async def supervise(self, session: Session, call_id: str, mode: TapKind) -> None:
+        self.tap_call(session, call_id, mode)
+
+    async def answer_call(self, session: Session, call_id: str) -> None:
+        self.accept_call(session, call_id)
+
+    async def agent_command(self, session: Session, command: str, fields: dict[str, Any]) -> None:
+        if command == "agent_state":
+            self.agent_state(session, fields["state"], fields.get("reason"))
+        elif command == "wrap_up":
+            self.wrap_up(session, fields["code"], fields.get("notes") or "", bool(fields.get("end", True)))
+        elif command == "decline":
+            self.decline(session, fields["call_id"])
+        elif command == "callback":
+            self.customer_callback(session)
+        else:
+            raise BadCommand(f"unknown command {command!r}")
+
+    async def leave(self, session: Session) -> None:
+        if session.kind == "call":
+            lc = self.calls.get(session.subject)
+            if lc is not None and lc.session is session:
+                lc.session = None
+                self.owner.timer(f"call-gone:{lc.call_id}", GONE_GRACE_S, lambda: self._customer_gone(lc.call_id))
+        elif session.kind == "agent":
+            live = self.agents.get(session.subject)
+            if live is not None and live.session is session:
+                live.session = None
+                self.owner.timer(f"agent-gone:{live.agent_id}", GONE_GRACE_S, lambda: self._agent_gone(live.agent_id))
+        else:
+            self.supervisors.pop(session.subject, None)
+            leg = self.supervisor_legs.pop(session.subject, None)
+            if leg is not None:
+                self.owner.spawn(self.switch.close_leg(leg.leg_id, "left"), "close-supervisor-leg")
+
+    def _customer_gone(self, call_id: str) -> None:
+        lc = self.calls.get(call_id)
+        if lc is not None and lc.session is None:
+            self.end_call(lc, by="customer")
+
+    def _agent_gone(self, agent_id: str) -> None:
+        live = self.agents.get(agent_id)
+        if live is None or live.session is not None:
+            return
+        for call_id in list(live.agent.call_ids):
+            lc = self.calls.get(call_id)
+            if lc is not None:
+                self.end_call(lc, by="agent")
+        with contextlib.suppress(CallCenterError):
+            if live.agent.state.value == "after_call_work":
+                self.end_wrap_up(live)
+            self.logout(live)
+
+    def _decide_arrival(self, lc: Any, queue: str) -> None:
+        self._decide(
+            self.acd.on_call_arrival(
+                lc.call_id,
+                queue,
+                self.now(),
+                priority=lc.call.priority,
+                original_arrival_at=lc.call.original_arrival_at,
+            )
+        )
+
+    # ---- background work ---------------------------------------------------------------------
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            self._decide(self.acd.tick(self.now()))
+
+    async def _watch_moves(self, keys: Keyspace) -> None:
+        assert self._etcd is not None
+        while True:
+            try:
+                async for event in self._etcd.watch_prefix(keys.calls):
+                    if event.type is EventType.PUT:
+                        kv = KeyValue(event.key, event.value, event.create_revision, event.mod_revision, 0, 0)
+                        record = CallRecord.from_kv(kv)
+                        if record.site != self.site and record.call_id in self.calls:
+                            self.drop_moved(record.call_id, record)
+            except EtcdUnavailable as exc:
+                log(_log, logging.WARNING, "call watch interrupted", reason=str(exc))
+                await asyncio.sleep(0.5)
+
+    def load_summary(self) -> dict[str, Any]:
+        if not self.ready.is_set():
+            return {}
+        snap = self.acd.snapshot(self.now())
+        skills: dict[str, dict[str, Any]] = {}
+        for queue in snap["queues"].values():
+            load = skills.setdefault(queue["skill"], {"staffed": 0, "ready": 0, "waiting": 0, "expected_wait_s": 0.0})
+            load["staffed"] = max(load["staffed"], queue["staffed"])
+            load["ready"] = max(load["ready"], queue["ready"])
+            load["waiting"] += queue["waiting"]
+            ewt = queue["expected_wait_s"]
+            load["expected_wait_s"] = max(load["expected_wait_s"], NO_WAIT_S if ewt is None else round(ewt, 1))
+        return {
+            "skills": skills,
+            "queues": {
+                name: {
+                    k: q[k]
+                    for k in (
+                        "skill",
+                        "waiting",
+                        "longest_wait_s",
+                        "staffed",
+                        "ready",
+                        "answered",
+                        "service_level",
+                        "sl_threshold_s",
+                    )
+                }
+                for name, q in snap["queues"].items()
+            },
+            "agents_by_state": agents_by_state(live.agent for live in self.agents.values()),
+            "agents": self.agents_summary(),
+            "live_calls": len(self.calls),
+        }
+
+    async def http_status(self, _: web.Request) -> web.Response:
+        return web.json_response(
+            json.loads(
+                json.dumps(
+                    {
+                        "site": self.site,
+                        "calls": {
+                            cid: {
+                                "state": lc.call.state.value,
+                                "agent_id": lc.call.agent_id,
+                                "queue": lc.call.queue,
+                                "original_arrival_at": lc.call.original_arrival_at,
+                                "failovers": lc.call.failovers,
+                            }
+                            for cid, lc in self.calls.items()
+                        },
+                        **self.load_summary(),
+                    },
+                    default=str,
+                )
+            )
+        )
