@@ -206,13 +206,16 @@ class CentralApi:
         sites = self.router.state.sites
         home = claims.site or ""
         extra = dict(claims.extra)
-        if home in sites:
+        last = dict(self.router.state.departed.get(home, {}).get("agents", {})).get(claims.subject)
+        if last:
+            extra["resume"] = last  # the state the agent had when its site failed
+        busy = [c.site for c in self.router.state.calls.values() if c.agent_id == claims.subject and c.site in sites]
+        if busy:
+            target = busy[0]  # the agent's call was moved to another site: follow it
+        elif home in sites:
             target = home
         else:
             info = self.router.state.departed.get(home, {})
-            last = dict(info.get("agents", {})).get(claims.subject)
-            if last:
-                extra["resume"] = last  # the state the agent had when its site failed
             backups = [b for b in info.get("backup_sites", claims.extra.get("backup_sites", [])) if b in sites]
             if not backups:
                 backups = sorted(sites)

@@ -81,6 +81,8 @@ class Signalling:
                 kind = data.get("type")
                 if kind == "event":
                     self.events.put_nowait(data)
+                    if data.get("event") == "moved":  # the call lives elsewhere now: go find it
+                        await self._ws.close()
                     continue
                 future = self._pending.pop(str(data.get("id")), None)
                 if future is None and self._joined is not None and not self._joined.done():

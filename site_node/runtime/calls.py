@@ -16,7 +16,7 @@ from cluster.callrecords import CallRecord, OwnershipLost
 from cluster.logs import call_context, log
 from site_node import call as callsm
 from site_node.acd import Decision, LimitAction, LimitReached, OfferCall, Overflowed, Queued
-from site_node.agent import AgentState, CallEnded, Offer, OfferCancelled, RingTimeout
+from site_node.agent import AgentState, CallEnded, Offer, OfferCancelled, RingTimeout, SetReady
 from site_node.agent import Answer as AgentAnswer
 from site_node.call import Call, CallData, CallEvent, CallState, EndReason
 from site_node.ivr import EnqueueCall, HangupCall, StartVoicemail, TransferCall
@@ -208,6 +208,7 @@ class CallsMixin(RuntimeState):
         self._apply(live, Offer(lc.call_id, ring_s))
         self.apply_call(lc, callsm.OfferToAgent(live.agent_id))
         self.update_record(lc, state="offered", agent_id=live.agent_id)
+        self.send(lc.session, "offered", {"queue": decision.queue})
         self.owner.spawn(self._ring(lc, live, decision.waited_s, ring_s), f"ring-{lc.call_id}")
 
     async def _ring(self, lc: LiveCall, live: LiveAgent, waited_s: float, ring_s: float) -> None:
@@ -284,11 +285,14 @@ class CallsMixin(RuntimeState):
         deadline = loop.time() + REATTACH_WAIT_S
         while loop.time() < deadline:
             live = self.agents.get(agent_id)
-            if live is not None and live.leg is not None and live.agent.can_take_offer:
+            free = live is not None and (live.agent.can_take_offer or live.agent.state is AgentState.NOT_READY)
+            if live is not None and live.leg is not None and free:
                 self.apply_call(
                     lc, callsm.Enqueue(lc.record.queue or lc.record.skill, lc.record.skill, lc.record.priority)
                 )
                 self.apply_call(lc, callsm.OfferToAgent(agent_id))
+                if live.agent.state is AgentState.NOT_READY:
+                    self._apply(live, SetReady())  # no await until answered: the ACD never sees it ready
                 self._apply(live, Offer(lc.call_id, self.settings.site.acd.ring_timeout_s))
                 self._apply(live, AgentAnswer(lc.call_id))
                 self.acd.on_agent_unavailable(agent_id)
@@ -326,7 +330,7 @@ class CallsMixin(RuntimeState):
                     ),
                 )
                 self.acd.release(live.agent_id)
-                self.send(live.session, "call_ended", {"call_id": lc.call_id, "by": by})
+                self.send(live.session, "moved" if by == "moved" else "call_ended", {"call_id": lc.call_id, "by": by})
                 self.available_again(live)
         if reason is None:
             self.apply_call(lc, callsm.Hangup())
@@ -341,7 +345,8 @@ class CallsMixin(RuntimeState):
             state_was=state.value,
             end_reason=str(call.end_reason),
         )
-        self.send(lc.session, "ended", {"reason": str(call.end_reason), "by": by})
+        if by != "moved":
+            self.send(lc.session, "ended", {"reason": str(call.end_reason), "by": by})
         self.calls.pop(lc.call_id, None)
         if call.agent_id and call.answered_at is not None:
             self.wrapping[lc.call_id] = lc

@@ -47,33 +47,40 @@ Terminal = EnqueueCall | TransferCall | StartVoicemail | HangupCall
 
 
 class DigitInput:
-    """Digits of one leg while a flow collects them (tones decoded only while started)."""
+    """Digits of one leg during a flow.
+
+    Out-of-band digits (data channel, signalling) are buffered for the whole flow, so a key
+    sent during a prompt is taken by the next question (type-ahead). In-band tones need the
+    audio decoded: the DTMF detector is attached only while the flow is collecting.
+    """
 
     def __init__(self, leg: Leg, dtmf_params: Any = None) -> None:
         self._leg = leg
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self.arrived = asyncio.Event()
         self._detector = DtmfDetector(lambda digit: leg.deliver_digit(digit, "inband"), dtmf_params)
-        self._on = False
+        self._decoding = False
+        leg.add_digit_listener(self._on_digit)
 
     def _on_digit(self, digit: str, how: str) -> None:
         self._queue.put_nowait(digit)
         self.arrived.set()
 
     def start(self) -> None:
-        if not self._on:
-            self._leg.add_digit_listener(self._on_digit)
+        """Start decoding tones (the flow is collecting)."""
+        if not self._decoding:
             self._leg.add_pcm_listener(self._detector)
-            self._on = True
+            self._decoding = True
 
     def stop(self) -> None:
-        if self._on:
+        """Stop decoding tones (buffered out-of-band digits stay for the next question)."""
+        if self._decoding:
             self._leg.remove_pcm_listener(self._detector)
-            self._leg.remove_digit_listener(self._on_digit)
-            self._on = False
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self.arrived.clear()
+            self._decoding = False
+
+    def close(self) -> None:
+        self.stop()
+        self._leg.remove_digit_listener(self._on_digit)
 
     async def get(self, timeout_s: float) -> str | None:
         try:
@@ -124,6 +131,8 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
                 effect = effects.popleft()
                 if pos.phase in COLLECTING:
                     digits.start()
+                else:
+                    digits.stop()
                 host.sensitive(pos.sensitive)
                 event: ivr.IvrEvent | None = None
                 if isinstance(effect, PlayPrompt):
@@ -158,7 +167,7 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
             if pos.phase not in COLLECTING:
                 digits.stop()
     finally:
-        digits.stop()
+        digits.close()
         host.sensitive(False)
 
 

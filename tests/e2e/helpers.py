@@ -1,0 +1,79 @@
+"""Helpers for end-to-end tests against a real local cluster (processes, etcd, SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cluster.launcher import LocalCluster
+from webrtc_client.client import AgentClient, CustomerClient
+
+CARDS = "95589"  # credit-card flow: welcome, then a menu where "0" asks for an agent
+
+
+@contextmanager
+def running_cluster(base: Path, **kwargs: Any) -> Iterator[LocalCluster]:
+    cluster = LocalCluster(base, base_port=0, **kwargs)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def centrals(cluster: LocalCluster) -> list[str]:
+    return [p.url for p in cluster.procs if p.role == "central"]
+
+
+def site_url(cluster: LocalCluster, name: str) -> str:
+    return next(p.url for p in cluster.procs if p.name == name)
+
+
+def proc(cluster: LocalCluster, name: str) -> Any:
+    return next(p for p in cluster.procs if p.name == name)
+
+
+async def agent_ready(cluster: LocalCluster, site: str, agent_id: str, tone_hz: float) -> AgentClient:
+    agent = AgentClient(site_url(cluster, site), agent_id, "demo", central_urls=centrals(cluster), tone_hz=tone_hz)
+    await agent.login()
+    await agent.ready()
+    return agent
+
+
+async def wait_published(cluster: LocalCluster, site: str, skill: str, *, ready: int | None = None,
+                         waiting: int | None = None, timeout_s: float = 10.0) -> None:
+    """Until central's view of ``site`` shows the given load for ``skill``."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            async with http.get(centrals(cluster)[0] + "/v1/sites") as response:
+                sites = {s["name"]: s for s in (await response.json())["sites"]}
+            load = sites.get(site, {}).get("skills", {}).get(skill, {})
+            if (ready is None or load.get("ready") == ready) and (waiting is None or load.get("waiting") == waiting):
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{site} never published {skill} ready={ready} waiting={waiting}")
+
+
+async def call_to_queue(cluster: LocalCluster, caller: str, tone_hz: float | None = 440.0) -> CustomerClient:
+    """Place a call to the card line and press 0 until it is queued or connected."""
+    customer = CustomerClient(centrals(cluster), caller=caller, dialled=CARDS, tone_hz=tone_hz)
+    await customer.call()
+    assert customer.sig is not None
+    await customer.press("0", how="datachannel")  # typed ahead: the menu takes it after the welcome
+    await customer.sig.event("queued", "offered", "connected", timeout_s=60)
+    return customer
+
+
+def cdr(cluster: LocalCluster, site: str, call_id: str) -> dict[str, Any] | None:
+    with sqlite3.connect(cluster.base_dir / "data" / f"{site}.db") as db:
+        db.row_factory = sqlite3.Row
+        row = db.execute("select * from calls where call_id = ?", (call_id,)).fetchone()
+        return None if row is None else dict(row)
