@@ -1,0 +1,117 @@
+"""Site failover with real processes: SIGKILL a site with calls in queue and in talk; SIGSTOP
+a site past its lease and resume it. Nothing is lost and nothing is served twice."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from cluster.launcher import LocalCluster
+from tests.e2e.helpers import agent_ready, call_to_queue, cdr, centrals, proc, running_cluster, wait_published
+from webrtc_client.audio import hears
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), sites=3, centrals=2) as c:
+        yield c
+
+
+async def lookup(cluster: LocalCluster, call_id: str) -> dict[str, object]:
+    async with aiohttp.ClientSession() as http, http.get(f"{centrals(cluster)[1]}/v1/calls/{call_id}") as r:
+        return await r.json()  # type: ignore[no-any-return]
+
+
+async def test_sigkill_site_with_queued_and_talking_calls(cluster: LocalCluster) -> None:
+    agent = await agent_ready(cluster, "branch-north", "north-01", 660.0)
+    await wait_published(cluster, "branch-north", "credit_card", ready=1)
+    talking = await call_to_queue(cluster, "+8613700000000", 440.0)
+    ring = await agent.wait_ringing()
+    await agent.answer(ring["call_id"])
+    assert talking.phone is not None and agent.phone is not None
+    assert await hears(agent.phone.receiver, 440.0)
+    queued = []
+    for i in range(3):  # only branch-north staffs credit cards: these wait there, in this order
+        queued.append(await call_to_queue(cluster, f"+861370000000{i + 1}", None))
+    await wait_published(cluster, "branch-north", "credit_card", waiting=3)
+    before = {c.call_id: await lookup(cluster, c.call_id) for c in [talking, *queued]}
+    assert {b["site"] for b in before.values()} == {"branch-north"}
+
+    proc(cluster, "branch-north").signal(signal.SIGKILL)
+
+    # The talking call and its agent continue at the backup site, with each other.
+    async with asyncio.timeout(30):
+        while not (talking.reconnects and agent.reconnects):
+            await asyncio.sleep(0.1)
+    assert talking.site == agent.site == "branch-south"
+    assert await hears(agent.phone.receiver, 440.0), "agent does not hear the caller again"
+    assert await hears(talking.phone.receiver, 660.0), "caller does not hear the agent again"
+
+    # Every call reappears at a live site with the same id, priority and arrival time.
+    async with asyncio.timeout(30):
+        while not all(c.reconnects for c in queued):
+            await asyncio.sleep(0.1)
+    for client in [talking, *queued]:
+        now = await lookup(cluster, client.call_id)
+        assert now["site"] == "branch-south" and now["failovers"] == 1
+        assert now["original_arrival_at"] == before[client.call_id]["original_arrival_at"]
+        assert now["priority"] == before[client.call_id]["priority"]
+
+    # The queued calls are served in their original order by the re-attached agent.
+    assert agent.sig is not None
+    await agent.hangup()
+    await agent.wrap_up("resolved")
+    served = []
+    for _ in queued:
+        ring = await agent.wait_ringing(30)
+        served.append(ring["call_id"])
+        assert ring["screen_pop"]["failovers"] == 1
+        await agent.answer(ring["call_id"])
+        await agent.hangup()
+        await agent.wrap_up("resolved")
+    assert served == [c.call_id for c in queued]
+    await asyncio.sleep(1.0)
+    for client in [talking, *queued]:
+        row = cdr(cluster, "branch-south", client.call_id)
+        assert row is not None and row["end_reason"] == "answered_completed" and row["failovers"] == 1
+    for client in [talking, *queued, agent]:
+        await client.close()
+
+
+async def test_paused_site_drops_the_calls_it_lost_and_does_not_serve_them_twice(cluster: LocalCluster) -> None:
+    agent = await agent_ready(cluster, "branch-north", "north-01", 660.0)
+    await wait_published(cluster, "branch-north", "credit_card", ready=1)
+    talking = await call_to_queue(cluster, "+8613600000000", 440.0)
+    ring = await agent.wait_ringing()
+    await agent.answer(ring["call_id"])
+    waiting = await call_to_queue(cluster, "+8613600000001", None)
+    north = proc(cluster, "branch-north")
+    north.signal(signal.SIGSTOP)
+    try:
+        async with asyncio.timeout(20):  # the lease ends; central moves both calls to the backup
+            while (await lookup(cluster, waiting.call_id)).get("site") == "branch-north":
+                await asyncio.sleep(0.2)
+    finally:
+        north.signal(signal.SIGCONT)
+    async with asyncio.timeout(30):
+        while not (talking.reconnects and agent.reconnects and waiting.reconnects):
+            await asyncio.sleep(0.1)
+    assert talking.site == agent.site == waiting.site == "branch-south"
+    assert talking.phone is not None and agent.phone is not None
+    assert await hears(agent.phone.receiver, 440.0)
+    assert await hears(talking.phone.receiver, 660.0)
+    await asyncio.sleep(2.0)
+    # North came back and let go: it ended its part as failed over, and serves neither call.
+    for client in (talking, waiting):
+        row = cdr(cluster, "branch-north", client.call_id)
+        assert row is not None and row["end_reason"] == "failed_over"
+    async with aiohttp.ClientSession() as http, http.get(north.url + "/v1/status") as r:
+        assert (await r.json())["calls"] == {}
+    for client in (talking, waiting, agent):
+        await client.close()
