@@ -18,7 +18,7 @@ async def test_inband_digits_detected_exactly(switch: MediaSwitch, codec: str) -
     try:
         leg = await join(switch, "c", customer)
         assert leg.decoding is False
-        collecting = asyncio.ensure_future(switch.collect_digits("c", max_digits=10, timeout_s=20, terminators=""))
+        collecting = asyncio.create_task(switch.collect_digits("c", max_digits=10, timeout_s=20, terminators=""))
         await asyncio.sleep(0.1)
         assert leg.decoding is True  # decoding only while collecting
         customer.track.play(dtmf_samples("159#0*D4"))
@@ -37,7 +37,7 @@ async def test_terminator_and_datachannel_digits(switch: MediaSwitch) -> None:
         async with asyncio.timeout(5):
             while customer.channel.readyState != "open":
                 await asyncio.sleep(0.02)
-        collecting = asyncio.ensure_future(switch.collect_digits("c", max_digits=8, timeout_s=20))
+        collecting = asyncio.create_task(switch.collect_digits("c", max_digits=8, timeout_s=20))
         await asyncio.sleep(0.1)
         for digit in "4711#":
             customer.channel.send(digit)

@@ -33,7 +33,7 @@ async def test_recording_holds_both_parties_and_silence_during_pin(switch: Media
         await asyncio.sleep(1.0)
         call.hold()  # the runtime parks the agent while the IVR takes the PIN
         customer.track.freq = None
-        collecting = asyncio.ensure_future(switch.collect_digits("c", max_digits=4, timeout_s=20, sensitive=True))
+        collecting = asyncio.create_task(switch.collect_digits("c", max_digits=4, timeout_s=20, sensitive=True))
         await asyncio.sleep(0.1)
         customer.track.play(dtmf_samples("2468"))
         assert (await collecting).digits == "2468"
