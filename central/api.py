@@ -162,7 +162,12 @@ class CentralApi:
                 retry_after_s=round(wait, 3),
             )
             return web.json_response(busy.to_dict(), status=503, headers={"Retry-After": str(max(1, round(wait)))})
-        routed = await self.router.route(caller, dialled, segment=segment, home_site=home, customer_id=customer_id)
+        request_id = _str_field(body, "request_id", required=False)
+        if request_id is not None and not _CALL_ID.match(request_id):
+            raise BadRequest("request_id: letters, digits, '-' and '_' only", error_id="request.bad_field")
+        routed = await self.router.route(
+            caller, dialled, segment=segment, home_site=home, customer_id=customer_id, call_id=request_id
+        )
         record = routed.record
         token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s)
         return web.json_response({**call_view(record, routed.site.ws_url), "token": token_out}, status=201)

@@ -25,7 +25,7 @@ from cluster.callrecords import CallRecord
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.election import Election
 from cluster.errors import CallCenterError, NotLeader
-from cluster.etcd import Etcd
+from cluster.etcd import Etcd, kv_from_proto
 from cluster.keys import Keyspace
 from cluster.logs import log
 
@@ -138,11 +138,18 @@ class Router:
             sites=(choice.site,),
         )
         key = self._keys.call(record.call_id)
-        result = await election.fenced_txn([Etcd.absent(key)], [Etcd.op_put(key, record.to_json())])
+        result = await election.fenced_txn(
+            [Etcd.absent(key)], [Etcd.op_put(key, record.to_json())], failure=[Etcd.op_get(key)]
+        )
         if not result.succeeded:
-            raise CallCenterError(
-                f"call id {record.call_id} was already routed", error_id="route.duplicate", status=409
-            )
+            # An idempotent retry (same request id, same caller): answer with the first routing.
+            kvs = result.responses[0].response_range.kvs if result.responses else []
+            existing = CallRecord.from_kv(kv_from_proto(kvs[0])) if kvs else None
+            if existing is None or (existing.caller, existing.dialled) != (caller, dialled):
+                raise CallCenterError(
+                    f"call id {record.call_id} was already routed", error_id="route.duplicate", status=409
+                )
+            return Routed(existing, snapshots.get(existing.site, snapshots[choice.site]))
         record = replace(record, mod_revision=result.revision)
         self.state.apply_local(record)
         ROUTED.labels(choice.site).inc()

@@ -95,6 +95,7 @@ class SiteConfig(_Section):
     data_dir: str = "data"
     backup_sites: list[str] = Field(default_factory=list)
     load_publish_interval_s: float = Field(default=1.0, ge=0.2)
+    join_timeout_s: float = Field(default=30.0, gt=0)  # a routed caller who never joins is closed
     media: MediaConfig = Field(default_factory=MediaConfig)
     acd: AcdConfig = Field(default_factory=AcdConfig)
 

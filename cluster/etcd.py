@@ -58,7 +58,7 @@ class WatchEvent:
     create_revision: int
 
 
-def _kv(raw: Any) -> KeyValue:
+def kv_from_proto(raw: Any) -> KeyValue:
     return KeyValue(
         key=raw.key.decode(),
         value=bytes(raw.value),
@@ -149,13 +149,13 @@ class Etcd:
     async def get(self, key: str, *, timeout: float = 5.0) -> KeyValue | None:
         with self._translate("get"):
             response = await self._kv.get(key, timeout=timeout)
-        return _kv(response.kvs[0]) if response.kvs else None
+        return kv_from_proto(response.kvs[0]) if response.kvs else None
 
     async def get_prefix(self, prefix: str, *, timeout: float = 5.0) -> tuple[list[KeyValue], int]:
         """All keys under ``prefix`` and the store revision they were read at."""
         with self._translate("get_prefix"):
             response = await self._kv.get(prefix, range_end=prefix_range_end(prefix), timeout=timeout)
-        return [_kv(raw) for raw in response.kvs], int(response.header.revision)
+        return [kv_from_proto(raw) for raw in response.kvs], int(response.header.revision)
 
     async def put(self, key: str, value: bytes | str, *, lease: int = 0, timeout: float = 5.0) -> int:
         with self._translate("put"):

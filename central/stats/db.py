@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from central.stats.errors import SiteUnavailable
+from central.stats.kpi import READ_COLUMNS as READ_COLUMNS
 
 TIME_COLUMNS = (
     "original_arrival_at",
@@ -80,24 +81,6 @@ calls_table = Table(
     Column("failovers", Integer),
     Column("callback_requested", Boolean),
     Column("end_reason", String),
-)
-
-# Columns the KPIs need; the others (numbers, customer) are never read.
-READ_COLUMNS = (
-    "call_id",
-    "queue",
-    "agent_id",
-    "arrival_at",
-    "queued_at",
-    "offered_at",
-    "answered_at",
-    "ended_at",
-    "wrap_up_end_at",
-    "hold_total_s",
-    "transfers",
-    "failovers",
-    "callback_requested",
-    "end_reason",
 )
 
 aggregates_table = Table(

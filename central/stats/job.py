@@ -28,8 +28,9 @@ import ray
 from central.stats.errors import BadStatsInput, StatsError
 from central.stats.kpi import Partial, compute_partial, merge_partials
 from central.stats.params import KpiParams
-from central.stats.rollup import kpi_table
+from central.stats.rollup import kpi_columns
 from central.stats.sources import DAY_S, CallSource, SiteProbe, day_of, day_start
+from central.stats.table import KpiColumns
 
 Progress = Callable[[str], None]
 
@@ -66,9 +67,12 @@ class _Outcome:
 
 @dataclass(slots=True)
 class _SiteFinal:
-    """KPI rows of one site (sites share no key, so these concatenate exactly)."""
+    """KPI rows of one site (sites share no key, so these concatenate exactly).
 
-    kpis: pd.DataFrame
+    Compact columns (numbers, text as codes): a Ray driver maps them without decoding.
+    """
+
+    kpis: KpiColumns
     malformed: Counter[tuple[str, str]]
     rows: Counter[str]
 
@@ -118,7 +122,7 @@ def _partition(
 def _site_final(params: KpiParams, *parts: Partial) -> _SiteFinal:
     """Merge one site's partials and build its KPI rows."""
     merged = merge_partials(list(parts), params)
-    return _SiteFinal(kpi_table(merged, params), merged.malformed, merged.rows)
+    return _SiteFinal(kpi_columns(merged, params), merged.malformed, merged.rows)
 
 
 _probe_task = ray.remote(num_cpus=1, max_retries=1)(_probe)
@@ -167,11 +171,7 @@ def _finish(
     missing: dict[str, str],
 ) -> StatsResult:
     done = sorted(site for site in finals if site not in missing)
-    frames = [finals[site].kpis for site in done if not finals[site].kpis.empty]
-    if frames:
-        kpis = pd.concat(frames, ignore_index=True)
-    else:
-        kpis = kpi_table(Partial.empty(), params)
+    kpis = KpiColumns.concat([finals[site].kpis for site in done]).to_frame()
     malformed: dict[str, dict[str, int]] = {}
     rows: dict[str, int] = {}
     for site in [s for s in probes if s not in missing]:

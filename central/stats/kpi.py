@@ -76,6 +76,23 @@ MALFORMED_REASONS = (
     "negative_counter",
     "hold_exceeds_talk",
 )
+# Columns of the CDR (``calls`` table) the KPIs need; the others are never read.
+READ_COLUMNS = (
+    "call_id",
+    "queue",
+    "agent_id",
+    "arrival_at",
+    "queued_at",
+    "offered_at",
+    "answered_at",
+    "ended_at",
+    "wrap_up_end_at",
+    "hold_total_s",
+    "transfers",
+    "failovers",
+    "callback_requested",
+    "end_reason",
+)
 KEYS = ["interval_start", "site", "queue", "agent_id"]
 COUNT_COLUMNS = [
     "calls",
@@ -118,20 +135,16 @@ class Partial:
 
     @classmethod
     def empty(cls) -> Partial:
-        calls = pd.DataFrame({k: pd.Series(dtype=_key_dtype(k)) for k in KEYS})
-        for col in SUM_COLUMNS:
-            calls[col] = pd.Series(dtype=np.int64)
-        busy = pd.DataFrame({k: pd.Series(dtype=_key_dtype(k)) for k in BUSY_KEYS})
-        busy["busy_ms"] = pd.Series(dtype=np.int64)
-        sessions = pd.DataFrame(
-            {
-                "site": pd.Series(dtype=object),
-                "agent_id": pd.Series(dtype=object),
-                "start_ms": pd.Series(dtype=np.int64),
-                "end_ms": pd.Series(dtype=np.int64),
-            }
+        def frame(keys: list[str], ints: list[str]) -> pd.DataFrame:
+            cols: dict[str, np.ndarray] = {k: np.zeros(0, dtype=_key_dtype(k)) for k in keys}
+            cols.update({c: np.zeros(0, dtype=np.int64) for c in ints})
+            return pd.DataFrame(cols)
+
+        return cls(
+            frame(KEYS, SUM_COLUMNS),
+            frame(BUSY_KEYS, ["busy_ms"]),
+            frame(["site", "agent_id"], ["start_ms", "end_ms"]),
         )
-        return cls(calls, busy, sessions)
 
 
 def _key_dtype(name: str) -> type:
@@ -142,40 +155,85 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return np.asarray(pd.to_numeric(df[col], errors="coerce"), dtype=np.float64)
 
 
-def _text(df: pd.DataFrame, col: str) -> np.ndarray:
-    return np.asarray(df[col].astype(object).where(df[col].notna(), None), dtype=object)
-
-
 def _ms(seconds: np.ndarray) -> np.ndarray:
     return np.rint(np.nan_to_num(seconds) * 1000.0).astype(np.int64)
 
 
+@dataclass(slots=True)
+class _Cdr:
+    """The columns of some CDR rows that the KPIs use, read once as numpy arrays."""
+
+    arrival: np.ndarray
+    ended: np.ndarray
+    queued: np.ndarray
+    offered_at: np.ndarray
+    answered_at: np.ndarray
+    wrap: np.ndarray
+    hold: np.ndarray
+    transfers: np.ndarray
+    failovers: np.ndarray
+    reason: np.ndarray  # index into END_REASONS; -1 unknown, -2 null
+    null_call_id: np.ndarray
+    null_queue: np.ndarray
+
+    @classmethod
+    def read(cls, df: pd.DataFrame) -> _Cdr:
+        codes, uniq = pd.factorize(df["end_reason"], use_na_sentinel=True)
+        index = {r: i for i, r in enumerate(END_REASONS)}
+        lut = np.array([index.get(u, -1) for u in uniq] + [-2], dtype=np.int64)
+        return cls(
+            arrival=_num(df, "arrival_at"),
+            ended=_num(df, "ended_at"),
+            queued=_num(df, "queued_at"),
+            offered_at=_num(df, "offered_at"),
+            answered_at=_num(df, "answered_at"),
+            wrap=_num(df, "wrap_up_end_at"),
+            hold=_num(df, "hold_total_s"),
+            transfers=_num(df, "transfers"),
+            failovers=_num(df, "failovers"),
+            reason=lut[codes],
+            null_call_id=df["call_id"].isna().to_numpy(),
+            null_queue=df["queue"].isna().to_numpy(),
+        )
+
+    def entry(self) -> np.ndarray:
+        """Queue entry: queued, else offered, else answered (NaN: never reached a queue)."""
+        entry = np.where(np.isnan(self.queued), self.offered_at, self.queued)
+        return np.where(np.isnan(entry), self.answered_at, entry)
+
+
+def _reason(name: str) -> int:
+    return END_REASONS.index(name)
+
+
 def classify(df: pd.DataFrame) -> np.ndarray:
     """Index into :data:`MALFORMED_REASONS` of each row's first failing check, or -1."""
-    n = len(df)
-    reason = np.full(n, -1, dtype=np.int64)
-    arrival, ended = _num(df, "arrival_at"), _num(df, "ended_at")
-    queued, offered_at = _num(df, "queued_at"), _num(df, "offered_at")
-    answered, wrap = _num(df, "answered_at"), _num(df, "wrap_up_end_at")
-    end_reason = _text(df, "end_reason")
-    entry = np.where(np.isnan(queued), offered_at, queued)
-    entry = np.where(np.isnan(entry), answered, entry)
-    hold = np.nan_to_num(_num(df, "hold_total_s"))
-    counters = np.nan_to_num(_num(df, "transfers")), np.nan_to_num(_num(df, "failovers"))
+    return _classify(_Cdr.read(df))
+
+
+def _classify(c: _Cdr) -> np.ndarray:
+    reason = np.full(len(c.arrival), -1, dtype=np.int64)
+    arrival, ended, queued, offered_at = c.arrival, c.ended, c.queued, c.offered_at
+    answered, wrap = c.answered_at, c.wrap
+    entry = c.entry()
+    hold = np.nan_to_num(c.hold)
+    counters = np.nan_to_num(c.transfers), np.nan_to_num(c.failovers)
+    completed = c.reason == _reason("answered_completed")
+    aband_q = c.reason == _reason("abandoned_in_queue")
     eps = _ORDER_TOLERANCE_S
     with np.errstate(invalid="ignore"):
         checks = (
-            df["call_id"].isna().to_numpy(),
-            df["queue"].isna().to_numpy(),
+            c.null_call_id,
+            c.null_queue,
             np.isnan(arrival),
             np.isnan(ended),
-            df["end_reason"].isna().to_numpy(),
-            ~np.isin(end_reason, END_REASONS),
+            c.reason == -2,
+            c.reason < 0,
             ended < arrival - eps,
             (queued < arrival - eps) | (offered_at < arrival - eps),
-            (end_reason == "answered_completed") & np.isnan(answered),
-            (end_reason == "abandoned_in_queue") & np.isnan(entry),
-            (end_reason == "abandoned_in_queue") & ~np.isnan(answered),
+            completed & np.isnan(answered),
+            aband_q & np.isnan(entry),
+            aband_q & ~np.isnan(answered),
             (answered < entry - eps) | (answered > ended + eps) | (answered < arrival - eps),
             wrap < ended - eps,
             (hold < 0) | (counters[0] < 0) | (counters[1] < 0),
@@ -226,71 +284,91 @@ def merge_sessions(sessions: pd.DataFrame, gap_ms: int) -> pd.DataFrame:
     """
     if sessions.empty:
         return sessions.reset_index(drop=True)
-    df = sessions.sort_values(["site", "agent_id", "start_ms"], kind="stable")
-    ends = df.groupby(["site", "agent_id"], sort=False)["end_ms"].cummax().to_numpy()
-    prev_end = np.concatenate(([np.iinfo(np.int64).min // 2], ends[:-1]))
-    same = (df["site"].to_numpy()[1:] == df["site"].to_numpy()[:-1]) & (
-        df["agent_id"].to_numpy()[1:] == df["agent_id"].to_numpy()[:-1]
+    s_codes, s_uni = pd.factorize(sessions["site"], sort=True)
+    a_codes, a_uni = pd.factorize(sessions["agent_id"], sort=True)
+    start = sessions["start_ms"].to_numpy(np.int64)
+    end = sessions["end_ms"].to_numpy(np.int64)
+    order = np.lexsort((start, a_codes, s_codes))  # stable, like a sort by site, agent, start
+    group = (s_codes.astype(np.int64) * (len(a_uni) + 1) + a_codes)[order]
+    start, end = start[order], end[order]
+    # running maximum of the end within each (site, agent): offset each group above the last
+    low = int(end.min())
+    span = int(end.max()) - low + 1
+    rank = np.concatenate(([0], np.cumsum(group[1:] != group[:-1])))
+    ends = np.maximum.accumulate((end - low) + rank * span) - rank * span + low
+    new = np.ones(len(start), dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (start[1:] > ends[:-1] + gap_ms)
+    first = np.flatnonzero(new)
+    pick = order[first]
+    return pd.DataFrame(
+        {
+            "site": np.asarray(s_uni, dtype=object)[s_codes[pick]],
+            "agent_id": np.asarray(a_uni, dtype=object)[a_codes[pick]],
+            "start_ms": start[first],
+            "end_ms": np.maximum.reduceat(end, first),
+        }
     )
-    new = np.ones(len(df), dtype=bool)
-    new[1:] = ~same | (df["start_ms"].to_numpy()[1:] > prev_end[1:] + gap_ms)
-    session_id = np.cumsum(new)
-    out = df.groupby(session_id, sort=True).agg(
-        site=("site", "first"),
-        agent_id=("agent_id", "first"),
-        start_ms=("start_ms", "min"),
-        end_ms=("end_ms", "max"),
-    )
-    return out.reset_index(drop=True)
+
+
+def _agent_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``agent_id`` (a missing agent is :data:`NO_AGENT`) and their values."""
+    codes, uniq = pd.factorize(df["agent_id"], use_na_sentinel=True)
+    values = list(np.asarray(uniq, dtype=object))
+    if NO_AGENT in values:
+        none = values.index(NO_AGENT)
+    else:
+        none = len(values)
+        values.append(NO_AGENT)
+    codes = np.where(codes < 0, none, codes).astype(np.int64)
+    return codes, np.asarray(values, dtype=object)
 
 
 def compute_partial(df: pd.DataFrame, site: str, params: KpiParams) -> Partial:
-    """Partial aggregates of one site's CDR rows (columns of ``db.READ_COLUMNS``)."""
+    """Partial aggregates of one site's CDR rows (columns :data:`READ_COLUMNS`)."""
     part = Partial.empty()
     part.rows[site] += len(df)
     if df.empty:
         return part
-    reason = classify(df)
-    bad = reason >= 0
-    if bad.any():
-        idx, counts = np.unique(reason[bad], return_counts=True)
-        for i, c in zip(idx, counts, strict=True):
-            part.malformed[(site, MALFORMED_REASONS[i])] += int(c)
-        df = df.loc[~bad]
-        if df.empty:
+    c = _Cdr.read(df)
+    reason = _classify(c)
+    good = reason < 0
+    if not good.all():
+        idx, counts = np.unique(reason[~good], return_counts=True)
+        for i, n in zip(idx, counts, strict=True):
+            part.malformed[(site, MALFORMED_REASONS[i])] += int(n)
+        if not good.any():
             return part
-    arrival, ended = _num(df, "arrival_at"), _num(df, "ended_at")
-    queued, offered_at = _num(df, "queued_at"), _num(df, "offered_at")
-    answered_at, wrap = _num(df, "answered_at"), _num(df, "wrap_up_end_at")
-    end_reason = _text(df, "end_reason")
-    entry = np.where(np.isnan(queued), offered_at, queued)
-    entry = np.where(np.isnan(entry), answered_at, entry)
+    arrival, ended = c.arrival[good], c.ended[good]
+    answered_at, wrap = c.answered_at[good], c.wrap[good]
+    end_reason = c.reason[good]
+    entry = c.entry()[good]
     offered = ~np.isnan(entry)
     answered = ~np.isnan(answered_at)
     wait_end = np.where(answered, answered_at, ended)
     wait_ms = np.where(offered, _ms(wait_end - np.nan_to_num(entry)), 0)
     threshold_ms = round(params.sl_threshold_s * 1000)
-    aband_q = end_reason == "abandoned_in_queue"
+    aband_q = end_reason == _reason("abandoned_in_queue")
     short = aband_q & (wait_ms <= round(params.short_abandon_s * 1000))
     abandoned = aband_q & ~short
     within = wait_ms <= threshold_ms
-    hold_ms = _ms(_num(df, "hold_total_s"))
+    hold_ms = _ms(c.hold[good])
     connected_ms = np.where(answered, _ms(ended - np.nan_to_num(answered_at)), 0)
     wrap_ms = np.where(~np.isnan(wrap), _ms(np.nan_to_num(wrap) - ended), 0)
+    callback = df["callback_requested"].fillna(False).astype(bool).to_numpy()[good]
     cols: dict[str, np.ndarray] = {
-        "calls": np.ones(len(df), dtype=np.int64),
+        "calls": np.ones(len(arrival), dtype=np.int64),
         "offered": offered,
         "answered": answered,
         "ans_within": answered & within,
         "abandoned": abandoned,
         "aband_within": abandoned & within,
         "short_abandoned": short,
-        "callbacks": df["callback_requested"].fillna(False).astype(bool).to_numpy(),
-        "transfers": np.nan_to_num(_num(df, "transfers")),
-        "failovers": np.nan_to_num(_num(df, "failovers")),
+        "callbacks": callback,
+        "transfers": np.nan_to_num(c.transfers[good]),
+        "failovers": np.nan_to_num(c.failovers[good]),
     }
-    for r in END_REASONS:
-        cols[f"n_{r}"] = end_reason == r
+    for i, r in enumerate(END_REASONS):
+        cols[f"n_{r}"] = end_reason == i
     cols.update(
         wait_answered_ms=np.where(answered, wait_ms, 0),
         wait_abandoned_ms=np.where(abandoned, wait_ms, 0),
@@ -302,21 +380,22 @@ def compute_partial(df: pd.DataFrame, site: str, params: KpiParams) -> Partial:
     interval_ms = params.interval_s * 1000
     iv = _ms(arrival) // interval_ms
     iv0 = int(iv.min())
-    q_codes, q_uni = pd.factorize(df["queue"].astype(object), sort=False)
-    agents = df["agent_id"].astype(object).where(df["agent_id"].notna(), NO_AGENT)
-    a_codes, a_uni = pd.factorize(agents, sort=False)
+    q_codes, q_uni = pd.factorize(df["queue"], use_na_sentinel=True)
+    q_codes, q_uni = q_codes[good].astype(np.int64), np.asarray(q_uni, dtype=object)
+    a_codes, a_uni = _agent_codes(df)
+    a_codes = a_codes[good]
     float_cols = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
     (g_iv, g_q, g_a), sums = _group_sum([iv - iv0, q_codes, a_codes], float_cols)
     part.calls = pd.DataFrame(
         {
             "interval_start": (g_iv + iv0) * params.interval_s,
             "site": site,
-            "queue": np.asarray(q_uni, dtype=object)[g_q],
-            "agent_id": np.asarray(a_uni, dtype=object)[g_a],
+            "queue": q_uni[g_q],
+            "agent_id": a_uni[g_a],
             **sums,
         }
     )
-    handled = answered & (agents != NO_AGENT).to_numpy()
+    handled = answered & (a_uni[a_codes] != NO_AGENT)
     if handled.any():
         start = _ms(answered_at[handled])
         stop = np.maximum(_ms(np.where(np.isnan(wrap), ended, wrap)[handled]), start)
@@ -330,15 +409,15 @@ def compute_partial(df: pd.DataFrame, site: str, params: KpiParams) -> Partial:
             {
                 "interval_start": (k_iv + b0) * params.interval_s,
                 "site": site,
-                "queue": np.asarray(q_uni, dtype=object)[k_q],
-                "agent_id": np.asarray(a_uni, dtype=object)[k_a],
+                "queue": q_uni[k_q],
+                "agent_id": a_uni[k_a],
                 "busy_ms": bsum["busy_ms"],
             }
         )
         periods = pd.DataFrame(
             {
                 "site": site,
-                "agent_id": np.asarray(a_uni, dtype=object)[a_codes[handled]],
+                "agent_id": a_uni[a_codes[handled]],
                 "start_ms": start,
                 "end_ms": stop,
             }

@@ -15,8 +15,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from central.stats import db
 from central.stats.errors import SiteUnavailable
+from central.stats.kpi import READ_COLUMNS
 
 DAY_S = 86_400
 _CATEGORICAL = ("queue", "agent_id", "end_reason")
@@ -45,13 +45,20 @@ class DatabaseSource:
 
     url: str
 
+    # SQLAlchemy is imported where a database is read: a worker reading caches never loads it.
     def describe(self) -> str:
+        from central.stats import db
+
         return db.redact(self.url)
 
     def probe(self) -> SiteProbe:
+        from central.stats import db
+
         return SiteProbe(*db.probe_calls(self.url))
 
     def load(self, start_s: float, end_s: float) -> pd.DataFrame:
+        from central.stats import db
+
         return db.read_calls(self.url, start_s, end_s)
 
 
@@ -97,7 +104,7 @@ class PartitionCacheSource:
                 frames.append(_load_npz(path))
             day += dt.timedelta(days=1)
         if not frames:
-            return pd.DataFrame({c: [] for c in db.READ_COLUMNS})
+            return pd.DataFrame({c: [] for c in READ_COLUMNS})
         df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         arrival = df["arrival_at"].to_numpy()
         keep = (arrival >= start_s) & (arrival < end_s)
@@ -107,7 +114,7 @@ class PartitionCacheSource:
 def _load_npz(path: Path) -> pd.DataFrame:
     with np.load(path, allow_pickle=False) as data:
         cols: dict[str, object] = {}
-        for name in db.READ_COLUMNS:
+        for name in READ_COLUMNS:
             if name in _CATEGORICAL:
                 codes = data[f"{name}__codes"]
                 values = data[f"{name}__values"].astype(object)
@@ -118,10 +125,10 @@ def _load_npz(path: Path) -> pd.DataFrame:
 
 
 def save_partition(directory: Path, day: dt.date, df: pd.DataFrame) -> Path:
-    """Write one site-day of CDR rows (``db.READ_COLUMNS``) for :class:`PartitionCacheSource`."""
+    """Write one site-day of CDR rows (``READ_COLUMNS``) for :class:`PartitionCacheSource`."""
     directory.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
-    for name in db.READ_COLUMNS:
+    for name in READ_COLUMNS:
         col = df[name]
         if name in _CATEGORICAL:
             codes, values = pd.factorize(col.astype(object), use_na_sentinel=True)

@@ -46,6 +46,7 @@ class LiveCall:
     language: str | None = None
     temporary_agent: str | None = None  # C5c: the agent the caller returns to
     finished: bool = False
+    announced: tuple[int | None, int | None] | None = None
     record_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     leg_ready: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -20,6 +20,9 @@ from site_node.agent import AgentState, CallEnded, Offer, OfferCancelled, RingTi
 from site_node.agent import Answer as AgentAnswer
 from site_node.call import Call, CallData, CallEvent, CallState, EndReason
 from site_node.ivr import EnqueueCall, HangupCall, StartVoicemail, TransferCall
+from site_node.media.codecs import codec_by_name
+from site_node.media.legs import Leg
+from site_node.media.null_leg import NullLeg
 from site_node.runtime.base import LiveAgent, LiveCall, RuntimeState
 from site_node.runtime.errors import BadCommand, CallNotHere, NoMedia, UnknownCall
 from site_node.runtime.ivr_driver import run_flow
@@ -66,8 +69,23 @@ class CallsMixin(RuntimeState):
 
     async def customer_offer(self, session: Session, sdp: str) -> str:
         lc = self.live_call(session.subject)
-        leg_id = f"{lc.call_id}:customer:{len(lc.transitions)}:{self.now():.3f}"
-        leg, answer = await self.switch.answer_webrtc(leg_id, sdp)
+        leg, answer = await self.switch.answer_webrtc(self._customer_leg_id(lc), sdp)
+        self._customer_leg(lc, leg)
+        return answer
+
+    async def customer_no_media(self, session: Session) -> None:
+        """The caller has no audio (``no_media``): a NullLeg; the IVR takes digits by signalling."""
+        lc = self.live_call(session.subject)
+        if isinstance(lc.leg, NullLeg) and not lc.leg.ended.done():
+            return  # already media-less: nothing to replace
+        leg = NullLeg(self._customer_leg_id(lc), codec_by_name(self.switch.config.codecs[0]), self.switch.ticker)
+        self.switch.add_leg(leg)
+        self._customer_leg(lc, leg)
+
+    def _customer_leg_id(self, lc: LiveCall) -> str:
+        return f"{lc.call_id}:customer:{len(lc.transitions)}:{self.now():.3f}"
+
+    def _customer_leg(self, lc: LiveCall, leg: Leg) -> None:
         old = lc.leg
         lc.leg = leg
         if lc.media is None:
@@ -78,7 +96,6 @@ class CallsMixin(RuntimeState):
         lc.leg_ready.set()
         if lc.driver is None:
             lc.driver = self.owner.spawn(self._drive(lc), f"call-{lc.call_id}")
-        return answer
 
     def _leg_ended(self, lc: LiveCall, leg_id: str) -> None:
         if lc.leg is not None and lc.leg.leg_id == leg_id and not lc.call.is_ended:

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cluster.callrecords import CallRecord, SiteCallStore
+from cluster.callrecords import CallRecord, OwnershipLost, SiteCallStore
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.config import Settings
 from cluster.errors import CallCenterError, EtcdUnavailable
@@ -26,6 +26,7 @@ from cluster.logs import log
 from cluster.tokens import TokenSigner
 from site_node.acd import Acd, LimitAction, QueueConfig
 from site_node.agent import agents_by_state
+from site_node.call import Call, CallState, End, EndReason
 from site_node.ivr import load_demo_registry
 from site_node.media.switch import MediaSwitch
 from site_node.runtime.agents import AgentsMixin
@@ -80,6 +81,7 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
         self.signalling = SignallingServer(self, self.signer, site=self.site)
         self.ready = asyncio.Event()
         self._etcd: Etcd | None = None
+        self._unclaimed: dict[str, tuple[float, CallRecord]] = {}
 
     def install(self, app: web.Application) -> None:
         self.signalling.add_routes(app)
@@ -144,6 +146,11 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
         else:
             self.supervisor_legs[session.subject] = leg
         return answer
+
+    async def no_media(self, session: Session) -> None:
+        if session.kind != "call":
+            raise BadCommand("only a caller can join without media", error_id="signalling.forbidden")
+        await self.customer_no_media(session)
 
     async def hangup(self, session: Session, reason: str) -> None:
         if session.kind == "call":
@@ -246,23 +253,83 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
 
     # ---- background work ---------------------------------------------------------------------
     async def _tick(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(0.25)
             self._decide(self.acd.tick(self.now()))
+            ticks += 1
+            if ticks % 4 == 0:
+                await self._reap_unclaimed()
+            if ticks % 8 == 0:
+                self._announce_positions()
+
+    def _announce_positions(self) -> None:
+        """Tell waiting callers their place and expected wait (every 2 s, when it changed)."""
+        for lc in self.calls.values():
+            if lc.call.state is not CallState.QUEUED or lc.session is None or lc.call.queue is None:
+                continue
+            position = self.acd.position(lc.call_id)
+            ewt = self.acd.expected_wait(lc.call.queue, call_id=lc.call_id)
+            update = (position, None if ewt is None else round(ewt))
+            if position is not None and update != lc.announced:
+                lc.announced = update
+                self.send(
+                    lc.session, "queued", {"queue": lc.call.queue, "position": position, "expected_wait_s": update[1]}
+                )
 
     async def _watch_moves(self, keys: Keyspace) -> None:
+        """Watch the routing records: let go of calls moved elsewhere; note calls routed here
+        whose caller has not joined yet (reaped after ``site.join_timeout_s``)."""
         assert self._etcd is not None
         while True:
             try:
-                async for event in self._etcd.watch_prefix(keys.calls):
-                    if event.type is EventType.PUT:
-                        kv = KeyValue(event.key, event.value, event.create_revision, event.mod_revision, 0, 0)
-                        record = CallRecord.from_kv(kv)
-                        if record.site != self.site and record.call_id in self.calls:
-                            self.drop_moved(record.call_id, record)
+                kvs, revision = await self._etcd.get_prefix(keys.calls)
+                for kv in kvs:
+                    self._seen(CallRecord.from_kv(kv))
+                async for event in self._etcd.watch_prefix(keys.calls, start_revision=revision + 1):
+                    if event.type is EventType.DELETE:
+                        self._unclaimed.pop(Keyspace.leaf(event.key), None)
+                        continue
+                    kv = KeyValue(event.key, event.value, event.create_revision, event.mod_revision, 0, 0)
+                    self._seen(CallRecord.from_kv(kv))
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "call watch interrupted", reason=str(exc))
                 await asyncio.sleep(0.5)
+
+    def _seen(self, record: CallRecord) -> None:
+        if record.site != self.site:
+            self._unclaimed.pop(record.call_id, None)
+            if record.call_id in self.calls:
+                self.drop_moved(record.call_id, record)
+        elif record.call_id not in self.calls:
+            first = self._unclaimed.get(record.call_id, (self.clock.monotonic(), record))[0]
+            self._unclaimed[record.call_id] = (first, record)
+
+    async def _reap_unclaimed(self) -> None:
+        """A caller routed here who never joined (or never came back after a failover) still
+        gets a CDR, and the routing record is removed: no call is silently lost."""
+        limit = self.settings.site.join_timeout_s
+        now = self.clock.monotonic()
+        for call_id, (first, record) in list(self._unclaimed.items()):
+            if call_id in self.calls:
+                self._unclaimed.pop(call_id, None)
+            elif now - first >= limit:
+                self._unclaimed.pop(call_id, None)
+                call = Call(
+                    call_id,
+                    site=self.site,
+                    caller_number=record.caller,
+                    dialled_number=record.dialled,
+                    now=self.now(),
+                    priority=record.priority,
+                    original_arrival_at=record.original_arrival_at,
+                )
+                call.failovers = record.failovers
+                call.apply(End(EndReason.ABANDONED_IN_IVR), self.now())
+                with contextlib.suppress(OwnershipLost):
+                    await self.store.finish(record)
+                    await self.storage.calls.upsert_call(call.to_cdr())
+                    log(_log, logging.WARNING, "caller never joined; call closed", call_id=call_id)
 
     def load_summary(self) -> dict[str, Any]:
         if not self.ready.is_set():

@@ -26,7 +26,7 @@ def running_cluster(base: Path, **kwargs: Any) -> Iterator[LocalCluster]:
 
 
 def centrals(cluster: LocalCluster) -> list[str]:
-    return [p.url for p in cluster.procs if p.role == "central"]
+    return [p.url for p in cluster.procs if p.role == "central" and p.alive]
 
 
 def site_url(cluster: LocalCluster, name: str) -> str:
