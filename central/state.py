@@ -33,6 +33,7 @@ class ClusterState:
         self.sites: dict[str, dict[str, Any]] = {}
         self.departed: dict[str, dict[str, Any]] = {}  # last info of sites that left
         self.calls: dict[str, CallRecord] = {}
+        self._snapshots: list[SiteSnapshot] | None = None
         self.synced = asyncio.Event()
         self._sites_synced = asyncio.Event()
         self._calls_synced = asyncio.Event()
@@ -43,7 +44,10 @@ class ClusterState:
         self._on_site_left.append(callback)
 
     def snapshots(self) -> list[SiteSnapshot]:
-        return [SiteSnapshot.from_membership(name, info) for name, info in self.sites.items()]
+        """Site snapshots for selection, rebuilt only when a site's published info changed."""
+        if self._snapshots is None:
+            self._snapshots = [SiteSnapshot.from_membership(name, info) for name, info in self.sites.items()]
+        return self._snapshots
 
     def calls_at(self, site: str) -> list[CallRecord]:
         return sorted((c for c in self.calls.values() if c.site == site), key=lambda c: c.queue_order)
@@ -68,6 +72,7 @@ class ClusterState:
                 for gone in set(self.sites) - set(current):  # left while we were not watching
                     await self._site_left(gone)
                 self.sites = current
+                self._snapshots = None
                 self._sites_synced.set()
                 async for event in self._etcd.watch_prefix(self._keys.sites, start_revision=revision + 1):
                     name = Keyspace.leaf(event.key)
@@ -75,6 +80,7 @@ class ClusterState:
                         await self._site_left(name)
                     else:
                         self.sites[name] = json.loads(event.value)
+                        self._snapshots = None
                         self.departed.pop(name, None)
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "site watch interrupted", reason=str(exc))
@@ -82,6 +88,7 @@ class ClusterState:
 
     async def _site_left(self, name: str) -> None:
         info = self.sites.pop(name, {})
+        self._snapshots = None
         self.departed[name] = info
         log(_log, logging.WARNING, "site left", site=name)
         for callback in self._on_site_left:
