@@ -193,7 +193,12 @@ class _Reconnecting:
         self.sig = Signalling(self.http, ws_url)
         joined = await self.sig.connect(self.token)
         if self.phone is not None:
-            await self.phone.connect(self.sig)
+            try:
+                await self.phone.connect(self.sig)
+            except (ClientError, TimeoutError):
+                await self.phone.connect(self.sig)  # one more offer: a first ICE check can be lost
+        else:
+            await self._without_media(self.sig)
         if self._watch is None or self._watch.done():
             self._watch = asyncio.create_task(self._keep_attached(), name="client-reattach")
         return joined
@@ -213,6 +218,9 @@ class _Reconnecting:
 
     async def _relocate(self) -> str:
         raise AssertionError("subclasses say where to go")
+
+    async def _without_media(self, sig: Signalling) -> None:
+        """Joined with ``media=False``: nothing to negotiate (customers say ``no_media``)."""
 
     async def _keep_attached(self) -> None:
         while not self.done:
@@ -275,6 +283,10 @@ class CustomerClient(_Reconnecting):
         self.route = await self._central("/v1/calls", body)
         self.call_id, self.token, self.site = self.route["call_id"], self.route["token"], self.route["site"]
         return await self._attach(self.route["ws_url"])
+
+    async def _without_media(self, sig: Signalling) -> None:
+        """A media-less caller: the site runs the call on a media-less leg; digits by signalling."""
+        await sig.request({"type": "no_media"})
 
     async def _relocate(self) -> str:
         while True:

@@ -28,6 +28,7 @@ from site_node.acd import Acd, LimitAction, QueueConfig
 from site_node.agent import agents_by_state
 from site_node.call import Call, CallState, End, EndReason
 from site_node.ivr import load_demo_registry
+from site_node.media.codecs import codec_by_name
 from site_node.media.switch import MediaSwitch
 from site_node.runtime.agents import AgentsMixin
 from site_node.runtime.calls import CallsMixin
@@ -106,6 +107,8 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
         keys = Keyspace(self.settings.etcd.prefix)
         self.store = SiteCallStore(etcd, keys, self.site)
         await self.switch.start()
+        for name in self.settings.site.media.codecs:  # music on hold is encoded once, before any call
+            await asyncio.to_thread(self.switch.music.get, codec_by_name(name))
         self.owner.spawn(self._watch_moves(keys), "watch-moves")
         self.owner.spawn(self._tick(), "acd-tick")
         self.ready.set()
