@@ -52,6 +52,7 @@ class CentralNode:
             agent_ttl_s=tokens.agent_ttl_s,
         )
         self.api.install(self.app)
+        __import__("central.wallboard", fromlist=["install"]).install(self.app, lambda: self.state)
         self.http = HttpServer(
             self.app,
             settings.central.http.host,
