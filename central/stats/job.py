@@ -1,15 +1,19 @@
-"""The statistics job: one Ray task per (site, day), merged on the driver; and its baseline.
+"""The statistics job: one Ray task per (site, day), one merge task per site; and its baseline.
 
 :func:`run_ray` probes every site (one small task each), then submits one task per site and
 UTC day. Each task reads that site's calls of that day where the data lives and returns a
-:class:`~central.stats.kpi.Partial`; the driver merges the partials exactly and builds the KPI
-table. On a cluster whose nodes advertise a custom resource ``site:<name>`` a site's tasks
-request a sliver of it, so they run on that site's node. A site whose database cannot be read
-is reported in ``StatsResult.missing`` (with the reason) and left out; the others are computed.
-Malformed records are counted per site and reason (``StatsResult.malformed``).
+:class:`~central.stats.kpi.Partial`. When a site's days are done, one more task (on the same
+node) merges its partials exactly and builds its KPI rows as compact columns
+(:class:`~central.stats.table.KpiColumns`: numbers, text as codes); the driver only maps those
+(zero-copy), concatenates them and builds the ``DataFrame`` once. On a cluster whose nodes
+advertise a custom resource ``site:<name>`` a site's tasks request a sliver of it, so they run
+on that site's node. A site whose database cannot be read is reported in
+``StatsResult.missing`` (with the reason) and left out; the others are computed. Malformed
+records are counted per site and reason (``StatsResult.malformed``).
 
 :func:`run_local` computes the same result in one process with pandas (one pass per site over
-all its rows): the baseline of the benchmark and of the equality tests.
+all its rows, then the same merge, KPI and assembly code): the baseline of the benchmark and
+of the equality tests.
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ def _partition(
 def _site_final(params: KpiParams, *parts: Partial) -> _SiteFinal:
     """Merge one site's partials and build its KPI rows."""
     merged = merge_partials(list(parts), params)
-    return _SiteFinal(kpi_columns(merged, params), merged.malformed, merged.rows)
+    return _SiteFinal(kpi_columns(merged, params).compact(), merged.malformed, merged.rows)
 
 
 _probe_task = ray.remote(num_cpus=1, max_retries=1)(_probe)

@@ -34,11 +34,13 @@ KPI_COLUMNS = [
 ]
 KEY_COLUMNS = ["level", "interval_start", "site", "queue", "agent_id"]
 OUTPUT_COLUMNS = [*KEY_COLUMNS, *VALUE_COLUMNS, *KPI_COLUMNS]
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 @dataclass(slots=True)
 class KpiColumns:
-    """KPI rows in output order; ``values`` is ``(len(VALUE_COLUMNS), n)``, ``kpis`` likewise."""
+    """KPI rows in output order; ``values`` is ``(len(VALUE_COLUMNS), n)`` (``int64``, or
+    ``int32`` after :meth:`compact`), ``kpis`` is ``(len(KPI_COLUMNS), n)`` ``float64``."""
 
     level: np.ndarray  # int8 index into LEVELS
     interval_start: np.ndarray  # int64 epoch seconds
@@ -64,39 +66,59 @@ class KpiColumns:
             np.zeros((len(KPI_COLUMNS), 0), dtype=np.float64),
         )
 
+    def compact(self) -> KpiColumns:
+        """The same rows with the sums as ``int32`` when they all fit (a third less to ship);
+        :meth:`concat` widens them back to ``int64``."""
+        v = self.values
+        if v.size and np.iinfo(np.int32).min <= int(v.min()) and int(v.max()) <= _INT32_MAX:
+            v = v.astype(np.int32)
+        return KpiColumns(self.level, self.interval_start, self.site, self.queue, self.agent,
+                          self.sites, self.queues, self.agents, v, self.kpis)
+
     @classmethod
     def concat(cls, parts: Sequence[KpiColumns]) -> KpiColumns:
-        """Rows of ``parts`` one after the other, codes translated into joint vocabularies."""
+        """Rows of ``parts`` one after the other, codes translated into joint vocabularies.
+
+        The result owns its arrays (one copy of each part: a part received from Ray is a
+        read-only view of the object store), laid out as the ``DataFrame`` blocks will be.
+        """
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
-        if len(parts) == 1:
-            return parts[0]
         sites, site = _join_codes([p.sites for p in parts], [p.site for p in parts])
         queues, queue = _join_codes([p.queues for p in parts], [p.queue for p in parts])
         agents, agent = _join_codes([p.agents for p in parts], [p.agent for p in parts])
+        n = sum(len(p) for p in parts)
+        values = np.empty((len(VALUE_COLUMNS), n), dtype=np.int64)
+        kpis = np.empty((len(KPI_COLUMNS), n), dtype=np.float64)
+        offset = 0
+        for p in parts:
+            values[:, offset : offset + len(p)] = p.values
+            kpis[:, offset : offset + len(p)] = p.kpis
+            offset += len(p)
         return cls(
             np.concatenate([p.level for p in parts]),
             np.concatenate([p.interval_start for p in parts]),
-            site, queue, agent, sites, queues, agents,
-            np.concatenate([p.values for p in parts], axis=1),
-            np.concatenate([p.kpis for p in parts], axis=1),
+            site, queue, agent, sites, queues, agents, values, kpis,
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """The KPI table (columns :data:`OUTPUT_COLUMNS`)."""
+        """The KPI table (columns :data:`OUTPUT_COLUMNS`); the number blocks are not copied."""
         if not len(self):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
-        data: dict[str, object] = {
-            "level": pd.array(_decode(list(LEVELS), self.level), dtype="str"),
-            "interval_start": self.interval_start,
-            "site": pd.array(_decode(self.sites, self.site), dtype="str"),
-            "queue": pd.Series(_decode(self.queues, self.queue), dtype=object, copy=False),
-            "agent_id": pd.Series(_decode(self.agents, self.agent), dtype=object, copy=False),
-        }
-        data.update(zip(VALUE_COLUMNS, self.values, strict=True))
-        data.update(zip(KPI_COLUMNS, self.kpis, strict=True))
-        return pd.DataFrame(data)
+        keys = pd.DataFrame(
+            {
+                "level": pd.array(_decode(list(LEVELS), self.level), dtype="str"),
+                "interval_start": self.interval_start,
+                "site": pd.array(_decode(self.sites, self.site), dtype="str"),
+                "queue": pd.Series(_decode(self.queues, self.queue), dtype=object, copy=False),
+                "agent_id": pd.Series(_decode(self.agents, self.agent), dtype=object, copy=False),
+            },
+            copy=False,
+        )
+        values = pd.DataFrame(self.values.T, columns=VALUE_COLUMNS, copy=False)
+        kpis = pd.DataFrame(self.kpis.T, columns=KPI_COLUMNS, copy=False)
+        return pd.concat([keys, values, kpis], axis=1)
 
 
 def _decode(vocab: list[str], codes: np.ndarray) -> np.ndarray:
@@ -112,6 +134,8 @@ def _join_codes(
 ) -> tuple[list[str], np.ndarray]:
     joint = sorted(set().union(*vocabs))
     index = np.asarray(joint, dtype=object)
+    if all(v == joint for v in vocabs):
+        return joint, np.concatenate(codes)
     out = []
     for vocab, c in zip(vocabs, codes, strict=True):
         remap = np.empty(len(vocab) + 1, dtype=np.int32)
