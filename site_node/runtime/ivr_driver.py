@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from site_node import ivr
@@ -43,6 +44,9 @@ from site_node.media.legs import Leg
 _log = logging.getLogger(__name__)
 
 COLLECTING = frozenset({"menu", "collect", "sensitive"})
+SAME_KEY_S = 0.6
+"""A key sent two ways at once (an in-band tone and a data-channel message, as the web page
+does) arrives twice within this time; the second copy is dropped."""
 Terminal = EnqueueCall | TransferCall | StartVoicemail | HangupCall
 
 
@@ -54,8 +58,10 @@ class DigitInput:
     audio decoded: the DTMF detector is attached only while the flow is collecting.
     """
 
-    def __init__(self, leg: Leg, dtmf_params: Any = None) -> None:
+    def __init__(self, leg: Leg, dtmf_params: Any = None, *, now: Callable[[], float] | None = None) -> None:
         self._leg = leg
+        self._now = now
+        self._unpaired: deque[tuple[str, str, float]] = deque()  # (how, digit, at)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self.arrived = asyncio.Event()
         self._detector = DtmfDetector(lambda digit: leg.deliver_digit(digit, "inband"), dtmf_params)
@@ -63,8 +69,24 @@ class DigitInput:
         leg.add_digit_listener(self._on_digit)
 
     def _on_digit(self, digit: str, how: str) -> None:
+        if self._same_key(digit, how):
+            return
         self._queue.put_nowait(digit)
         self.arrived.set()
+
+    def _same_key(self, digit: str, how: str) -> bool:
+        """Whether ``digit`` is the second copy of a key that already arrived another way."""
+        if self._now is None:
+            return False
+        now = self._now()
+        while self._unpaired and now - self._unpaired[0][2] > SAME_KEY_S:
+            self._unpaired.popleft()
+        for index, (path, key, _) in enumerate(self._unpaired):
+            if path != how and key == digit:
+                del self._unpaired[index]
+                return True
+        self._unpaired.append((how, digit, now))
+        return False
 
     def start(self) -> None:
         """Start decoding tones (the flow is collecting)."""
@@ -120,7 +142,7 @@ class IvrHost(Protocol):
 
 async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables: dict[str, Any]) -> Terminal:
     """Run ``flow`` until it hands the call over; return the terminal effect."""
-    digits = DigitInput(host.leg)
+    digits = DigitInput(host.leg, now=host.now)
     step = ivr.start(flow, host.now(), language=language, vars=variables)
     pos: Position = step.position
     effects = deque(step.effects)

@@ -1,0 +1,85 @@
+// The screen pop (C3, C4): who is calling, masked accounts, recent contacts, what the IVR
+// collected and did, the queue and the wait. The site never sends sensitive values (D3);
+// this only shows what it is given, as text.
+
+import { el, seconds } from "./ui.js";
+
+function rows(pairs) {
+  const dl = el("dl");
+  for (const [term, value] of pairs) {
+    if (value === null || value === undefined || value === "") continue;
+    dl.append(el("dt", {}, term), el("dd", {}, value));
+  }
+  return dl;
+}
+
+function keyValues(title, obj) {
+  const entries = Object.entries(obj || {});
+  if (!entries.length) return null;
+  return el("div", { class: "pop-block" }, el("h3", {}, title), rows(entries.map(([k, v]) => [k.replaceAll("_", " "), String(v)])));
+}
+
+function verifiedText(value) {
+  if (value === null || value === undefined) return "not checked";
+  return value ? "yes" : "no";
+}
+
+function accounts(list) {
+  if (!list || !list.length) return null;
+  return el("div", { class: "pop-block" }, el("h3", {}, "Accounts"),
+    el("ul", {}, ...list.map((a) => el("li", {}, `${a.kind}: ${a.number}${a.currency ? ` (${a.currency})` : ""}`))));
+}
+
+function history(list) {
+  const block = el("div", { class: "pop-block" }, el("h3", {}, "Recent contacts"));
+  if (!list || !list.length) {
+    block.append(el("p", {}, "No earlier contacts."));
+    return block;
+  }
+  const head = el("tr", {}, ...["When", "Queue", "Agent", "Outcome", "Site"].map((h) => el("th", { scope: "col" }, h)));
+  const body = list.map((h) => el("tr", {},
+    el("td", {}, h.at ? new Date(h.at * 1000).toLocaleString() : "-"),
+    el("td", {}, h.queue || "-"), el("td", {}, h.agent_id || "-"),
+    el("td", {}, h.end_reason || "-"), el("td", {}, h.site || "-")));
+  block.append(el("table", {}, el("thead", {}, head), el("tbody", {}, ...body)));
+  return block;
+}
+
+// pop: the ``ringing`` event's screen_pop; data: call-attached data (connected / consulted).
+export function renderPop(container, pop, data) {
+  const parts = [];
+  if (pop) {
+    const c = pop.customer;
+    parts.push(el("div", { class: "pop-block" }, el("h3", {}, c ? c.name : "Unknown caller"), rows([
+      ["Caller number", pop.caller_number],
+      ["Dialled", pop.dialled_number],
+      ["Customer number", c && c.customer_number],
+      ["Segment", c && c.segment],
+      ["Language", c && c.language],
+      ["Home branch", c && c.home_site],
+      ["Queue", pop.queue],
+      ["Waited", seconds(pop.waited_s)],
+      ["Identity verified", verifiedText(pop.verified)],
+      ["Failovers", pop.failovers ? String(pop.failovers) : null],
+    ])));
+    parts.push(accounts(c && c.accounts));
+    parts.push(history(pop.history));
+    const ivr = pop.ivr || {};
+    parts.push(keyValues("Collected by the IVR", ivr.collected));
+    parts.push(keyValues("Call data", ivr.attributes));
+    if (ivr.actions && ivr.actions.length) {
+      parts.push(el("div", { class: "pop-block" }, el("h3", {}, "Done in the IVR"), el("ul", {}, ...ivr.actions.map((a) => el("li", {}, a)))));
+    }
+  } else if (data) {
+    parts.push(el("div", { class: "pop-block" }, el("h3", {}, (data.attributes && data.attributes.customer_name) || "Caller"), rows([
+      ["Segment", data.segment],
+      ["Account", data.masked_account],
+      ["Identity verified", verifiedText(data.verified)],
+    ])));
+    parts.push(keyValues("Collected by the IVR", data.collected));
+    if (data.actions && data.actions.length) {
+      parts.push(el("div", { class: "pop-block" }, el("h3", {}, "Done so far"), el("ul", {}, ...data.actions.map((a) => el("li", {}, a)))));
+    }
+  }
+  container.replaceChildren(...parts.filter(Boolean));
+}
