@@ -17,6 +17,7 @@ from central.api import CentralApi
 from central.router import Router
 from central.routing.classify import Classifier
 from central.state import ClusterState
+from central.wallboard import install as install_wallboard
 from cluster.config import Settings
 from cluster.election import Election
 from cluster.etcd import Etcd
@@ -52,7 +53,7 @@ class CentralNode:
             agent_ttl_s=tokens.agent_ttl_s,
         )
         self.api.install(self.app)
-        __import__("central.wallboard", fromlist=["install"]).install(self.app, lambda: self.state)
+        install_wallboard(self.app, lambda: self.state)
         self.http = HttpServer(
             self.app,
             settings.central.http.host,
