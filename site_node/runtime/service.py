@@ -34,6 +34,7 @@ from site_node.runtime.agents import AgentsMixin
 from site_node.runtime.calls import CallsMixin
 from site_node.runtime.control import ControlMixin
 from site_node.runtime.errors import BadCommand
+from site_node.runtime.flows_api import FlowsApi, load_flows
 from site_node.runtime.tasks import Owner
 from site_node.signalling.control import Session, TapKind, TransferKind
 from site_node.signalling.server import SignallingServer
@@ -88,6 +89,7 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
         self.signalling.add_routes(app)
         app.router.add_post("/v1/agents/login", self._guarded(self.http_login))
         app.router.add_get("/v1/status", self._guarded(self.http_status))
+        FlowsApi(lambda: self.storage, self.flows, self.signer, self.clock).install(app, self._guarded)
 
     def _guarded(self, handler: Any) -> Any:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -101,6 +103,7 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
         self._etcd = etcd
         url = database_url(self.settings.site.database_url, data_dir=self.settings.site.data_dir, site=self.site)
         self.storage = await Storage.open(url)
+        await load_flows(self.storage, self.flows, now=self.now())
         queues = await self.storage.directory.queues()
         self.queue_configs = {q.name: queue_config(q) for q in queues}
         self.acd = Acd(self.queue_configs.values())

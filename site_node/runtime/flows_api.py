@@ -1,0 +1,103 @@
+"""IVR flows as versioned data, edited without a restart (V3).
+
+The site database is the source of the versions: at start the demo flows are stored if the
+database has none, and every stored version is loaded into the registry in order. A manager
+or administrator publishes a new version with ``POST /v1/flows`` (their agent token as a
+bearer token): the document is validated first (errors name the node), stored, then made the
+latest version. New calls use it at once; calls in progress keep the version they started
+with. Every publication is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from cluster.errors import BadRequest, CallCenterError, TokenError
+from cluster.http import read_json
+from cluster.tokens import TokenSigner
+from site_node.ivr import FLOWS_DIR, FlowRegistry, parse_flow, parse_text
+from site_node.storage import Storage
+
+EDITORS = frozenset({"manager", "admin"})
+
+
+async def load_flows(storage: Storage, registry: FlowRegistry, *, now: float) -> None:
+    """Store the demo flows in an empty database, then load every stored version in order."""
+    stored = await storage.flows.latest_versions()
+    if not stored:
+        for flow_id in registry.flow_ids():
+            for version in registry.versions(flow_id):
+                await storage.flows.save_flow(flow_id, registry.get(flow_id, version).source, published_at=now,
+                                              published_by="demo")
+        return
+    for flow_id in sorted(stored):
+        have = registry.versions(flow_id)
+        for version in await storage.flows.flow_versions(flow_id):
+            if version in have:
+                continue
+            document = (await storage.flows.load_flow(flow_id, version)).document
+            registry.publish(document)
+
+
+class FlowsApi:
+    def __init__(self, storage_ref: Any, registry: FlowRegistry, signer: TokenSigner, clock: Any) -> None:
+        self._storage_ref = storage_ref
+        self._registry = registry
+        self._signer = signer
+        self._clock = clock
+
+    def install(self, app: web.Application, guard: Any) -> None:
+        app.router.add_get("/v1/flows", guard(self.list_flows))
+        app.router.add_post("/v1/flows", guard(self.publish))
+
+    def _editor(self, request: web.Request) -> str:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise TokenError("send your agent token as 'Authorization: Bearer <token>'", error_id="token.malformed")
+        claims = self._signer.verify(header[7:], kind="agent")
+        if claims.extra.get("role") not in EDITORS:
+            raise CallCenterError("only managers and administrators publish flows", error_id="flow.forbidden",
+                                  status=403)
+        return claims.subject
+
+    async def list_flows(self, _: web.Request) -> web.Response:
+        registry = self._registry
+        return web.json_response({
+            "flows": {flow_id: registry.versions(flow_id) for flow_id in registry.flow_ids()},
+            "routes": registry.routes(),
+        })
+
+    async def publish(self, request: web.Request) -> web.Response:
+        editor = self._editor(request)
+        if request.content_type in ("application/yaml", "text/yaml", "application/x-yaml"):
+            raw_text = (await request.read()).decode("utf-8", errors="replace")
+            try:
+                document = parse_text(raw_text, fmt="yaml")
+            except yaml.YAMLError as exc:
+                raise BadRequest(f"flow is not valid YAML: {exc}", error_id="ivr.invalid_flow") from exc
+        else:
+            document = await read_json(request, max_bytes=256 * 1024)
+        flow_id = str(document.get("id", ""))
+        version = (max(self._registry.versions(flow_id), default=0)) + 1
+        parse_flow(document, version)  # validate: raises ivr.invalid_flow naming the node; nothing changed
+        storage: Storage = self._storage_ref()
+        now = self._clock.now()
+        stored = await storage.flows.save_flow(flow_id, document, published_at=now, published_by=editor)
+        flow = self._registry.publish(document)
+        await storage.audit.audit(at=now, actor=editor, action="publish_flow", target=flow_id,
+                                  details={"version": flow.version})
+        return web.json_response({"flow_id": flow.id, "version": flow.version,
+                                  "stored_version": getattr(stored, "version", flow.version)}, status=201)
+
+
+def flow_document(text: str) -> dict[str, Any]:
+    """A flow file's text (YAML or JSON) as a document (used by tools and tests)."""
+    stripped = text.lstrip()
+    return json.loads(text) if stripped.startswith("{") else parse_text(text, fmt="yaml")
+
+
+__all__ = ["FLOWS_DIR", "FlowsApi", "flow_document", "load_flows"]
