@@ -171,8 +171,8 @@ class CustomerPage(BrowserPage):
     def call(self, dialled: str = "95589") -> str:
         self.page.get_by_label("Number to call").fill(dialled)
         self.page.get_by_role("button", name="Call", exact=True).click()
-        wait_until(lambda: self.hook("state()")["media"], "the customer's audio to connect")
-        assert not self.error(), self.error()
+        wait_until(lambda: self.hook("state()")["media"] or self.error(), "the customer's audio to connect")
+        assert not self.error(), f"the customer page shows: {self.error()}"
         return str(self.hook("state()")["callId"])
 
     def hears_sound(self, *, timeout_s: float = 15.0) -> None:
