@@ -14,6 +14,7 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from central.api import CentralApi
+from central.cors import install_cors
 from central.router import Router
 from central.routing.classify import Classifier
 from central.state import ClusterState
@@ -53,6 +54,7 @@ class CentralNode:
             agent_ttl_s=tokens.agent_ttl_s,
         )
         self.api.install(self.app)
+        install_cors(self.app)
         install_wallboard(self.app, lambda: self.state)
         self.http = HttpServer(
             self.app,
