@@ -34,6 +34,12 @@ class Offer(_Message):
     sdp: Annotated[str, Field(min_length=1, max_length=32 * 1024)]
 
 
+class NoMedia(_Message):
+    """A caller without audio sends this instead of an ``offer`` (digits then by ``digits``)."""
+
+    type: Literal["no_media"]
+
+
 class Hangup(_Message):
     type: Literal["hangup"]
     reason: Annotated[str, Field(max_length=64)] = "hangup"
@@ -119,6 +125,7 @@ COMMANDS = frozenset({"agent_state", "wrap_up", "decline", "callback"})
 ClientMessage = Annotated[
     Join
     | Offer
+    | NoMedia
     | Hangup
     | Hold
     | Resume
@@ -140,7 +147,7 @@ ClientMessage = Annotated[
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     {
-        "join", "offer", "hangup", "hold", "resume", "transfer", "consult", "consult_complete",
+        "join", "offer", "no_media", "hangup", "hold", "resume", "transfer", "consult", "consult_complete",
         "consult_cancel", "conference", "digits", "supervise", "answer_call", "ping",
         "agent_state", "wrap_up", "decline", "callback",
     }

@@ -28,6 +28,7 @@ _EVERYONE = frozenset({"call", "agent", "supervisor"})
 _AGENT = frozenset({"agent"})
 ALLOWED: dict[str, frozenset[str]] = {
     "offer": _EVERYONE,
+    "no_media": frozenset({"call"}),
     "hangup": _EVERYONE,
     "ping": _EVERYONE,
     "digits": frozenset({"call", "agent"}),
@@ -141,7 +142,9 @@ class SignallingServer:
                 raise BadSdp(exc.message) from exc
         if kind == "ping":
             return {"type": "pong", "id": message.id}
-        if kind == "hangup":
+        if kind == "no_media":
+            await control.no_media(session)
+        elif kind == "hangup":
             await control.hangup(session, message.reason)
         elif kind == "hold":
             await control.hold(session)
