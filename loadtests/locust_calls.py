@@ -265,22 +265,24 @@ async def agent_shift(ctx: CallContext, spec: AgentSpec, tally: AgentTally, off_
             central_urls=ctx.settings.central_urls, tone_hz=440.0, media=True, http=ctx.http(),
         )  # fmt: skip
         ctx.agents.add(client)
-        step, since = "login", time.monotonic()
+        at: dict[str, Any] = {"step": "login", "since": time.monotonic()}  # where a failure happened
         try:
-            profile = await client.login()
-            tally.logged_in, tally.site = True, str(profile.get("agent", {}).get("site", spec.site))
-            ctx.step("AGENT", "login", since)
-            step, since = "ready", time.monotonic()
-            await client.ready()
-            ctx.step("AGENT", "ready", since)
-            await _work(ctx, client, tally, off_duty)
+            joined = await client.login()
+            state = joined.get("agent", {}).get("state")
+            tally.logged_in, tally.site = True, str(joined.get("agent", {}).get("site", spec.site))
+            ctx.step("AGENT", "login", at["since"])
+            if state in (None, "not_ready", "logged_out"):  # after a re-login it may be busy already
+                at.update(step="ready", since=time.monotonic())
+                await client.ready()
+                ctx.step("AGENT", "ready", at["since"])
+            await _work(ctx, client, tally, off_duty, at)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if not ctx.stopping and not off_duty():
-                tally.failures[f"{step}:{error_id(exc)}"] += 1
-                ctx.step("AGENT", step, since, exc)
-                await asyncio.sleep(2.0)
+                tally.failures[f"{at['step']}:{error_id(exc)}"] += 1
+                ctx.step("AGENT", str(at["step"]), float(at["since"]), exc)
+                await asyncio.sleep(2.0)  # then log in again (the site keeps the agent's state)
         finally:
             if off_duty() and not ctx.stopping:
                 await _logout(client)
@@ -289,7 +291,9 @@ async def agent_shift(ctx: CallContext, spec: AgentSpec, tally: AgentTally, off_
                 await asyncio.shield(client.close())
 
 
-async def _work(ctx: CallContext, client: AgentClient, tally: AgentTally, off_duty: Callable[[], bool]) -> None:
+async def _work(
+    ctx: CallContext, client: AgentClient, tally: AgentTally, off_duty: Callable[[], bool], at: dict[str, Any]
+) -> None:
     s, rng = ctx.settings, ctx.rng
     while not off_duty() and not ctx.stopping:
         ringing = await next_event(client, {"ringing"}, 1.0)
@@ -297,6 +301,7 @@ async def _work(ctx: CallContext, client: AgentClient, tally: AgentTally, off_du
             continue
         call_id = ringing["data"]["call_id"]
         since = time.monotonic()
+        at.update(step="answer", since=since)
         await asyncio.sleep(min(draw(rng, s.ring_delay_s, "exp"), RING_TIMEOUT_S - 2.0))
         try:
             await client.answer(call_id)
@@ -308,18 +313,23 @@ async def _work(ctx: CallContext, client: AgentClient, tally: AgentTally, off_du
             continue
         ctx.step("AGENT", "answer", since)
         since = time.monotonic()
+        at.update(step="talk", since=since)
         ended = await next_event(client, {"call_ended"}, 20 * s.handle_time_s + 600.0)
         if ended is None:
             raise StepFailed("talk.timeout", f"call {call_id} did not end")
         ctx.step("AGENT", "talk", since)
         tally.answered += 1
         await asyncio.sleep(min(draw(rng, s.wrap_up_s, "exp"), MAX_WRAP_S))
+        on_break = rng.random() < s.break_prob
+        if on_break:  # asked during wrap-up: the agent leaves it not ready, so no call is offered
+            await client.not_ready(rng.choice(s.break_reasons))
         since = time.monotonic()
+        at.update(step="wrap_up", since=since)
         await client.wrap_up("loadtest", f"call {call_id}")
         ctx.step("AGENT", "wrap_up", since)
-        if rng.random() < s.break_prob:
+        if on_break:
             since = time.monotonic()
-            await client.not_ready(rng.choice(s.break_reasons))
+            at.update(step="break", since=since)
             await asyncio.sleep(draw(rng, s.break_s, "exp"))
             await client.ready()
             tally.breaks += 1
