@@ -191,6 +191,8 @@ class CentralApi:
         if claims.subject != call_id:
             raise CallCenterError("token is for another call", error_id="token.wrong_call", status=403)
         record = self._record(call_id)
+        if record.state == "ended":
+            raise CallCenterError("the call has ended", error_id="call.ended", status=410)
         ws = self._site_ws(record.site)
         if ws is None:
             raise CallCenterError(

@@ -196,6 +196,11 @@ class Router:
         """Move every live call of ``dead`` to a surviving site, in serve order."""
         moved = 0
         for record in self.state.calls_at(dead):
+            if record.state == "ended":
+                election = self._fence()
+                key = self._keys.call(record.call_id)
+                await election.fenced_txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])
+                continue
             target = self._target_for(record, dead, info)
             if await self.move(record, target, reason="failover"):
                 moved += 1

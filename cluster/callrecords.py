@@ -23,6 +23,7 @@ from cluster.etcd import Etcd, KeyValue
 from cluster.keys import Keyspace
 
 LIVE_STATES = ("routed", "ivr", "queued", "offered", "connected", "held", "consulting", "moving")
+# "ended" is a tombstone: the call ended at a site that had lost it; the owner only clears it.
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,8 @@ class SiteCallStore:
         record = CallRecord.from_kv(kv)
         if record.site != self.site:
             raise OwnershipLost(f"call {call_id} belongs to {record.site}")
+        if record.state == "ended":
+            raise OwnershipLost(f"call {call_id} has ended")
         return record
 
     async def update(self, record: CallRecord, **changes: Any) -> CallRecord:
@@ -116,3 +119,28 @@ class SiteCallStore:
         result = await self._etcd.txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])
         if not result.succeeded:
             raise OwnershipLost(f"call {record.call_id} was moved before it ended here")
+
+    async def tombstone(self, call_id: str) -> bool:
+        """The call ended here after central had moved it (we were paused past our lease):
+        tell the new owner, if its caller has not re-joined there yet (state ``moving``).
+
+        Returns True if the call's outcome stays ours (tombstone written, or already one);
+        False if the new owner took the call over (our part ends as ``failed_over``).
+        """
+        key = self._keys.call(call_id)
+        kv = await self._etcd.get(key)
+        if kv is None:
+            return False
+        record = CallRecord.from_kv(kv)
+        if record.state == "ended":
+            return True
+        if record.state != "moving":
+            return False
+        ended = replace(record, state="ended", data={**record.data, "ended_at_site": self.site})
+        result = await self._etcd.txn([Etcd.mod_revision_is(key, kv.mod_revision)], [Etcd.op_put(key, ended.to_json())])
+        return result.succeeded
+
+    async def remove_ended(self, record: CallRecord) -> None:
+        """The owner clears a tombstone (the call ended at the site that lost it)."""
+        key = self._keys.call(record.call_id)
+        await self._etcd.txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])

@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -203,18 +204,25 @@ class _Reconnecting:
             self._watch = asyncio.create_task(self._keep_attached(), name="client-reattach")
         return joined
 
-    async def _central(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _central(self, path: str, body: dict[str, Any], *, patience_s: float = 10.0) -> dict[str, Any]:
+        """Ask any central replica; while none can answer (a leader election, a busy leader)
+        keep trying the replicas for up to ``patience_s``."""
         last: Exception | None = None
-        for url in self.central_urls:
-            try:
-                return await post_json(self.http, url + path, body)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                last = exc
-            except ClientError as exc:
-                if exc.status is None or exc.status < 500:
-                    raise
-                last = exc
-        raise ClientError("central.unreachable", f"no central replica answered: {last}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience_s
+        while True:
+            for url in self.central_urls:
+                try:
+                    return await post_json(self.http, url + path, body)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    last = exc
+                except ClientError as exc:
+                    if exc.status is None or exc.status < 500:
+                        raise
+                    last = exc
+            if loop.time() >= deadline:
+                raise ClientError("central.unreachable", f"no central replica answered: {last}")
+            await asyncio.sleep(0.25)
 
     async def _relocate(self) -> str:
         raise AssertionError("subclasses say where to go")
@@ -277,12 +285,18 @@ class CustomerClient(_Reconnecting):
         self.route: dict[str, Any] = {}
 
     async def call(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"caller": self.caller, "dialled": self.dialled}
+        # the request id makes retries idempotent: a route request is never routed twice
+        body: dict[str, Any] = {"caller": self.caller, "dialled": self.dialled, "request_id": uuid.uuid4().hex}
         if self.customer_token:
             body["customer_token"] = self.customer_token
         self.route = await self._central("/v1/calls", body)
         self.call_id, self.token, self.site = self.route["call_id"], self.route["token"], self.route["site"]
-        return await self._attach(self.route["ws_url"])
+        try:
+            return await self._attach(self.route["ws_url"])
+        except ClientError as exc:
+            if exc.error_id != "call.not_here":
+                raise
+            return await self._attach(await self._relocate())  # moved before we joined: follow it
 
     async def _without_media(self, sig: Signalling) -> None:
         """A media-less caller: the site runs the call on a media-less leg; digits by signalling."""
@@ -296,7 +310,7 @@ class CustomerClient(_Reconnecting):
                 if exc.error_id in ("call.moving",):
                     await asyncio.sleep(0.2)
                     continue
-                if exc.error_id == "call.unknown":
+                if exc.error_id in ("call.unknown", "call.ended"):
                     self.done = True
                 raise
             if answer["site"] == self.site and self.sig is not None and not self.sig.closed.is_set():

@@ -47,6 +47,7 @@ class LiveCall:
     temporary_agent: str | None = None  # C5c: the agent the caller returns to
     finished: bool = False
     announced: tuple[int | None, int | None] | None = None
+    outcome_elsewhere: bool = False
     record_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     leg_ready: asyncio.Event = field(default_factory=asyncio.Event)
 

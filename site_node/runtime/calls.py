@@ -370,6 +370,15 @@ class CallsMixin(RuntimeState):
         self.owner.spawn(self._finish(lc, by), f"finish-{lc.call_id}")
 
     async def _finish(self, lc: LiveCall, by: str) -> None:
+        """Close the routing record first (the moment that decides whose outcome counts),
+        then release the media and write the CDR."""
+        if by != "moved":
+            async with lc.record_lock:
+                try:
+                    await self.store.finish(lc.record)
+                except OwnershipLost:
+                    if not await self.store.tombstone(lc.call_id):
+                        lc.outcome_elsewhere = True  # the new owner's outcome counts
         info = lc.media.end() if lc.media is not None else None
         if lc.leg is not None and by != "moved":
             await self.switch.close_leg(lc.leg.leg_id, "ended")
@@ -387,17 +396,22 @@ class CallsMixin(RuntimeState):
                 )
             )
         await self.write_cdr(lc)
-        if by != "moved":
-            async with lc.record_lock:
-                with contextlib.suppress(OwnershipLost):
-                    await self.store.finish(lc.record)
+
+    @staticmethod
+    def cdr_of(lc: LiveCall) -> dict[str, Any]:
+        """The call's CDR; a call that ended here after another site took it over (we were
+        paused past our lease) records ``failed_over``: the owner's row has the outcome."""
+        cdr = lc.call.to_cdr()
+        if lc.outcome_elsewhere:
+            cdr["end_reason"] = EndReason.FAILED_OVER.value
+        return cdr
 
     async def write_cdr(self, lc: LiveCall) -> None:
         events = [
             (t.event, t.at, {"old": t.old.value, "new": t.new.value, "agent_id": t.agent_id, "queue": t.queue})
             for t in lc.transitions
         ]
-        await self.storage.calls.upsert_call(lc.call.to_cdr())
+        await self.storage.calls.upsert_call(self.cdr_of(lc))
         if events and not lc.finished:
             await self.storage.calls.append_events(lc.call_id, events)
             lc.finished = True
@@ -411,7 +425,7 @@ class CallsMixin(RuntimeState):
                 if lc.call.queue is not None:
                     with contextlib.suppress(Exception):
                         self.acd.record_handle_time(lc.call.queue, handle)
-                self.owner.spawn(self.storage.calls.upsert_call(lc.call.to_cdr()), f"cdr-{call_id}")
+                self.owner.spawn(self.storage.calls.upsert_call(self.cdr_of(lc)), f"cdr-{call_id}")
 
     # ---- the routing record in etcd ------------------------------------------------------------
     def update_record(self, lc: LiveCall, **changes: Any) -> None:

@@ -303,6 +303,11 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
                 await asyncio.sleep(0.5)
 
     def _seen(self, record: CallRecord) -> None:
+        if record.state == "ended":  # a tombstone: the call ended at the site that lost it
+            self._unclaimed.pop(record.call_id, None)
+            if record.site == self.site and record.call_id not in self.calls:
+                self.owner.spawn(self.store.remove_ended(record), f"clear-{record.call_id}")
+            return
         if record.site != self.site:
             self._unclaimed.pop(record.call_id, None)
             if record.call_id in self.calls:
@@ -331,7 +336,9 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
                     original_arrival_at=record.original_arrival_at,
                 )
                 call.failovers = record.failovers
-                call.apply(End(EndReason.ABANDONED_IN_IVR), self.now())
+                # moved here by a failover and the caller never came back: the failover lost it
+                reason = EndReason.ERROR if record.failovers else EndReason.ABANDONED_IN_IVR
+                call.apply(End(reason), self.now())
                 with contextlib.suppress(OwnershipLost):
                     await self.store.finish(record)
                     await self.storage.calls.upsert_call(call.to_cdr())

@@ -1,0 +1,137 @@
+"""Bad input against a running cluster: every answer is a clear error with a stable id,
+nothing already in the system changes, and the service stays up.
+
+Covers malformed and oversized JSON, malformed SDP, wrong / expired / replayed / forged
+tokens, unknown call and agent ids, an invalid IVR flow, and a flood of route requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+
+from cluster.tokens import TokenSigner
+
+SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+async def _post(http: aiohttp.ClientSession, url: str, body: Any, headers: dict[str, str] | None = None
+                ) -> tuple[int, dict[str, Any]]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with http.post(url, data=data, headers={"Content-Type": "application/json", **(headers or {})}) as r:
+        return r.status, await r.json(content_type=None)
+
+
+async def _ws_exchange(http: aiohttp.ClientSession, ws_url: str, messages: list[Any]) -> list[dict[str, Any]]:
+    replies = []
+    async with http.ws_connect(ws_url) as ws:
+        for message in messages:
+            await (ws.send_str(message) if isinstance(message, str) else ws.send_json(message))
+            reply = await ws.receive(timeout=5)
+            replies.append(json.loads(reply.data))
+    return replies
+
+
+async def run_suite(central: str, site_url: str, *, secret: str = SECRET) -> dict[str, Any]:
+    """Returns ``{"cases": n, "failures": [...]}``; a failure names the case and what came back."""
+    signer = TokenSigner(secret)
+    forged = TokenSigner("not-the-cluster-secret-0123456789-abcdef").issue("call", "x")
+    failures: list[str] = []
+    cases = 0
+
+    def expect(name: str, got: tuple[int, dict[str, Any]] | dict[str, Any], status: int | None, error_id: str
+               ) -> None:
+        nonlocal cases
+        cases += 1
+        got_status, body = got if isinstance(got, tuple) else (None, got)
+        if body.get("error_id") != error_id or (status is not None and got_status != status) or not body.get(
+                "message"):
+            failures.append(f"{name}: expected {status} {error_id}, got {got_status} {body}")
+
+    async with aiohttp.ClientSession() as http:
+        route = central + "/v1/calls"
+        expect("malformed json", await _post(http, route, b"{nope"), 400, "request.malformed_json")
+        expect("json array", await _post(http, route, [1]), 400, "request.malformed_json")
+        expect("oversized body", await _post(http, route, b"[" + b"1," * 60_000 + b"1]"), 413, "request.too_large")
+        expect("missing field", await _post(http, route, {"caller": "+1"}), 400, "request.bad_field")
+        expect("bad number", await _post(http, route, {"caller": "DROP TABLE", "dialled": "1"}), 400,
+               "route.bad_number")
+        expect("forged customer token",
+               await _post(http, route, {"caller": "+1", "dialled": "95589", "customer_token": forged}), 401,
+               "token.forged")
+        expect("expired call token", await _post(http, central + "/v1/calls/x/reconnect",
+                                                 {"token": signer.issue("call", "x", ttl_s=-6 * 3600)}), 401,
+               "token.expired")
+        expect("unknown call", await _post(http, central + "/v1/calls/nope/reconnect",
+                                           {"token": signer.issue("call", "nope")}), 404, "call.unknown")
+        expect("agent token for a call", await _post(http, central + "/v1/agents/reattach",
+                                                     {"token": signer.issue("call", "x")}), 401, "token.wrong_kind")
+        expect("unknown agent login", await _post(http, site_url + "/v1/agents/login",
+                                                  {"agent_id": "nobody", "password": "x"}), 401,
+               "agent.bad_credentials")
+        manager = signer.issue("agent", "chaos-manager", role="manager")
+        expect("invalid IVR flow", await _post(http, site_url + "/v1/flows",
+                                               {"id": "broken", "start": "a", "nodes": [{"id": "a", "type": "menu"}]},
+                                               {"Authorization": f"Bearer {manager}"}), 400, "ivr.invalid_flow")
+        ws_url = site_url.replace("http", "ws", 1) + "/ws"
+        replies = await _ws_exchange(http, ws_url, [
+            "not json",
+            {"type": "no_such_type"},
+            {"type": "offer", "sdp": "v=0"},
+            {"type": "join", "token": forged},
+            {"type": "join", "token": signer.issue("call", "no-such-call", site=None)},
+            {"type": "join", "token": signer.issue("agent", "ghost", skills={})},
+            {"type": "x" * 70_000},
+        ])
+        for name, reply, error_id in zip(
+            ["ws not json", "ws unknown type", "ws offer before join", "ws forged token", "ws replayed/unknown call",
+             "ws unknown agent", "ws oversized"],
+            replies,
+            ["signalling.malformed", "signalling.unknown_type", "signalling.not_joined", "token.forged",
+             "call.not_here", "agent.unknown", "signalling.too_large"],
+            strict=True,
+        ):
+            expect(name, reply, None, error_id)
+        busy = await _flood(http, route)
+        cases += 1
+        if busy["other_errors"]:
+            failures.append(f"flood: unexpected answers {busy['other_errors']}")
+        sample = busy.pop("sample", None)
+        if sample is not None:  # a real call: a malformed SDP is refused, the call stays joinable
+            bad_sdp, again = await _ws_exchange(http, sample["ws_url"], [
+                {"type": "join", "token": sample["token"]},
+                {"type": "offer", "sdp": "v=0\r\nthis is not sdp"},
+            ]), None
+            expect("malformed sdp", bad_sdp[1], None, "signalling.bad_sdp")
+            again = await _ws_exchange(http, sample["ws_url"], [{"type": "join", "token": sample["token"]}])
+            cases += 1
+            if again[0].get("type") != "joined":
+                failures.append(f"call not joinable after a bad SDP: {again[0]}")
+        async with http.get(central + "/healthz") as r:
+            cases += 1
+            if r.status != 200:
+                failures.append(f"central unhealthy after bad input: {r.status}")
+    return {"cases": cases, "failures": failures, "flood": busy}
+
+
+async def _flood(http: aiohttp.ClientSession, route: str, requests: int = 400) -> dict[str, Any]:
+    """Hundreds of route requests at once: each is routed or told busy (503 route.busy)."""
+    routed: list[dict[str, Any]] = []
+
+    async def one(i: int) -> str:
+        status, body = await _post(http, route, {"caller": f"+1666{i:06d}", "dialled": "8000",
+                                                 "request_id": f"flood-{i}"})
+        if status == 201:
+            routed.append(body)
+        return "routed" if status == 201 else str(body.get("error_id"))
+
+    answers = await asyncio.gather(*(one(i) for i in range(requests)))
+    counts: dict[str, int] = {}
+    for answer in answers:
+        counts[answer] = counts.get(answer, 0) + 1
+    other = {k: v for k, v in counts.items() if k not in ("routed", "route.busy")}
+    return {"answers": counts, "other_errors": other, "sample": routed[0] if routed else None,
+            "routed_ids": [r["call_id"] for r in routed]}
