@@ -58,8 +58,10 @@ def setup_logging(role: str, site: str | None = None, level: str = "INFO") -> No
 
 
 def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
-    """Log ``msg`` with structured ``fields`` (sensitive keys are masked)."""
-    logger.log(level, msg, extra={"fields": fields})
+    """Log ``msg`` with structured ``fields`` (sensitive keys are masked); ``exc_info`` is
+    passed to the logger, so the traceback is written."""
+    exc_info = fields.pop("exc_info", None)
+    logger.log(level, msg, extra={"fields": fields}, exc_info=exc_info)
 
 
 @contextmanager

@@ -142,7 +142,7 @@ async def customer_call(ctx: CallContext, media: bool) -> CallOutcome:
     step, since = "route", time.monotonic()
     try:
         await client.route_only()
-        outcome.site = client.site
+        outcome.site, outcome.call_id = client.site, client.call_id
         ctx.step("CALL", "route", since)
         step, since = ("connect_media" if media else "connect"), time.monotonic()
         await client.attach()
@@ -150,6 +150,7 @@ async def customer_call(ctx: CallContext, media: bool) -> CallOutcome:
         step, since = "ivr", time.monotonic()
         event: dict[str, Any] | None
         event, queue_entry = await _ivr(ctx, client, media)
+        outcome.queued_at = time.time() - (time.monotonic() - queue_entry)
         outcome.ivr_s = round(time.monotonic() - since, 3)
         if event["event"] == "ended":
             return _ended(ctx, outcome, event, step, since)
@@ -192,6 +193,7 @@ async def customer_call(ctx: CallContext, media: bool) -> CallOutcome:
             ctx.step("CALL", step, since, exc)
         return outcome
     finally:
+        outcome.reconnects = len(client.reconnects)
         if client.phone is not None:
             outcome.audio_frames = client.phone.receiver.frames
         with contextlib.suppress(Exception):

@@ -29,6 +29,9 @@ OUTCOMES = ("answered", "abandoned", "callback", "ended_by_site", "failed", "unf
 @dataclass
 class CallOutcome:
     outcome: str = "unfinished"
+    call_id: str | None = None
+    queued_at: float | None = None  # wall clock when the call reached the queue (or an agent)
+    reconnects: int = 0  # times the caller re-attached after losing its site
     media: bool = False
     site: str | None = None
     offered: bool = False
@@ -143,9 +146,12 @@ def text_summary(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(results_dir: Path, report: dict[str, Any], environment: Any | None = None) -> None:
+def write_report(results_dir: Path, report: dict[str, Any], environment: Any | None = None, *,
+                 calls: list[dict[str, Any]] | None = None) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    if calls is not None:  # one line per call, as the caller saw it (read by the chaos checker)
+        (results_dir / "calls.jsonl").write_text("".join(json.dumps(c, default=str) + "\n" for c in calls))
     (results_dir / "summary.txt").write_text(text_summary(report))
     if environment is not None:
         _write_locust_csv(results_dir, environment)

@@ -140,7 +140,7 @@ class ProcessState:
             settings={k: v for k, v in vars(self.settings).items() if k != "agent_password"},
             duration_s=time.time() - self.started_at,
         )
-        write_report(out, report, self.env)
+        write_report(out, report, self.env, calls=self.calls)
         _log.info("contact-center report written to %s", out)
         print((out / "summary.txt").read_text(), flush=True)
 

@@ -79,9 +79,20 @@ def synthesize_speech(text: str, rate: int = FALLBACK_RATE) -> Pcm:
 
 
 async def render_speech(text: str, language: str, *, timeout_s: float = 10.0) -> tuple[Pcm, int]:
-    """Mono int16 PCM and its rate: espeak-ng if installed, the fallback otherwise."""
+    """Mono int16 PCM and its rate: espeak-ng if installed, the fallback otherwise.
+
+    A prompt never fails a call: espeak-ng is tried twice, then the fallback speaks."""
     if shutil.which("espeak-ng") is None:
         return synthesize_speech(text), FALLBACK_RATE
+    for attempt in (1, 2):
+        try:
+            return await _espeak(text, language, timeout_s)
+        except PromptError as exc:
+            logger.warning("espeak-ng attempt %d for a %s prompt failed: %s", attempt, language, exc)
+    return synthesize_speech(text), FALLBACK_RATE
+
+
+async def _espeak(text: str, language: str, timeout_s: float) -> tuple[Pcm, int]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "prompt.wav"
         proc = await asyncio.create_subprocess_exec(

@@ -146,6 +146,12 @@ class RuntimeState:
     def return_from_ivr(self, lc: LiveCall) -> None:
         raise _mixin_missing()
 
+    def _requeue_after_offer(self, lc: LiveCall, why: str) -> None:
+        raise _mixin_missing()
+
+    def requeue_from_agent(self, lc: LiveCall, live: LiveAgent) -> None:
+        raise _mixin_missing()
+
     def end_wrap_up(self, live: LiveAgent, *, timeout: bool = False) -> None:
         raise _mixin_missing()
 

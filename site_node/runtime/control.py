@@ -157,6 +157,16 @@ class ControlMixin(RuntimeState):
         else:
             raise BadCommand(f"unknown transfer kind {kind!r}")
 
+    def requeue_from_agent(self, lc: LiveCall, live: LiveAgent) -> None:
+        """The agent's desktop is gone mid-call: the caller goes back to the queue (C5e)."""
+        queue = self.acd_queue(lc.call.queue or "")
+        self.apply_call(lc, callsm.BlindTransfer(queue.name, queue.skill))
+        self._end_agent_part(live, lc, wrap=False)
+        if lc.media is not None:
+            lc.media.to_ivr(queue_music=True)
+        self.update_record(lc, state="queued", queue=queue.name, skill=queue.skill, agent_id=None)
+        self._decide_arrival(lc, queue.name)
+
     def return_from_ivr(self, lc: LiveCall) -> None:
         """C5c: the caller comes back to the very agent who sent them; the agent learns only
         whether the verification succeeded, never what was typed."""

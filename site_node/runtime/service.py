@@ -25,7 +25,7 @@ from cluster.keys import Keyspace
 from cluster.logs import log
 from cluster.tokens import TokenSigner
 from site_node.acd import Acd, LimitAction, QueueConfig
-from site_node.agent import agents_by_state
+from site_node.agent import Decline, SetNotReady, agents_by_state
 from site_node.call import Call, CallState, End, EndReason
 from site_node.ivr import load_demo_registry
 from site_node.media.codecs import codec_by_name
@@ -237,9 +237,20 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
         live = self.agents.get(agent_id)
         if live is None or live.session is not None:
             return
+        if live.agent.state.value not in ("logged_out", "not_ready"):
+            self._apply(live, SetNotReady("disconnected"))  # offered nothing more, whatever follows
+            self.acd.on_agent_unavailable(agent_id)
         for call_id in list(live.agent.call_ids):
             lc = self.calls.get(call_id)
-            if lc is not None:
+            if lc is None:
+                continue
+            if live.agent.ringing_call_id == call_id:  # it only rang here: back in the queue, in place
+                self._apply(live, Decline(call_id))
+                self.acd.release(live.agent_id)
+                self._requeue_after_offer(lc, "agent_gone")
+            elif lc.call.state is CallState.CONNECTED and lc.call.agent_id == agent_id and lc.call.queue:
+                self.requeue_from_agent(lc, live)  # the caller waits for another agent, keeping its data
+            else:
                 self.end_call(lc, by="agent")
         with contextlib.suppress(CallCenterError):
             if live.agent.state.value == "after_call_work":
