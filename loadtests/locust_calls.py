@@ -115,17 +115,15 @@ class LoadCustomer(CustomerClient):
     """A customer whose route and attach are timed separately."""
 
     async def route_only(self) -> None:
-        self.route = await self._central("/v1/calls", {"caller": self.caller, "dialled": self.dialled})
-        self.call_id, self.token, self.site = self.route["call_id"], self.route["token"], self.route["site"]
+        await self.route_call()
 
     async def attach(self) -> dict[str, Any]:
-        return await self._attach(self.route["ws_url"])
+        return await self.join()
 
     async def hang_up(self) -> None:
-        """Hang up and wait for the site's ``ended`` (errors are the step's failure)."""
-        self.done = True
-        assert self.sig is not None
-        await self.sig.request({"type": "hangup"}, timeout_s=END_WAIT_S)
+        """Hang up (where the call is now, if its site went away) and wait for the answer."""
+        if not await self.hangup(timeout_s=END_WAIT_S):
+            raise StepFailed("hangup.refused", "no site took the hang-up")
 
 
 def caller_number(rng: random.Random) -> str:

@@ -285,22 +285,26 @@ class CustomerClient(_Reconnecting):
         self.route: dict[str, Any] = {}
 
     async def call(self) -> dict[str, Any]:
+        """Route the call, then join its site (signalling, and WebRTC unless ``media=False``)."""
+        await self.route_call()
+        return await self.join()
+
+    async def route_call(self) -> dict[str, Any]:
         # the request id makes retries idempotent: a route request is never routed twice
         body: dict[str, Any] = {"caller": self.caller, "dialled": self.dialled, "request_id": uuid.uuid4().hex}
         if self.customer_token:
             body["customer_token"] = self.customer_token
         self.route = await self._central("/v1/calls", body)
         self.call_id, self.token, self.site = self.route["call_id"], self.route["token"], self.route["site"]
+        return self.route
+
+    async def join(self) -> dict[str, Any]:
         try:
             return await self._attach(self.route["ws_url"])
         except ClientError as exc:
             if exc.error_id != "call.not_here":
                 raise
             return await self._attach(await self._relocate())  # moved before we joined: follow it
-
-    async def _without_media(self, sig: Signalling) -> None:
-        """A media-less caller: the site runs the call on a media-less leg; digits by signalling."""
-        await sig.request({"type": "no_media"})
 
     async def _relocate(self) -> str:
         while True:
@@ -334,12 +338,33 @@ class CustomerClient(_Reconnecting):
         assert self.sig is not None
         await self.sig.request({"type": "callback"})
 
-    async def hangup(self) -> None:
+    async def hangup(self, *, timeout_s: float = 5.0) -> bool:
+        """Hang up; if the site went away meanwhile, hang up where the call is now.
+        Returns True once a site took the hang-up (or the call was already over)."""
         self.done = True
-        if self.sig is not None and not self.sig.closed.is_set():
-            with contextlib.suppress(ClientError, TimeoutError):
-                await self.sig.request({"type": "hangup"}, timeout_s=3)
-
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        for _ in range(3):
+            if self.sig is not None and not self.sig.closed.is_set():
+                try:
+                    await self.sig.request({"type": "hangup"}, timeout_s=timeout_s)
+                    return True
+                except ClientError as exc:
+                    if exc.error_id != "signalling.closed":
+                        return exc.error_id in ("call.unknown", "call.not_here")
+                except TimeoutError:
+                    pass
+            try:
+                ws_url = await self._relocate()
+            except ClientError as exc:
+                return exc.error_id in ("call.unknown", "call.ended")
+            if self.sig is not None:
+                await self.sig.close()
+            self.sig = Signalling(self.http, ws_url)
+            with contextlib.suppress(ClientError, TimeoutError, aiohttp.ClientError, OSError):
+                await self.sig.connect(self.token)
+        return False
 
 class AgentClient(_Reconnecting):
     def __init__(

@@ -89,3 +89,13 @@ def test_service_level_dip_after_a_fault() -> None:
     windows = checker.service_level_windows(outcomes, threshold_s=20.0)
     assert checker.sl_dip(windows, fault_at=30.0) == 0.5
     assert checker.sl_dip(windows, fault_at=10.0, after_s=15.0) == 0.0
+
+
+def test_a_conversation_resumed_after_a_failover_is_not_a_queue_jump() -> None:
+    waiting = row("waiting", "b", original_arrival_at=1.0, queued_at=2.0, first_offered_at=30.0, ended_at=40.0)
+    resumed_there = row("talk", "a", original_arrival_at=5.0, queued_at=6.0, first_offered_at=6.5,
+                        answered_at=7.0, ended_at=9.0, end_reason="failed_over")
+    resumed_here = row("talk", "b", original_arrival_at=5.0, queued_at=12.0, first_offered_at=12.0,
+                       answered_at=12.0, ended_at=20.0)
+    cdrs = {"waiting": [waiting], "talk": [resumed_there, resumed_here]}
+    assert checker.queue_order(cdrs) == []
