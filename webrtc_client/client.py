@@ -366,6 +366,11 @@ class CustomerClient(_Reconnecting):
                 await self.sig.connect(self.token)
         return False
 
+    async def _without_media(self, sig: Signalling) -> None:
+        """A media-less caller: the site runs the call on a media-less leg; digits by signalling."""
+        await sig.request({"type": "no_media"})
+
+
 class AgentClient(_Reconnecting):
     def __init__(
         self,

@@ -33,13 +33,14 @@ def _central_urls(cluster: LocalCluster) -> list[str]:
     return [p.url for p in cluster.procs if p.role == "central" and p.alive]
 
 
-async def _recovered(cluster: LocalCluster) -> bool:
-    """Every process answers, one central leads, no call sits at a dead site or in a move,
-    and a new call can be routed."""
-    if not all(http_json(p.url + "/healthz") for p in cluster.procs):
-        return False
+async def _recovered(cluster: LocalCluster) -> str | None:
+    """None once every process answers, one central leads, no call sits at a dead site or in
+    a move, and a new call can be routed; otherwise what is still being waited for."""
+    down = [p.name for p in cluster.procs if not http_json(p.url + "/healthz")]
+    if down:
+        return f"not answering: {down}"
     if cluster.leader() is None:
-        return False
+        return "no central leader"
     assert cluster.etcd is not None
     etcd = await Etcd.connect(cluster.etcd.endpoints, timeout_s=5)
     try:
@@ -49,28 +50,32 @@ async def _recovered(cluster: LocalCluster) -> bool:
         await etcd.close()
     live = {Keyspace.leaf(kv.key) for kv in sites}
     records = [CallRecord.from_kv(kv) for kv in kvs]
-    if any(r.site not in live or r.state == "moving" for r in records if not r.call_id.startswith("probe-")):
-        return False
+    stuck = [f"{r.call_id[:8]}:{r.state}@{r.site}" for r in records
+             if (r.site not in live or r.state == "moving") and not r.call_id.startswith("probe-")]
+    if stuck:
+        return f"calls not settled: {stuck[:5]}"
     async with aiohttp.ClientSession() as http:
         for url in _central_urls(cluster):
             try:
                 body = {"caller": "+10000000000", "dialled": "95589", "request_id": f"probe-{time.time_ns()}"}
                 async with http.post(url + "/v1/calls", json=body, timeout=aiohttp.ClientTimeout(total=2)) as r:
-                    return r.status == 201
+                    return None if r.status == 201 else f"probe route answered {r.status}"
             except (aiohttp.ClientError, TimeoutError):
                 continue
-    return False
+    return "no central answered the probe"
 
 
-def _wait_recovered(cluster: LocalCluster, record: FaultRecord, timeout_s: float = 60.0) -> None:
+def _wait_recovered(cluster: LocalCluster, record: FaultRecord, timeout_s: float = 90.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if asyncio.run(_recovered(cluster)):
-                record.recovered_at = time.time()
-                return
+            waiting_for = asyncio.run(_recovered(cluster))
         except Exception as exc:  # etcd briefly without quorum, a process restarting
-            record.notes.setdefault("probe_errors", []).append(type(exc).__name__)
+            waiting_for = f"probe error {type(exc).__name__}"
+        if waiting_for is None:
+            record.recovered_at = time.time()
+            return
+        record.notes["waiting_for"] = waiting_for
         time.sleep(0.25)
 
 
