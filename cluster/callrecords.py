@@ -15,13 +15,16 @@ Who writes it, and how it is guarded (a handful of writes per call):
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from cluster.etcd import Etcd, KeyValue
+from cluster.errors import EtcdUnavailable
+from cluster.etcd import Etcd, KeyValue, TxnResult
 from cluster.keys import Keyspace
 
+RETRY_FOR_S = 30.0  # how long a site keeps retrying a record write while etcd is unreachable
 LIVE_STATES = ("routed", "ivr", "queued", "offered", "connected", "held", "consulting", "moving")
 # "ended" is a tombstone: the call ended at a site that had lost it; the owner only clears it.
 
@@ -104,21 +107,45 @@ class SiteCallStore:
             raise OwnershipLost(f"call {call_id} has ended")
         return record
 
+    async def _guarded(self, record: CallRecord, op: Any) -> tuple[TxnResult, bool]:
+        """Apply ``op`` if the record is still at the revision we hold; retried while etcd is
+        unreachable (a member died, an election). Returns the result and whether a retry
+        happened (a retried write may have gone through the first time)."""
+        key = self._keys.call(record.call_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RETRY_FOR_S
+        retried = False
+        while True:
+            try:
+                result = await self._etcd.txn(
+                    [Etcd.mod_revision_is(key, record.mod_revision)], [op], [Etcd.op_get(key)], timeout=2.0
+                )
+                return result, retried
+            except EtcdUnavailable:
+                if loop.time() > deadline:
+                    raise
+                retried = True
+                await asyncio.sleep(0.2)
+
     async def update(self, record: CallRecord, **changes: Any) -> CallRecord:
         new = replace(record, **changes)
         key = self._keys.call(record.call_id)
-        result = await self._etcd.txn(
-            [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]
-        )
-        if not result.succeeded:
-            raise OwnershipLost(f"call {record.call_id} was changed by someone else (moved?)")
-        return replace(new, mod_revision=result.revision)
+        result, retried = await self._guarded(record, Etcd.op_put(key, new.to_json()))
+        if result.succeeded:
+            return replace(new, mod_revision=result.revision)
+        kvs = result.responses[0].response_range.kvs if result.responses else []
+        if retried and kvs and bytes(kvs[0].value) == new.to_json().encode():
+            return replace(new, mod_revision=int(kvs[0].mod_revision))  # our first attempt went through
+        raise OwnershipLost(f"call {record.call_id} was changed by someone else (moved?)")
 
     async def finish(self, record: CallRecord) -> None:
-        key = self._keys.call(record.call_id)
-        result = await self._etcd.txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])
-        if not result.succeeded:
-            raise OwnershipLost(f"call {record.call_id} was moved before it ended here")
+        result, retried = await self._guarded(record, Etcd.op_delete(self._keys.call(record.call_id)))
+        if result.succeeded:
+            return
+        kvs = result.responses[0].response_range.kvs if result.responses else []
+        if retried and not kvs:
+            return  # our first attempt deleted it; only its answer was lost
+        raise OwnershipLost(f"call {record.call_id} was moved before it ended here")
 
     async def tombstone(self, call_id: str) -> bool:
         """The call ended here after central had moved it (we were paused past our lease):

@@ -139,7 +139,7 @@ class Etcd:
     def _translate(self, operation: str) -> Any:
         try:
             yield
-        except (EtcdError, grpc.aio.AioRpcError) as exc:
+        except (EtcdError, grpc.aio.AioRpcError, TimeoutError) as exc:
             raise EtcdUnavailable(
                 f"etcd {operation} failed at {', '.join(self.endpoints)}: {exc}",
                 endpoints=self.endpoints,

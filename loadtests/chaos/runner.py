@@ -91,7 +91,7 @@ def _locust(cluster: LocalCluster, results: Path, seconds: int, rate: float, env
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parents[2])
 
 
-def run(short: bool, out_dir: Path | None = None, rate: float = 1.0) -> dict[str, Any]:
+def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str, Any]:
     base = Path(tempfile.mkdtemp(prefix="cc-chaos-"))
     results = out_dir or base / "results"
     results.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from cluster.callrecords import CallRecord, OwnershipLost
+from cluster.errors import EtcdUnavailable
 from cluster.logs import call_context, log
 from site_node import call as callsm
 from site_node.acd import Decision, LimitAction, LimitReached, OfferCall, Overflowed, Queued
@@ -377,8 +378,11 @@ class CallsMixin(RuntimeState):
                 try:
                     await self.store.finish(lc.record)
                 except OwnershipLost:
-                    if not await self.store.tombstone(lc.call_id):
-                        lc.outcome_elsewhere = True  # the new owner's outcome counts
+                    with contextlib.suppress(EtcdUnavailable):
+                        if not await self.store.tombstone(lc.call_id):
+                            lc.outcome_elsewhere = True  # the new owner's outcome counts
+                except EtcdUnavailable:  # the CDR is written all the same: the outcome is not lost
+                    log(_log, logging.ERROR, "routing record not closed: etcd unreachable", call_id=lc.call_id)
         info = lc.media.end() if lc.media is not None else None
         if lc.leg is not None and by != "moved":
             await self.switch.close_leg(lc.leg.leg_id, "ended")
@@ -440,6 +444,8 @@ class CallsMixin(RuntimeState):
                 lc.record = await self.store.update(lc.record, **changes)
             except OwnershipLost:
                 self.drop_moved(lc.call_id, None)
+            except EtcdUnavailable:
+                log(_log, logging.ERROR, "routing record not updated: etcd unreachable", call_id=lc.call_id)
 
     def drop_moved(self, call_id: str, record: CallRecord | None) -> None:
         """The leader gave this call to another site (we were paused or cut off): let it go."""

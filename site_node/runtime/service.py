@@ -273,12 +273,15 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
         ticks = 0
         while True:
             await asyncio.sleep(0.25)
-            self._decide(self.acd.tick(self.now()))
             ticks += 1
-            if ticks % 4 == 0:
-                await self._reap_unclaimed()
-            if ticks % 8 == 0:
-                self._announce_positions()
+            try:
+                self._decide(self.acd.tick(self.now()))
+                if ticks % 4 == 0:
+                    await self._reap_unclaimed()
+                if ticks % 8 == 0:
+                    self._announce_positions()
+            except Exception:  # one bad tick must not stop the timers of every other call
+                log(_log, logging.ERROR, "site tick failed", exc_info=True)
 
     def _announce_positions(self) -> None:
         """Tell waiting callers their place and expected wait (every 2 s, when it changed)."""
@@ -350,10 +353,15 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
                 # moved here by a failover and the caller never came back: the failover lost it
                 reason = EndReason.ERROR if record.failovers else EndReason.ABANDONED_IN_IVR
                 call.apply(End(reason), self.now())
-                with contextlib.suppress(OwnershipLost):
+                try:
                     await self.store.finish(record)
-                    await self.storage.calls.upsert_call(call.to_cdr())
-                    log(_log, logging.WARNING, "caller never joined; call closed", call_id=call_id)
+                except OwnershipLost:
+                    continue
+                except EtcdUnavailable:
+                    self._unclaimed[call_id] = (first, record)  # try again at the next tick
+                    continue
+                await self.storage.calls.upsert_call(call.to_cdr())
+                log(_log, logging.WARNING, "caller never joined; call closed", call_id=call_id)
 
     def load_summary(self) -> dict[str, Any]:
         if not self.ready.is_set():
