@@ -32,15 +32,16 @@ RECONNECT_GRACE_S = 4 * 3600.0
 
 
 class TokenBucket:
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    def __init__(self, rate: float, burst: float | None = None, *, clock: Any = time.monotonic) -> None:
         self.rate = rate
         self.capacity = burst if burst is not None else max(rate, 1.0)
+        self._clock = clock
         self._tokens = self.capacity
-        self._at = time.monotonic()
+        self._at = clock()
 
     def take(self) -> float:
         """0.0 if a request may go now, else the seconds to wait before retrying."""
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
         self._at = now
         if self._tokens >= 1.0:

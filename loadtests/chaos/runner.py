@@ -95,7 +95,9 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
     base = Path(tempfile.mkdtemp(prefix="cc-chaos-"))
     results = out_dir or base / "results"
     results.mkdir(parents=True, exist_ok=True)
-    env = {"CC_SITE__JOIN_TIMEOUT_S": str(JOIN_TIMEOUT_S), "CC_LOG_LEVEL": "INFO"}
+    # a route capacity far above the load but below the bad-input flood, so the flood is throttled
+    env = {"CC_SITE__JOIN_TIMEOUT_S": str(JOIN_TIMEOUT_S), "CC_LOG_LEVEL": "INFO",
+           "CC_CENTRAL__ROUTE_CAPACITY_CPS": "100"}
     cluster = LocalCluster(base, sites=3, centrals=3, etcd_members=3, base_port=0, lease_ttl_s=LEASE_TTL_S,
                            extra_env=env)
     cluster.start(timeout_s=120)
