@@ -166,8 +166,7 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
         "sl_dip": max((f["sl_dip"] for f in fault_rows), default=0.0),
         "fault_details": fault_rows,
         "bad_input": bad_input,
-        "load": {k: load.get(k) for k in ("placed", "offered", "answered", "abandoned", "failed", "service_level",
-                                          "asa_s", "failed_by_reason", "unfinished")},
+        "load": load.get("calls", {}),  # the callers' own report (Locust)
         "examples": {"lost": outcome_check["lost"][:5], "duplicated": outcome_check["duplicated"][:5],
                      **{k: v[:5] for k, v in routing.items()}},
         "duration_s": round(time.time() - started, 1),
