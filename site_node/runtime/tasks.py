@@ -1,36 +1,24 @@
-"""Owned background work for the runtime: named tasks and timers, all cancelled on stop."""
+"""Owned background work for the runtime: the media switch's task owner plus named timers,
+all cancelled on stop."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from cluster.logs import log
+from site_node.media.tasks import TaskOwner
 
 _log = logging.getLogger(__name__)
 
 
-class Owner:
-    """Spawns tasks whose failures are logged (never lost) and cancels them all on ``stop``."""
+class Owner(TaskOwner):
+    """Spawns tasks whose failures are logged (never lost) and arms timers; ``stop`` ends both."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
-        self._tasks: set[asyncio.Task[Any]] = set()
+        super().__init__(name)
         self._timers: dict[str, asyncio.TimerHandle] = {}
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=f"{self.name}:{name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log(_log, logging.ERROR, "background task failed", task=task.get_name(), exc_info=task.exception())
 
     def timer(self, key: str, delay_s: float, callback: Callable[[], None]) -> None:
         """(Re)arm the timer ``key``: ``callback`` runs once after ``delay_s``."""
@@ -54,9 +42,4 @@ class Owner:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await super().stop()
