@@ -28,6 +28,7 @@ from cluster.errors import CallCenterError, NotLeader
 from cluster.etcd import Etcd, kv_from_proto
 from cluster.keys import Keyspace
 from cluster.logs import log
+from cluster.tasks import cancel_and_wait
 
 _log = logging.getLogger(__name__)
 
@@ -86,11 +87,7 @@ class Router:
 
     async def step_down(self) -> None:
         self.election = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     @property

@@ -8,7 +8,6 @@ load summary each published) and the routing records of live calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from cluster.errors import EtcdUnavailable
 from cluster.etcd import Etcd, EventType, KeyValue
 from cluster.keys import Keyspace
 from cluster.logs import log
+from cluster.tasks import cancel_and_wait
 
 _log = logging.getLogger(__name__)
 
@@ -121,9 +121,5 @@ class ClusterState:
             self.calls[record.call_id] = record
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []

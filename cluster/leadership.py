@@ -18,6 +18,7 @@ from cluster.election import Election, Leader
 from cluster.errors import EtcdUnavailable, NotLeader
 from cluster.etcd import Etcd, Session
 from cluster.logs import log
+from cluster.tasks import cancel_and_wait
 
 _log = logging.getLogger(__name__)
 
@@ -116,9 +117,5 @@ class Leadership:
                 await asyncio.sleep(0.5)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
