@@ -72,6 +72,17 @@ async def call_to_queue(cluster: LocalCluster, caller: str, tone_hz: float | Non
     return customer
 
 
+async def final_cdr(cluster: LocalCluster, site: str, call_id: str, timeout_s: float = 15.0) -> dict[str, Any] | None:
+    """The call's CDR at ``site`` once it has an end reason (the site writes it just after the end)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    row = cdr(cluster, site, call_id)
+    while (row is None or row.get("end_reason") is None) and loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        row = cdr(cluster, site, call_id)
+    return row
+
+
 def cdr(cluster: LocalCluster, site: str, call_id: str) -> dict[str, Any] | None:
     with sqlite3.connect(cluster.base_dir / "data" / f"{site}.db") as db:
         db.row_factory = sqlite3.Row
