@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from loadtests.chaos.history import ElectionEvent, RecordEvent
+from site_node.call.events import TALKING_STATES
 
 FINAL_EXCLUDED = frozenset({"failed_over"})
 EPS = 1e-3
@@ -105,9 +106,10 @@ def queue_order(cdrs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
     for rows in cdrs.values():
         for row in rows:
-            resumed = any(other is not row and other.get("answered_at") and other["site"] != row["site"]
-                          and other["answered_at"] < (row.get("queued_at") or 0) for other in rows)
-            if resumed:
+            resumed = row.get("resumed_from") in TALKING_STATES or any(
+                other is not row and other.get("answered_at") and other["site"] != row["site"]
+                and other["answered_at"] < (row.get("queued_at") or 0) for other in rows)
+            if resumed:  # (the failed site's own row is missing when it was killed)
                 continue  # a conversation carried on with its agent after a failover: no queue wait
             if row.get("queued_at") and row.get("queue"):
                 groups[(row["site"], row["queue"], int(row.get("priority") or 0))].append(row)

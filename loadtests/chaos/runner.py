@@ -150,6 +150,9 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
                       if (r.get("failovers") or 0) > 0 and r.get("end_reason") != "failed_over")
     recoveries = [f["recovery_s"] for f in fault_rows]
     load = json.loads(locust_report.read_text()) if locust_report.exists() else {}
+    inversions = checker.queue_order(cdrs)
+    two_agents = checker.one_agent_at_a_time(cdrs)
+    inconsistent = checker.agents_consistent(statuses)
     return {
         "calls": len(call_ids),
         "lost_calls": len(outcome_check["lost"]),
@@ -157,9 +160,9 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
         "double_routed": len(routing["double_routed"]),
         "written_by_non_leader": len(routing["written_by_non_leader"]),
         "fencing_tokens_backwards": len(routing["tokens_backwards"]),
-        "connected_to_two_agents": len(checker.one_agent_at_a_time(cdrs)),
-        "lost_queue_positions": len(checker.queue_order(cdrs)),
-        "agents_inconsistent": len(checker.agents_consistent(statuses)),
+        "connected_to_two_agents": len(two_agents),
+        "lost_queue_positions": len(inversions),
+        "agents_inconsistent": len(inconsistent),
         "calls_reconnected": reconnected,
         "faults": len(faults),
         "worst_recovery_s": None if None in recoveries or not recoveries else max(recoveries),
@@ -168,7 +171,9 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
         "bad_input": bad_input,
         "load": load.get("calls", {}),  # the callers' own report (Locust)
         "examples": {"lost": outcome_check["lost"][:5], "duplicated": outcome_check["duplicated"][:5],
-                     **{k: v[:5] for k, v in routing.items()}},
+                     **{k: v[:5] for k, v in routing.items()},
+                     "connected_to_two_agents": two_agents[:5], "agents_inconsistent": inconsistent[:5],
+                     "queue_inversions": [{"early": cdrs[a], "late": cdrs[b]} for a, b in inversions[:3]]},
         "duration_s": round(time.time() - started, 1),
     }
 

@@ -20,6 +20,10 @@ class CallState(StrEnum):
     ENDED = "ended"
 
 
+TALKING_STATES: frozenset[str] = frozenset({"connected", "held", "consulting", "in_ivr_temporary"})
+"""States in which a caller is with an agent (a failover carries such a call on with its agent)."""
+
+
 class EndReason(StrEnum):
     ANSWERED_COMPLETED = "answered_completed"
     ABANDONED_IN_IVR = "abandoned_in_ivr"

@@ -42,6 +42,7 @@ CDR_KEYS: tuple[str, ...] = (
     "failovers",
     "callback_requested",
     "end_reason",
+    "resumed_from",
 )
 
 _TIMES = (
@@ -105,6 +106,7 @@ def to_cdr(call: Call) -> dict[str, Any]:
         "failovers": int(call.failovers),
         "callback_requested": bool(call.callback_requested),
         "end_reason": None if call.end_reason is None else call.end_reason.value,
+        "resumed_from": call.resumed_from,
     }
 
 

@@ -20,6 +20,7 @@ from site_node.acd import Decision, LimitAction, LimitReached, OfferCall, Overfl
 from site_node.agent import AgentState, CallEnded, Offer, OfferCancelled, RingTimeout, SetReady
 from site_node.agent import Answer as AgentAnswer
 from site_node.call import Call, CallData, CallEvent, CallState, EndReason
+from site_node.call.events import TALKING_STATES
 from site_node.ivr import EnqueueCall, HangupCall, StartVoicemail, TransferCall
 from site_node.media.codecs import codec_by_name
 from site_node.media.legs import Leg
@@ -33,7 +34,6 @@ from site_node.storage import CallbackRequest, RecordingMeta, VoicemailMessage
 
 _log = logging.getLogger("site_node.runtime.calls")
 
-TALKING = ("connected", "held", "consulting", "in_ivr_temporary")
 REATTACH_WAIT_S = 15.0
 
 
@@ -113,7 +113,7 @@ class CallsMixin(RuntimeState):
         with call_context(lc.call_id):
             try:
                 resumed = lc.call.resumed_from
-                if resumed in TALKING and lc.record.agent_id:
+                if resumed in TALKING_STATES and lc.record.agent_id:
                     await self._rejoin_agent(lc, lc.record.agent_id)
                 elif resumed in ("queued", "offered") and lc.record.queue:
                     self.enqueue(lc, lc.record.queue, lc.record.skill, lc.record.priority)

@@ -173,6 +173,7 @@ class Call(Base):
     failovers: Mapped[int] = mapped_column(Integer, default=0)
     callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    resumed_from: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (Index("ix_calls_site_arrival_at", "site", "arrival_at"),)
 

@@ -39,6 +39,7 @@ class CallDetailRecord:
     failovers: int = 0
     callback_requested: bool = False
     end_reason: str | None = None
+    resumed_from: str | None = None  # after a failover: the state the call had at the failed site
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> CallDetailRecord:

@@ -99,3 +99,13 @@ def test_a_conversation_resumed_after_a_failover_is_not_a_queue_jump() -> None:
                        answered_at=12.0, ended_at=20.0)
     cdrs = {"waiting": [waiting], "talk": [resumed_there, resumed_here]}
     assert checker.queue_order(cdrs) == []
+
+
+def test_a_conversation_resumed_after_its_site_was_killed_is_not_a_queue_jump() -> None:
+    """A killed site never wrote its row: the new site's row says where the call came from."""
+    waiting = row("waiting", "b", original_arrival_at=1.0, queued_at=2.0, first_offered_at=30.0, ended_at=40.0)
+    resumed = row("talk", "b", original_arrival_at=5.0, queued_at=12.0, first_offered_at=12.0,
+                  answered_at=12.0, ended_at=20.0, resumed_from="connected")
+    assert checker.queue_order({"waiting": [waiting], "talk": [resumed]}) == []
+    requeued = {**resumed, "resumed_from": "queued"}  # it waited at the failed site: order counts
+    assert checker.queue_order({"waiting": [waiting], "talk": [requeued]}) == [("waiting", "talk")]

@@ -27,7 +27,7 @@ CDR_COLUMNS = [
     "customer_id", "agent_id", "flow_id", "flow_version", "original_arrival_at", "arrival_at",
     "ivr_start_at", "ivr_end_at", "queued_at", "offered_at", "answered_at", "ended_at",
     "wrap_up_end_at", "hold_total_s", "transfers", "failovers", "callback_requested",
-    "end_reason",
+    "end_reason", "resumed_from",
 ]  # fmt: skip
 
 
@@ -124,7 +124,7 @@ async def test_adding_the_pin_column_keeps_existing_customers(db_url: str) -> No
         await engine.dispose()
     before = await _rows(db_url)
 
-    assert await migrate(db_url) == "0002_customer_pin" == head_revision()
+    assert await migrate(db_url) == "0003_cdr_resumed_from" == head_revision()
 
     after = await _rows(db_url)
     assert after["customers"] == [(*row, None) for row in before["customers"]]  # pin_hash NULL
@@ -139,6 +139,35 @@ async def test_adding_the_pin_column_keeps_existing_customers(db_url: str) -> No
 
     assert await downgrade(db_url, "0001_initial") == "0001_initial"  # and back: rows kept
     assert await _rows(db_url) == before
+
+
+async def test_adding_resumed_from_keeps_existing_cdrs(db_url: str) -> None:
+    assert await migrate(db_url, "0002_customer_pin") == "0002_customer_pin"
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO calls (call_id, site, priority, hold_total_s, transfers, failovers, "
+                     "callback_requested, end_reason) "
+                     "VALUES ('call-1', 'branch-north', 0, 0, 0, 1, false, 'answered_completed')")
+            )
+    finally:
+        await engine.dispose()
+    assert await migrate(db_url) == head_revision()
+    async with await Storage.open(db_url) as storage:
+        row = await storage.calls.get_call("call-1")
+        assert row is not None and (row.failovers, row.end_reason, row.resumed_from) == (1, "answered_completed", None)
+        await storage.calls.upsert_call({**row.as_dict(), "resumed_from": "connected"})
+        again = await storage.calls.get_call("call-1")
+        assert again is not None and again.resumed_from == "connected"
+    assert await downgrade(db_url, "0002_customer_pin") == "0002_customer_pin"
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            rows = list(await connection.execute(text("SELECT call_id, failovers FROM calls")))
+            assert [tuple(r) for r in rows] == [("call-1", 1)]
+    finally:
+        await engine.dispose()
 
 
 async def test_a_database_from_the_future_is_refused(db_url: str) -> None:
