@@ -8,6 +8,7 @@ on loopback, on free ports, with its data in a directory of ours. One member by 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,8 +24,38 @@ class EtcdNotInstalled(CallCenterError):
     error_id = "etcd.not_installed"
 
 
+_handed_out: set[int] = set()
+_LOWEST_PORT = 20000
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port that is free now and that the kernel will not hand out as a client's source port.
+
+    ``bind(0)`` would pick from the ephemeral range, where an outgoing connection of any process
+    may take the port before our child binds it (seen as ``http.port_in_use`` under load). So
+    pick at random below that range, skip ports this process already handed out, and check that
+    the port binds.
+    """
+    high = max(_LOWEST_PORT + 1000, _ephemeral_low() - 1)
+    for _ in range(200):
+        port = random.randint(_LOWEST_PORT, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded machine: any port
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 

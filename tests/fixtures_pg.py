@@ -18,7 +18,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,15 +27,11 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from cluster.etcd_server import free_port
+
 PG_BIN = Path(os.environ.get("CC_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 ENV_URL = "CC_TEST_POSTGRES_URL"
 _counter = itertools.count(1)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_postgres(args: list[str]) -> list[str]:
@@ -79,7 +74,7 @@ class PostgresServer:
             ]
         )
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             options = (
                 f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
                 " -c synchronous_commit=off -c full_page_writes=off"
