@@ -22,7 +22,7 @@ from tests.e2e.helpers import (
     wait_published,
 )
 from webrtc_client.audio import hears
-from webrtc_client.client import ClientError
+from webrtc_client.client import AgentClient, ClientError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -36,6 +36,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 async def lookup(cluster: LocalCluster, call_id: str) -> dict[str, object]:
     async with aiohttp.ClientSession() as http, http.get(f"{centrals(cluster)[1]}/v1/calls/{call_id}") as r:
         return await r.json()  # type: ignore[no-any-return]
+
+
+async def hang_up(agent: AgentClient) -> None:
+    try:
+        await agent.hangup()
+    except ClientError as exc:  # the caller's side ended it first (its CDR is checked after)
+        assert exc.error_id == "call.unknown"
 
 
 async def test_sigkill_site_with_queued_and_talking_calls(cluster: LocalCluster) -> None:
@@ -75,7 +82,7 @@ async def test_sigkill_site_with_queued_and_talking_calls(cluster: LocalCluster)
 
     # The queued calls are served in their original order by the re-attached agent.
     assert agent.sig is not None
-    await agent.hangup()
+    await hang_up(agent)
     await agent.wrap_up("resolved")
     served = []
     for _ in queued:
@@ -83,10 +90,7 @@ async def test_sigkill_site_with_queued_and_talking_calls(cluster: LocalCluster)
         served.append(ring["call_id"])
         assert ring["screen_pop"]["failovers"] == 1
         await agent.answer(ring["call_id"])
-        try:
-            await agent.hangup()
-        except ClientError as exc:  # the caller's side ended it first (its CDR is checked below)
-            assert exc.error_id == "call.unknown"
+        await hang_up(agent)
         await agent.wrap_up("resolved")
     assert served == [c.call_id for c in queued]
     await asyncio.sleep(1.0)
