@@ -138,20 +138,27 @@ class Phone:
         self._channel: Any = None
 
     async def connect(self, sig: Signalling, *, timeout_s: float = 15.0) -> None:
-        await self.close()
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.track = SignalTrack(self.tone_hz)
-        self.pc.addTransceiver(self.track, direction="sendrecv")
-        self._channel = self.pc.createDataChannel("dtmf")
-        self.pc.on("track", self.receiver.attach)
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        reply = await sig.request({"type": "offer", "sdp": self.pc.localDescription.sdp}, timeout_s=timeout_s)
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
-        async with asyncio.timeout(timeout_s):
-            while self.pc.connectionState != "connected":
-                if self.pc.connectionState in ("failed", "closed"):
-                    raise ClientError("media.failed", f"peer connection {self.pc.connectionState}")
-                await asyncio.sleep(0.02)
+        """Negotiate a new peer connection; the previous one is closed only afterwards
+        (make before break): the site replaces our leg on the new offer, so the old leg's end
+        is not taken for the caller hanging up."""
+        old, self.pc = self.pc, RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = self.pc
+        try:
+            self.track = SignalTrack(self.tone_hz)
+            pc.addTransceiver(self.track, direction="sendrecv")
+            self._channel = pc.createDataChannel("dtmf")
+            pc.on("track", self.receiver.attach)
+            await pc.setLocalDescription(await pc.createOffer())
+            reply = await sig.request({"type": "offer", "sdp": pc.localDescription.sdp}, timeout_s=timeout_s)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+            async with asyncio.timeout(timeout_s):
+                while pc.connectionState != "connected":
+                    if pc.connectionState in ("failed", "closed"):
+                        raise ClientError("media.failed", f"peer connection {pc.connectionState}")
+                    await asyncio.sleep(0.02)
+        finally:
+            if old is not None:
+                await old.close()
 
     def send_tones(self, digits: str) -> None:
         if self.track is not None:
