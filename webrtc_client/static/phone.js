@@ -89,19 +89,25 @@ export class Phone {
   }
 
   // One attachment to a site: offer, answer, wait until media flows (or fails).
+  // Make before break: the previous connection closes only afterwards, because the site
+  // replaces our leg on the new offer; closing first would read as hanging up.
   async connect(sig, timeoutMs = 15000) {
-    this.closePeer();
+    const old = this.pc;
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
-    pc.addTrack(this.outTrack, new MediaStream([this.outTrack]));
-    this.channel = pc.createDataChannel("dtmf");
-    pc.ontrack = (ev) => this._hear(ev.streams[0] || new MediaStream([ev.track]));
-    await pc.setLocalDescription(await pc.createOffer());
-    await this._gathered(pc, 3000);
-    const reply = await sig.request({ type: "offer", sdp: pc.localDescription.sdp }, timeoutMs);
-    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
-    await this._connected(pc, timeoutMs);
-    this.muted = this._muted;
+    try {
+      pc.addTrack(this.outTrack, new MediaStream([this.outTrack]));
+      this.channel = pc.createDataChannel("dtmf");
+      pc.ontrack = (ev) => this._hear(ev.streams[0] || new MediaStream([ev.track]));
+      await pc.setLocalDescription(await pc.createOffer());
+      await this._gathered(pc, 3000);
+      const reply = await sig.request({ type: "offer", sdp: pc.localDescription.sdp }, timeoutMs);
+      await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+      await this._connected(pc, timeoutMs);
+      this.muted = this._muted;
+    } finally {
+      if (old && old !== pc) old.close();
+    }
   }
 
   _gathered(pc, timeoutMs) {
