@@ -122,6 +122,15 @@ class RuntimeState:
     def live_agent(self, session: Session) -> LiveAgent:
         raise _mixin_missing()
 
+    def live_call(self, call_id: str) -> LiveCall:
+        raise _mixin_missing()
+
+    async def request_callback(self, lc: LiveCall, number: str | None) -> None:
+        raise _mixin_missing()
+
+    async def voicemail(self, lc: LiveCall, max_s: float) -> None:
+        raise _mixin_missing()
+
     def end_call(self, lc: LiveCall, *, by: str, reason: Any = None) -> None:
         raise _mixin_missing()
 

@@ -35,6 +35,7 @@ from site_node.runtime.calls import CallsMixin
 from site_node.runtime.control import ControlMixin
 from site_node.runtime.errors import BadCommand
 from site_node.runtime.flows_api import FlowsApi, load_flows
+from site_node.runtime.messages import MessagesMixin
 from site_node.runtime.tasks import Owner
 from site_node.signalling.control import Session, TapKind, TransferKind
 from site_node.signalling.server import SignallingServer
@@ -62,7 +63,7 @@ def queue_config(view: Any) -> QueueConfig:
     )
 
 
-class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin):
+class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin, MessagesMixin):
     def __init__(self, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
         self.site = settings.site.name

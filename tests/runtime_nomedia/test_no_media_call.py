@@ -4,13 +4,14 @@ and is answered by an agent: the whole call runs at a real site on a NullLeg."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from cluster.launcher import LocalCluster
-from webrtc_client.client import AgentClient, CustomerClient
+from webrtc_client.client import AgentClient, ClientError, CustomerClient
 
 pytestmark = pytest.mark.slow
 
@@ -81,5 +82,34 @@ async def test_no_media_is_idempotent_and_the_caller_can_hang_up_in_queue(cluste
         await customer.hangup()
         ended = await customer.sig.event("ended", timeout_s=10)
         assert ended["event"] == "ended"
+    finally:
+        await customer.close()
+
+
+async def test_a_waiting_caller_asks_for_a_callback(cluster: LocalCluster) -> None:
+    customer = CustomerClient(urls(cluster, "central"), caller="13800000003", dialled="95589", media=False)
+    try:
+        await customer.call()
+        assert customer.sig is not None
+        await press_until(customer, "0", "queued")
+        await customer.ask_callback()
+        ended = await customer.sig.event("ended", timeout_s=10)
+        assert ended["event"] == "ended"
+        db = cluster.base_dir / "data" / f"{cluster.procs[-1].name}.db"
+        async with asyncio.timeout(10):  # the CDR and the request are written after the end
+            while True:
+                with sqlite3.connect(db) as conn:
+                    cdr = conn.execute("select end_reason, callback_requested from calls where call_id = ?",
+                                       (customer.call_id,)).fetchone()
+                    request = conn.execute("select phone, queue, state from callbacks where call_id = ?",
+                                           (customer.call_id,)).fetchone()
+                if cdr is not None and request is not None:
+                    break
+                await asyncio.sleep(0.2)
+        assert tuple(cdr) == ("callback_requested", 1)
+        assert tuple(request) == ("13800000003", "credit_card", "pending")
+        with pytest.raises(ClientError) as refused:  # the call is over: nothing more to ask for
+            await customer.ask_callback()
+        assert refused.value.error_id in ("call.unknown", "signalling.closed")
     finally:
         await customer.close()
