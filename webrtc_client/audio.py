@@ -88,8 +88,11 @@ class Receiver:
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, track: MediaStreamTrack) -> None:
+        """Listen to ``track`` from now on; what an earlier track brought is forgotten (after
+        a re-attach, only what the new connection carries counts)."""
         if self._task is not None:
             self._task.cancel()
+        self._audio.clear()
         self._task = asyncio.get_running_loop().create_task(self._consume(track), name="receiver")
 
     async def _consume(self, track: MediaStreamTrack) -> None:
