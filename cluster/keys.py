@@ -5,6 +5,7 @@
     <prefix>/calls/<call_id>                routing record of a live call (fenced writes)
     <prefix>/agents/<agent_id>              where an agent is attached and its state
     <prefix>/config/<name>                  live configuration (routing policy, flow pointers)
+    <prefix>/config/flows/<flow_id>/<version>  an IVR flow version, published cluster-wide
 """
 
 from __future__ import annotations
@@ -42,6 +43,23 @@ class Keyspace:
 
     def config(self, name: str) -> str:
         return f"{self.prefix}/config/{name}"
+
+    @property
+    def flows(self) -> str:
+        return f"{self.prefix}/config/flows/"
+
+    def flow_versions(self, flow_id: str) -> str:
+        return f"{self.flows}{flow_id}/"
+
+    def flow(self, flow_id: str, version: int) -> str:
+        return f"{self.flow_versions(flow_id)}{version:06d}"
+
+    def parse_flow(self, key: str) -> tuple[str, int] | None:
+        """``(flow_id, version)`` of a flow key, or ``None`` for anything else."""
+        if not key.startswith(self.flows):
+            return None
+        flow_id, _, version = key[len(self.flows) :].rpartition("/")
+        return (flow_id, int(version)) if flow_id and version.isdigit() else None
 
     @staticmethod
     def leaf(key: str) -> str:

@@ -10,6 +10,7 @@ with. Every publication is written to the audit log.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ from cluster.errors import BadRequest, CallCenterError, TokenError
 from cluster.http import read_json
 from cluster.tokens import TokenSigner
 from site_node.ivr import FLOWS_DIR, FlowRegistry, parse_flow, parse_text
+from site_node.runtime.flow_sync import FlowCluster
 from site_node.storage import Storage
 
 EDITORS = frozenset({"manager", "admin"})
@@ -44,11 +46,17 @@ async def load_flows(storage: Storage, registry: FlowRegistry, *, now: float) ->
 
 
 class FlowsApi:
-    def __init__(self, storage_ref: Any, registry: FlowRegistry, signer: TokenSigner, clock: Any) -> None:
+    """``cluster``: publish each version cluster-wide first (see :mod:`flow_sync`); ``None``
+    keeps versions to this site (a site without etcd, unit tests)."""
+
+    def __init__(self, storage_ref: Any, registry: FlowRegistry, signer: TokenSigner, clock: Any,
+                 cluster: FlowCluster | None = None) -> None:
         self._storage_ref = storage_ref
         self._registry = registry
         self._signer = signer
         self._clock = clock
+        self._cluster = cluster
+        self._lock = cluster.lock if cluster is not None else asyncio.Lock()
 
     def install(self, app: web.Application, guard: Any) -> None:
         app.router.add_get("/v1/flows", guard(self.list_flows))
@@ -82,12 +90,15 @@ class FlowsApi:
         else:
             document = await read_json(request, max_bytes=256 * 1024)
         flow_id = str(document.get("id", ""))
-        version = (max(self._registry.versions(flow_id), default=0)) + 1
-        parse_flow(document, version)  # validate: raises ivr.invalid_flow naming the node; nothing changed
-        storage: Storage = self._storage_ref()
-        now = self._clock.now()
-        stored = await storage.flows.save_flow(flow_id, document, published_at=now, published_by=editor)
-        flow = self._registry.publish(document)
+        async with self._lock:
+            version = (max(self._registry.versions(flow_id), default=0)) + 1
+            parse_flow(document, version)  # validate: raises ivr.invalid_flow naming the node; nothing changed
+            storage: Storage = self._storage_ref()
+            now = self._clock.now()
+            if self._cluster is not None:  # conflict or etcd away: raises, nothing changed
+                await self._cluster.claim(flow_id, version, document, editor=editor, now=now)
+            stored = await storage.flows.save_flow(flow_id, document, published_at=now, published_by=editor)
+            flow = self._registry.publish(document)
         await storage.audit.audit(at=now, actor=editor, action="publish_flow", target=flow_id,
                                   details={"version": flow.version})
         return web.json_response({"flow_id": flow.id, "version": flow.version,

@@ -34,6 +34,7 @@ from site_node.runtime.agents import AgentsMixin
 from site_node.runtime.calls import CallsMixin
 from site_node.runtime.control import ControlMixin
 from site_node.runtime.errors import BadCommand
+from site_node.runtime.flow_sync import FlowCluster
 from site_node.runtime.flows_api import FlowsApi, load_flows
 from site_node.runtime.messages import MessagesMixin
 from site_node.runtime.tasks import Owner
@@ -85,12 +86,15 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin, MessagesMixin):
         self.ready = asyncio.Event()
         self._etcd: Etcd | None = None
         self._unclaimed: dict[str, tuple[float, CallRecord]] = {}
+        self.flow_cluster = FlowCluster(lambda: self.storage, self.flows, site=self.site)
 
     def install(self, app: web.Application) -> None:
         self.signalling.add_routes(app)
         app.router.add_post("/v1/agents/login", self._guarded(self.http_login))
         app.router.add_get("/v1/status", self._guarded(self.http_status))
-        FlowsApi(lambda: self.storage, self.flows, self.signer, self.clock).install(app, self._guarded)
+        FlowsApi(lambda: self.storage, self.flows, self.signer, self.clock, self.flow_cluster).install(
+            app, self._guarded
+        )
 
     def _guarded(self, handler: Any) -> Any:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -105,15 +109,19 @@ class SiteRuntime(AgentsMixin, CallsMixin, ControlMixin, MessagesMixin):
         url = database_url(self.settings.site.database_url, data_dir=self.settings.site.data_dir, site=self.site)
         self.storage = await Storage.open(url)
         await load_flows(self.storage, self.flows, now=self.now())
+        keys = Keyspace(self.settings.etcd.prefix)
+        self.flow_cluster.connect(etcd, keys)
+        with contextlib.suppress(EtcdUnavailable):  # new calls start with the cluster's latest flows
+            await self.flow_cluster.sync()
         queues = await self.storage.directory.queues()
         self.queue_configs = {q.name: queue_config(q) for q in queues}
         self.acd = Acd(self.queue_configs.values())
-        keys = Keyspace(self.settings.etcd.prefix)
         self.store = SiteCallStore(etcd, keys, self.site)
         await self.switch.start()
         for name in self.settings.site.media.codecs:  # music on hold is encoded once, before any call
             await asyncio.to_thread(self.switch.music.get, codec_by_name(name))
         self.owner.spawn(self._watch_moves(keys), "watch-moves")
+        self.owner.spawn(self.flow_cluster.run(), "flow-sync")
         self.owner.spawn(self._tick(), "acd-tick")
         self.ready.set()
         log(_log, logging.INFO, "site runtime ready", site=self.site, queues=len(self.queue_configs))

@@ -1,9 +1,13 @@
-"""Publishing IVR flow versions on a site without a restart: validation, roles, storage."""
+"""Publishing IVR flow versions without a restart: validation, roles, storage, and the same
+versions at every site of a cluster (through a real etcd)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,23 +15,36 @@ import pytest
 from aiohttp import web
 
 from cluster.clock import ManualClock
+from cluster.etcd import Etcd
 from cluster.http import HttpServer, make_app
+from cluster.keys import Keyspace
+from cluster.tasks import cancel_and_wait
 from cluster.tokens import TokenSigner
 from site_node.ivr import load_demo_registry
+from site_node.runtime.flow_sync import FlowCluster
 from site_node.runtime.flows_api import FlowsApi, load_flows
 from site_node.storage import Storage
 
 SECRET = "a-test-secret-of-enough-length-for-hs256"
 
 
-@pytest.fixture
-async def site(tmp_path) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def open_site(path: Path, *, name: str = "site", etcd: Etcd | None = None,
+                    keys: Keyspace | None = None, follow: bool = True) -> AsyncIterator[dict[str, Any]]:
+    """A site's flow API on its own database; with ``etcd``, part of a cluster (following it)."""
     clock = ManualClock()
-    storage = await Storage.open(f"sqlite+aiosqlite:///{tmp_path / 'site.db'}")
+    storage = await Storage.open(f"sqlite+aiosqlite:///{path / f'{name}.db'}")
     registry = load_demo_registry()
     await load_flows(storage, registry, now=clock.now())
     signer = TokenSigner(SECRET, clock=clock)
     app = make_app(lambda: {"ok": True})
+    cluster = None
+    follower = None
+    if etcd is not None:
+        cluster = FlowCluster(lambda: storage, registry, site=name)
+        cluster.connect(etcd, keys or Keyspace())
+        if follow:
+            follower = asyncio.create_task(cluster.run())
 
     def guard(handler: Any) -> Any:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -35,14 +52,23 @@ async def site(tmp_path) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-un
 
         return wrapped
 
-    FlowsApi(lambda: storage, registry, signer, clock).install(app, guard)
+    FlowsApi(lambda: storage, registry, signer, clock, cluster).install(app, guard)
     server = HttpServer(app, "127.0.0.1", 0, port_flag="--port")
     await server.start()
     try:
-        yield {"url": server.url, "storage": storage, "registry": registry, "signer": signer, "tmp": tmp_path}
+        yield {"url": server.url, "storage": storage, "registry": registry, "signer": signer, "tmp": path,
+               "cluster": cluster}
     finally:
+        if follower is not None:
+            await cancel_and_wait([follower])
         await server.stop()
         await storage.close()
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    async with open_site(tmp_path) as opened:
+        yield opened
 
 
 async def publish(site: dict[str, Any], document: Any, role: str | None) -> tuple[int, dict[str, Any]]:
@@ -96,3 +122,61 @@ async def test_refused_publications_change_nothing(site: dict[str, Any], role: s
         assert document["nodes"][0]["id"] in body["message"]  # the error names the node
     assert registry.versions("loans") == before
     assert await site["storage"].flows.flow_versions("loans") == stored
+
+
+async def versions_become(site: dict[str, Any], flow_id: str, expected: list[int], timeout_s: float = 10.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while site["registry"].versions(flow_id) != expected:
+            await asyncio.sleep(0.05)
+
+
+def reworded(site: dict[str, Any], name: str) -> dict[str, Any]:
+    document = copy.deepcopy(dict(site["registry"].latest("loans").source))
+    document["name"] = name
+    return document
+
+
+async def test_a_version_published_at_one_site_reaches_every_site(tmp_path: Path, etcd: Etcd,
+                                                                  keyspace: Keyspace) -> None:
+    async with open_site(tmp_path, name="north", etcd=etcd, keys=keyspace) as north, \
+            open_site(tmp_path, name="south", etcd=etcd, keys=keyspace) as south:
+        status, body = await publish(north, reworded(north, "Loans (north wording)"), "manager")
+        assert (status, body["version"]) == (201, 2)
+        await versions_become(south, "loans", [1, 2])
+        assert south["registry"].latest("loans").name == "Loans (north wording)"
+        assert await south["storage"].flows.flow_versions("loans") == [1, 2]  # stored: survives a restart
+        applied = await south["storage"].audit.entries(action="apply_flow")
+        assert [(a.actor, a.target, a.details["from_site"]) for a in applied] == [("a-manager", "loans", "north")]
+
+        status, body = await publish(south, reworded(south, "Loans (south wording)"), "manager")
+        assert (status, body["version"]) == (201, 3)
+        await versions_become(north, "loans", [1, 2, 3])
+        assert north["registry"].latest("loans").name == "Loans (south wording)"
+
+    # A site that was down (or new) catches up when it starts, before taking calls.
+    async with open_site(tmp_path, name="east", etcd=etcd, keys=keyspace, follow=False) as east:
+        assert east["registry"].versions("loans") == [1]
+        await east["cluster"].sync()
+        assert east["registry"].versions("loans") == [1, 2, 3]
+        assert east["registry"].latest("loans").name == "Loans (south wording)"
+
+
+async def test_two_sites_cannot_both_publish_the_same_version(tmp_path: Path, etcd: Etcd,
+                                                              keyspace: Keyspace) -> None:
+    async with open_site(tmp_path, name="north", etcd=etcd, keys=keyspace) as north, \
+            open_site(tmp_path, name="south", etcd=etcd, keys=keyspace, follow=False) as south:
+        status, _ = await publish(north, reworded(north, "Loans (north wording)"), "manager")
+        assert status == 201
+        # South has not heard of version 2 yet: its own version 2 is refused and changes nothing.
+        status, body = await publish(south, reworded(south, "Loans (south wording)"), "manager")
+        assert (status, body["error_id"]) == (409, "flow.conflict")
+        assert south["registry"].versions("loans") == [1]
+        assert await south["storage"].flows.flow_versions("loans") == [1]
+        assert await south["storage"].audit.entries(action="publish_flow") == []
+        # Once it has caught up, publishing again makes version 3 everywhere.
+        await south["cluster"].sync()
+        status, body = await publish(south, reworded(south, "Loans (south wording)"), "manager")
+        assert (status, body["version"]) == (201, 3)
+        await versions_become(north, "loans", [1, 2, 3])
+        kvs, _ = await etcd.get_prefix(keyspace.flow_versions("loans"))
+        assert [keyspace.parse_flow(kv.key) for kv in kvs] == [("loans", 2), ("loans", 3)]
