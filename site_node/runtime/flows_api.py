@@ -3,9 +3,10 @@
 The site database is the source of the versions: at start the demo flows are stored if the
 database has none, and every stored version is loaded into the registry in order. A manager
 or administrator publishes a new version with ``POST /v1/flows`` (their agent token as a
-bearer token): the document is validated first (errors name the node), stored, then made the
-latest version. New calls use it at once; calls in progress keep the version they started
-with. Every publication is written to the audit log.
+bearer token): the document is validated first (errors name the node), claimed cluster-wide
+(:mod:`site_node.runtime.flow_sync`: every site applies it), stored, then made the latest
+version. New calls use it at once; calls in progress keep the version they started with. Every
+publication is written to the audit log.
 """
 
 from __future__ import annotations
