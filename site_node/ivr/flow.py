@@ -60,8 +60,8 @@ WAITING_TYPES = frozenset({"play", "menu", "collect", "sensitive_collect", "look
                            "callback_offer", "queue", "transfer", "voicemail", "hangup"})
 LOOKUP_KINDS = frozenset({"caller_number", "customer_number", "account"})
 TRANSFER_KINDS = frozenset({"return_to_agent", "number", "site", "queue"})
-CONDITION_KEYS = frozenset({"segment", "verified", "found", "var", "equals", "time", "days",
-                            "holiday", "language"})
+CONDITION_KEYS = frozenset({"segment", "verified", "found", "identified", "var", "equals", "time",
+                            "days", "holiday", "language"})
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIGITS = frozenset("0123456789*#")
 _KEY_WORDS = {"en": ("press",), "zh": ("按",)}

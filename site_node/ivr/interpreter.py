@@ -395,6 +395,9 @@ def _matches(flow: Flow, when: dict[str, Any], vars: dict[str, Any], lang: str,
         elif key in ("verified", "found"):
             if bool(vars.get(key, False)) != bool(want):
                 return False
+        elif key == "identified":  # the caller is a known customer (by number or a look-up)
+            if bool(vars.get("customer_id")) != bool(want):
+                return False
         elif key == "var":
             if str(vars.get(want)) != str(when["equals"]):
                 return False

@@ -200,7 +200,7 @@ def test_sensitive_value_never_leaves_the_verifier(caplog: pytest.LogCaptureFixt
     seen: list[Any] = []
     requests: list[VerifyRequest] = []
     with caplog.at_level(logging.DEBUG):
-        s = start(f, WEEKDAY_10AM)
+        s = start(f, WEEKDAY_10AM, vars={"customer_id": "c-1"})
         seen += [s.effects, s.position, s.position.to_record()]
         pos = s.position
         for event in [*(Digit(d) for d in PIN), Digit("#")]:
@@ -290,9 +290,27 @@ def test_demo_cards_lost_card_is_urgent_and_pin_flow_returns_to_agent() -> None:
     assert effects[-1] == EnqueueCall("credit_card", "credit_card", 5, None)
     effects = drive("pin_verify", WEEKDAY_10AM,
                     [*(Digit(d) for d in "000000"), VerifyResult(False),
-                     *(Digit(d) for d in PIN), VerifyResult(True), PromptDone()])
+                     *(Digit(d) for d in PIN), VerifyResult(True), PromptDone()],
+                    vars={"customer_id": "c-1"})
     assert effects[-1] == TransferCall("return_to_agent", "")
     assert SetCallData("call", "verified", True) in effects
+
+
+def test_pin_verify_identifies_an_unknown_caller_by_customer_number_first() -> None:
+    effects = drive("pin_verify", WEEKDAY_10AM,
+                    [*(Digit(d) for d in "10000007"), LookupResult(True, "c-7", "retail", "**** 1234"),
+                     *(Digit(d) for d in PIN), VerifyResult(True), PromptDone()],
+                    vars={"customer_id": None})
+    asked = [e.node_id for e in effects if isinstance(e, PlayPrompt)]
+    assert asked[:2] == ["ask_customer_number", "ask_pin"]
+    assert SetCallData("call", "customer_id", "c-7") in effects  # the verifier checks this customer
+    assert SetCallData("call", "verified", True) in effects
+    assert effects[-1] == TransferCall("return_to_agent", "")
+    unknown = drive("pin_verify", WEEKDAY_10AM,
+                    [*(Digit(d) for d in "99999999"), LookupResult(False), PromptDone()])
+    assert not any(isinstance(e, PlayPrompt) and e.node_id == "ask_pin" for e in unknown)
+    assert SetCallData("call", "verified", True) not in unknown
+    assert unknown[-1] == TransferCall("return_to_agent", "")
 
 
 def test_demo_loans_and_terms() -> None:
