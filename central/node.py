@@ -21,7 +21,7 @@ from central.state import ClusterState
 from central.wallboard import install as install_wallboard
 from cluster.config import Settings
 from cluster.election import Election
-from cluster.etcd import Etcd
+from cluster.etcd import Etcd, EtcdTls
 from cluster.http import HttpServer, make_app
 from cluster.keys import Keyspace
 from cluster.leadership import Leadership
@@ -97,6 +97,7 @@ class CentralNode:
             self.settings.etcd.endpoints,
             timeout_s=None,
             max_backoff_s=self.settings.etcd.retry_max_backoff_s,
+            tls=EtcdTls.from_config(self.settings.etcd),
         )
         self.state = ClusterState(self.etcd, self.keys)
         await self.state.start()

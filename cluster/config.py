@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cluster.errors import ConfigError
 
@@ -30,6 +30,27 @@ class EtcdConfig(_Section):
     lease_ttl_s: int = Field(default=2, ge=1, le=60)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     retry_max_backoff_s: float = Field(default=5.0, gt=0)
+    # TLS to etcd (production): the CA that signed the servers' certificates; with a client
+    # certificate and key for etcd's --client-cert-auth (mutual TLS). PEM files.
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    server_name: str | None = None  # the name in the servers' certificates, if not the endpoint host
+
+    @field_validator("ca_file", "cert_file", "key_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> EtcdConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together (mutual TLS)")
+        if self.cert_file is not None and self.ca_file is None:
+            raise ValueError("a client certificate needs ca_file (TLS)")
+        return self
 
     @field_validator("endpoints", mode="before")
     @classmethod

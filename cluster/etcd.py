@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import etcd3aio
@@ -76,6 +77,35 @@ class TxnResult:
     responses: list[Any]
 
 
+@dataclass(frozen=True)
+class EtcdTls:
+    """TLS to etcd: the CA (PEM) that signed the servers; a client certificate and key for
+    mutual TLS; ``server_name`` when the certificates do not name the endpoint hosts."""
+
+    ca: bytes
+    cert_chain: bytes | None = None
+    key: bytes | None = None
+    server_name: str | None = None
+
+    @classmethod
+    def from_files(cls, ca_file: Path | None, cert_file: Path | None = None, key_file: Path | None = None,
+                   server_name: str | None = None) -> EtcdTls | None:
+        """``None`` without a CA (plain connections, the local default)."""
+        if ca_file is None:
+            return None
+        return cls(ca_file.read_bytes(), cert_file.read_bytes() if cert_file else None,
+                   key_file.read_bytes() if key_file else None, server_name)
+
+    @classmethod
+    def from_config(cls, config: Any) -> EtcdTls | None:
+        """From the ``etcd`` configuration section (``ca_file``, ``cert_file``, ...)."""
+        return cls.from_files(config.ca_file, config.cert_file, config.key_file, config.server_name)
+
+    def channel_args(self) -> dict[str, Any]:
+        return {"ca_cert": self.ca, "cert_chain": self.cert_chain, "cert_key": self.key,
+                "tls_server_name": self.server_name}
+
+
 class Etcd:
     """A connected etcd client. ``await Etcd.connect(endpoints)`` to get one."""
 
@@ -90,13 +120,20 @@ class Etcd:
         *,
         timeout_s: float | None = 30.0,
         max_backoff_s: float = 5.0,
+        tls: EtcdTls | None = None,
     ) -> Etcd:
         """Connect and check the cluster answers; retry with backoff until ``timeout_s``.
 
         Every failed attempt logs the endpoints tried and when the next try happens, so an
         operator sees "etcd unreachable at 127.0.0.1:2379; retrying in 2.0 s", not a traceback.
+        With ``tls`` the channel is TLS (mutual TLS with a client certificate).
         """
-        client = Etcd3Client(list(endpoints), rpc_max_attempts=1)
+        if tls is None:
+            client = Etcd3Client(list(endpoints), rpc_max_attempts=1)
+        else:
+            args = tls.channel_args()
+            client = Etcd3Client(list(endpoints), rpc_max_attempts=1, tls_server_name=args.pop("tls_server_name"),
+                                 **args)
         await client.connect()
         etcd = cls(endpoints, client)
         loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from cluster.config import Settings
 from cluster.errors import EtcdUnavailable
-from cluster.etcd import Etcd, Session
+from cluster.etcd import Etcd, EtcdTls, Session
 from cluster.http import HttpServer, make_app
 from cluster.keys import Keyspace
 from cluster.logs import log
@@ -79,7 +79,10 @@ class SiteNode:
     async def start(self) -> None:
         await self.http.start()
         self.etcd = await Etcd.connect(
-            self.settings.etcd.endpoints, timeout_s=None, max_backoff_s=self.settings.etcd.retry_max_backoff_s
+            self.settings.etcd.endpoints,
+            timeout_s=None,
+            max_backoff_s=self.settings.etcd.retry_max_backoff_s,
+            tls=EtcdTls.from_config(self.settings.etcd),
         )
         await self.runtime.start(self.etcd)
         await self._register()
