@@ -78,10 +78,15 @@ class EtcdMember:
     data_dir: Path
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    client_hosts: tuple[str, ...] = ("127.0.0.1",)  # more: reachable from a site's network namespace
 
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.client_port}"
+
+    @property
+    def client_urls(self) -> str:
+        return ",".join(f"http://{host}:{self.client_port}" for host in self.client_hosts)
 
     @property
     def peer_url(self) -> str:
@@ -97,17 +102,23 @@ class EtcdCluster:
     heartbeat_ms: int = 100
     election_ms: int = 1000
     members: list[EtcdMember] = field(default_factory=list)
+    extra_client_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.members:
             self.members = [
-                EtcdMember(f"etcd{i}", free_port(), free_port(), self.base_dir / f"etcd{i}")
+                EtcdMember(f"etcd{i}", free_port(), free_port(), self.base_dir / f"etcd{i}",
+                           client_hosts=("127.0.0.1", *self.extra_client_hosts))
                 for i in range(self.cluster_size)
             ]
 
     @property
     def endpoints(self) -> list[str]:
         return [m.endpoint for m in self.members]
+
+    def endpoints_via(self, host: str) -> list[str]:
+        """The client endpoints as seen from ``host`` (one of ``extra_client_hosts``)."""
+        return [f"{host}:{m.client_port}" for m in self.members]
 
     def _initial_cluster(self) -> str:
         return ",".join(f"{m.name}={m.peer_url}" for m in self.members)
@@ -119,8 +130,8 @@ class EtcdCluster:
             etcd_binary(),
             "--name", member.name,
             "--data-dir", str(member.data_dir),
-            "--listen-client-urls", f"http://{member.endpoint}",
-            "--advertise-client-urls", f"http://{member.endpoint}",
+            "--listen-client-urls", member.client_urls,
+            "--advertise-client-urls", member.client_urls,
             "--listen-peer-urls", member.peer_url,
             "--initial-advertise-peer-urls", member.peer_url,
             "--initial-cluster", self._initial_cluster(),

@@ -32,10 +32,11 @@ class Proc:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
         with open(self.log_path, "ab") as logfile:
@@ -73,6 +74,17 @@ def http_json(url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
         return None
 
 
+@dataclass(frozen=True)
+class SitePlacement:
+    """Where a site runs when not on loopback (a network namespace, for real network cuts):
+    the command prefix that enters it, the site's address there, and the host's address that
+    the site reaches etcd by."""
+
+    prefix: tuple[str, ...]
+    host: str
+    etcd_host: str
+
+
 @dataclass
 class LocalCluster:
     base_dir: Path
@@ -83,6 +95,7 @@ class LocalCluster:
     etcd_members: int = 1
     lease_ttl_s: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
+    placements: dict[str, SitePlacement] = field(default_factory=dict)
     etcd: EtcdCluster | None = None
     procs: list[Proc] = field(default_factory=list)
 
@@ -109,7 +122,9 @@ class LocalCluster:
 
     def start(self, *, timeout_s: float = 60.0) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        self.etcd = EtcdCluster(self.base_dir / "etcd", cluster_size=self.etcd_members).start()
+        etcd_hosts = tuple(sorted({p.etcd_host for p in self.placements.values()}))
+        self.etcd = EtcdCluster(self.base_dir / "etcd", cluster_size=self.etcd_members,
+                                extra_client_hosts=etcd_hosts).start()
         env = self._env()
         exe = [sys.executable, "-m", "cluster.cli"]
         names = self.site_names()
@@ -128,7 +143,14 @@ class LocalCluster:
             args = [*exe, "site", "--name", name, "--port", str(port), "--data-dir", str(self.base_dir / "data")]
             if backup:
                 args += ["--backup", backup]
-            self.procs.append(Proc("site", name, port, args, env, self.base_dir / f"{name}.log"))
+            placed = self.placements.get(name)
+            if placed is None:
+                self.procs.append(Proc("site", name, port, args, env, self.base_dir / f"{name}.log"))
+                continue
+            site_env = {**env, "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints_via(placed.etcd_host)),
+                        "CC_SITE__HTTP__HOST": placed.host, "CC_SITE__MEDIA__HOST_ADDRESSES": f"[{placed.host}]"}
+            self.procs.append(Proc("site", name, port, [*placed.prefix, *args], site_env,
+                                   self.base_dir / f"{name}.log", host=placed.host))
         for proc in self.procs:
             proc.start()
         self.wait_healthy(timeout_s=timeout_s)

@@ -1,9 +1,10 @@
 """Faults applied to a running :class:`~cluster.launcher.LocalCluster`, and the schedules.
 
 Each fault is applied, held, then healed (the victim restarted or resumed) and returns a
-:class:`FaultRecord` with its times. A site is cut off the network by pausing it (SIGSTOP):
-from the cluster's side a partitioned site and a paused one look the same (no lease refresh,
-no answers), and the pause needs no privileges.
+:class:`FaultRecord` with its times. A site is cut off the network by taking its network
+namespace's link down (packets dropped, connections left hanging) where the run could make
+namespaces, and by pausing it (SIGSTOP) otherwise: from the cluster's side both look the same
+(no lease refresh, no answers), and the pause needs no privileges.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cluster.launcher import LocalCluster, Proc
+from loadtests.chaos.netns import SiteNamespace
 
 KINDS = ("kill_site", "pause_site", "kill_leader", "kill_etcd_member", "partition_site")
 
@@ -37,9 +39,11 @@ def _site(cluster: LocalCluster, index: int) -> Proc:
 
 
 class Injector:
-    def __init__(self, cluster: LocalCluster, *, lease_ttl_s: float) -> None:
+    def __init__(self, cluster: LocalCluster, *, lease_ttl_s: float,
+                 namespaces: dict[str, SiteNamespace] | None = None) -> None:
         self.cluster = cluster
         self.ttl = lease_ttl_s
+        self.namespaces = namespaces or {}
         self._n = 0
 
     def apply(self, kind: str) -> FaultRecord:
@@ -70,8 +74,20 @@ class Injector:
         return record
 
     def partition_site(self) -> FaultRecord:
-        record = self.pause_site("partition_site")
-        record.notes["method"] = "pause (SIGSTOP): the site neither refreshes its lease nor answers"
+        victim = _site(self.cluster, self._n)
+        ns = self.namespaces.get(victim.name)
+        if ns is None:
+            record = self.pause_site("partition_site")
+            record.notes["method"] = "pause (SIGSTOP): the site neither refreshes its lease nor answers"
+            return record
+        record = FaultRecord("partition_site", victim.name, time.time(),
+                             notes={"method": f"link down in network namespace {ns.netns}"})
+        ns.cut()
+        try:
+            time.sleep(self.ttl + 3)  # past its lease: central moves its calls
+        finally:
+            ns.heal()
+        record.healed_at = time.time()
         return record
 
     def kill_leader(self) -> FaultRecord:

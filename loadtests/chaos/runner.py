@@ -1,6 +1,8 @@
 """The chaos run: a cluster of 3 etcd members, 3 central replicas and 3 sites, the Locust load
 (real callers and agents) as a subprocess, a fault schedule, then the checker and the
-bad-input suite. Everything talks over loopback only."""
+bad-input suite. Where the machine allows it each site runs in its own network namespace, so a
+site can really be cut off the network (:mod:`loadtests.chaos.netns`); otherwise everything
+talks over loopback and a cut is a pause."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from loadtests.chaos import checker
 from loadtests.chaos.badinput import run_suite
 from loadtests.chaos.faults import FaultRecord, Injector, schedule
 from loadtests.chaos.history import read_cdrs, read_history, read_outcomes
+from loadtests.chaos.netns import create_namespaces, remove_namespaces
 
 LEASE_TTL_S = 2
 JOIN_TIMEOUT_S = 8
@@ -100,7 +103,14 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
            "CC_CENTRAL__ROUTE_CAPACITY_CPS": "100"}
     cluster = LocalCluster(base, sites=3, centrals=3, etcd_members=3, base_port=0, lease_ttl_s=LEASE_TTL_S,
                            extra_env=env)
-    cluster.start(timeout_s=120)
+    namespaces = create_namespaces(cluster.site_names())
+    cluster.placements = {site: ns.placement for site, ns in (namespaces or {}).items()}
+    try:
+        cluster.start(timeout_s=120)
+    except BaseException:
+        cluster.stop()
+        remove_namespaces(namespaces)
+        raise
     faults: list[FaultRecord] = []
     kinds = schedule(short)
     warmup_s, gap_s = 20, 12
@@ -109,7 +119,7 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
     locust = _locust(cluster, results, load_s, rate, {**os.environ, **env})
     try:
         time.sleep(warmup_s)
-        injector = Injector(cluster, lease_ttl_s=LEASE_TTL_S)
+        injector = Injector(cluster, lease_ttl_s=LEASE_TTL_S, namespaces=namespaces)
         for kind in kinds:
             record = injector.apply(kind)
             _wait_recovered(cluster, record)
@@ -129,6 +139,7 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
         if locust.poll() is None:
             locust.kill()
         cluster.stop()
+        remove_namespaces(namespaces)
     outcomes = read_outcomes(results)
     cdrs = read_cdrs(base / "data")
     return summarize(outcomes, cdrs, records, election, statuses, faults, bad_input, started,
