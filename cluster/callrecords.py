@@ -151,16 +151,17 @@ class SiteCallStore:
         """The call ended here after central had moved it (we were paused past our lease):
         tell the new owner, if its caller has not re-joined there yet (state ``moving``).
 
-        Returns True if the call's outcome stays ours (tombstone written, or already one);
-        False if the new owner took the call over (our part ends as ``failed_over``).
+        Returns True if the call's outcome stays ours (tombstone written, or ours already);
+        False if the new owner took the call over, or another site's tombstone holds the
+        outcome (our part ends as ``failed_over``).
         """
         key = self._keys.call(call_id)
         kv = await self._etcd.get(key)
         if kv is None:
             return False
         record = CallRecord.from_kv(kv)
-        if record.state == "ended":
-            return True
+        if record.state == "ended":  # the site that wrote the tombstone has the outcome
+            return record.data.get("ended_at_site") == self.site
         if record.state != "moving":
             return False
         ended = replace(record, state="ended", data={**record.data, "ended_at_site": self.site})

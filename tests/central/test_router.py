@@ -139,6 +139,28 @@ async def test_site_that_lost_a_call_cannot_write_it(world: World) -> None:
     assert await world.etcd.get(world.keys.call(record.call_id)) is None
 
 
+async def test_a_call_ended_at_the_site_that_lost_it_has_one_outcome(world: World) -> None:
+    """North was cut off past its lease and its caller hung up there once back; south had read
+    the moved record (the caller also re-joined) and ends its part too: one outcome, north's."""
+    await world.add_site("north", {"retail": load(1)}, ["south"])
+    await world.add_site("south", {"retail": load(0, wait=9)}, [])
+    routed = await world.router.route("+15550010", "8000")
+    north = SiteCallStore(world.etcd, world.keys, "north")
+    south = SiteCallStore(world.etcd, world.keys, "south")
+    lost = await north.claim(routed.record.call_id)
+    assert await world.router.move(world.state.calls[lost.call_id], "south", reason="failover")
+    rejoined = await south.claim(lost.call_id)  # read before north's tombstone
+    with pytest.raises(OwnershipLost):
+        await north.finish(lost)
+    assert await north.tombstone(lost.call_id)  # the outcome stays north's
+    assert await north.tombstone(lost.call_id)  # (idempotent)
+    with pytest.raises(OwnershipLost):
+        await south.finish(rejoined)
+    assert not await south.tombstone(lost.call_id)  # south's part ends as failed_over
+    with pytest.raises(OwnershipLost):
+        await south.claim(lost.call_id)  # and nobody claims an ended call
+
+
 async def test_deposed_leader_cannot_route_or_move(world: World) -> None:
     await world.add_site("north", {"retail": load(1)}, [])
     routed = await world.router.route("+15550010", "8000")
