@@ -118,6 +118,8 @@ class CallsMixin(RuntimeState):
                 elif resumed in ("queued", "offered") and lc.record.queue:
                     self.enqueue(lc, lc.record.queue, lc.record.skill, lc.record.priority)
                 else:
+                    if resumed is not None:  # re-joined after a failover: the record leaves "moving"
+                        self.update_record(lc, state="ivr")
                     await self._run_ivr(lc, None)
             except asyncio.CancelledError:
                 raise
