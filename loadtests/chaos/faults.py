@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,62 +56,51 @@ class Injector:
             proc.process.wait(timeout=10)
         proc.start()
 
-    def kill_site(self) -> FaultRecord:
-        victim = _site(self.cluster, self._n)
-        record = FaultRecord("kill_site", victim.name, time.time())
-        victim.signal(signal.SIGKILL)
-        time.sleep(self.ttl + 3)
-        self._restart(victim)
+    def _hold(self, kind: str, target: str, apply: Callable[[], None], heal: Callable[[], None], hold_s: float,
+              **notes: Any) -> FaultRecord:
+        """Apply a fault, hold it ``hold_s``, heal it (always), and record the times."""
+        record = FaultRecord(kind, target, time.time(), notes=dict(notes))
+        apply()
+        try:
+            time.sleep(hold_s)
+        finally:
+            heal()
         record.healed_at = time.time()
         return record
 
-    def pause_site(self, kind: str = "pause_site") -> FaultRecord:
+    def kill_site(self) -> FaultRecord:
         victim = _site(self.cluster, self._n)
-        record = FaultRecord(kind, victim.name, time.time())
-        victim.signal(signal.SIGSTOP)
-        time.sleep(self.ttl + 3)  # past its lease: central moves its calls
-        victim.signal(signal.SIGCONT)
-        record.healed_at = time.time()
-        return record
+        return self._hold("kill_site", victim.name, lambda: victim.signal(signal.SIGKILL),
+                          lambda: self._restart(victim), self.ttl + 3)
+
+    def pause_site(self) -> FaultRecord:
+        victim = _site(self.cluster, self._n)  # held past its lease: central moves its calls
+        return self._hold("pause_site", victim.name, lambda: victim.signal(signal.SIGSTOP),
+                          lambda: victim.signal(signal.SIGCONT), self.ttl + 3)
 
     def partition_site(self) -> FaultRecord:
         victim = _site(self.cluster, self._n)
         ns = self.namespaces.get(victim.name)
-        if ns is None:
-            record = self.pause_site("partition_site")
-            record.notes["method"] = "pause (SIGSTOP): the site neither refreshes its lease nor answers"
-            return record
-        record = FaultRecord("partition_site", victim.name, time.time(),
-                             notes={"method": f"link down in network namespace {ns.netns}"})
-        ns.cut()
-        try:
-            time.sleep(self.ttl + 3)  # past its lease: central moves its calls
-        finally:
-            ns.heal()
-        record.healed_at = time.time()
+        if ns is not None:
+            return self._hold("partition_site", victim.name, ns.cut, ns.heal, self.ttl + 3,
+                              method=f"link down in network namespace {ns.netns}")
+        record = self.pause_site()
+        record.kind = "partition_site"
+        record.notes["method"] = "pause (SIGSTOP): the site neither refreshes its lease nor answers"
         return record
 
     def kill_leader(self) -> FaultRecord:
         name = self.cluster.leader()
         victim = next(p for p in self.cluster.procs if p.name == name)
-        record = FaultRecord("kill_leader", victim.name, time.time())
-        victim.signal(signal.SIGKILL)
-        time.sleep(self.ttl + 2)
-        self._restart(victim)
-        record.healed_at = time.time()
-        return record
+        return self._hold("kill_leader", victim.name, lambda: victim.signal(signal.SIGKILL),
+                          lambda: self._restart(victim), self.ttl + 2)
 
     def kill_etcd_member(self) -> FaultRecord:
-        assert self.cluster.etcd is not None
-        members = self.cluster.etcd.members
-        victim = members[self._n % len(members)]
-        record = FaultRecord("kill_etcd_member", victim.name, time.time())
-        self.cluster.etcd.kill_member(victim)
-        time.sleep(3)
-        self.cluster.etcd.start_member(victim, state="existing")
-        record.healed_at = time.time()
-        return record
-
+        etcd = self.cluster.etcd
+        assert etcd is not None
+        victim = etcd.members[self._n % len(etcd.members)]
+        return self._hold("kill_etcd_member", victim.name, lambda: etcd.kill_member(victim),
+                          lambda: etcd.start_member(victim, state="existing"), 3)
 
 def schedule(short: bool) -> list[str]:
     """The order of faults: one of each kind (short), or three rounds of every kind (full)."""
