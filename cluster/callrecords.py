@@ -18,22 +18,42 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from cluster.errors import EtcdUnavailable
 from cluster.etcd import Etcd, KeyValue, TxnResult
 from cluster.keys import Keyspace
 
-RETRY_FOR_S = 30.0  # how long a site keeps retrying a record write while etcd is unreachable
-LIVE_STATES = ("routed", "ivr", "queued", "offered", "connected", "held", "consulting", "moving")
-# "ended" is a tombstone: the call ended at a site that had lost it; the owner only clears it.
+
+class RecordState(StrEnum):
+    """Where a live call is, as failover needs to know it. The owning site derives it from its
+    call's state (``site_node.call.record_state``); central writes ``routed`` and ``moving``."""
+
+    ROUTED = "routed"  # central chose the site; the caller has not started there yet
+    IVR = "ivr"
+    TEMPORARY_IVR = "temporary_ivr"  # in a PIN check / read-out; the agent waits (C5c)
+    QUEUED = "queued"
+    OFFERED = "offered"
+    CONNECTED = "connected"
+    HELD = "held"
+    CONSULTING = "consulting"
+    TRANSFERRING = "transferring"
+    MOVING = "moving"  # central moved it to another site; the caller has not re-joined yet
+    ENDED = "ended"  # a tombstone: the call ended at a site that had lost it; the owner clears it
+
+
+TALKING_STATES: frozenset[RecordState] = frozenset(
+    {RecordState.CONNECTED, RecordState.HELD, RecordState.CONSULTING, RecordState.TEMPORARY_IVR}
+)
+"""With an agent: a failover carries such a call on with its agent at the backup site."""
 
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     call_id: str
     site: str
-    state: str
+    state: RecordState
     skill: str
     priority: int
     original_arrival_at: float
@@ -50,7 +70,7 @@ class CallRecord:
     routed_by: str = ""
     failovers: int = 0
     sites: tuple[str, ...] = ()  # every site that has owned the call, in order
-    state_before_move: str | None = None
+    state_before_move: RecordState | None = None
     mod_revision: int = 0  # etcd's, filled in on read; not stored
 
     def to_json(self) -> str:
@@ -63,14 +83,17 @@ class CallRecord:
     def from_kv(cls, kv: KeyValue) -> CallRecord:
         body = json.loads(kv.value)
         body["sites"] = tuple(body.get("sites", ()))
+        body["state"] = RecordState(body["state"])
+        before = body.get("state_before_move")
+        body["state_before_move"] = None if before is None else RecordState(before)
         return cls(**body, mod_revision=kv.mod_revision)
 
     def moved_to(self, site: str, *, fencing_token: int, routed_by: str) -> CallRecord:
         return replace(
             self,
             site=site,
-            state="moving",
-            state_before_move=self.state if self.state != "moving" else self.state_before_move,
+            state=RecordState.MOVING,
+            state_before_move=self.state if self.state != RecordState.MOVING else self.state_before_move,
             failovers=self.failovers + 1,
             sites=(*self.sites, site),
             fencing_token=fencing_token,
@@ -90,10 +113,14 @@ class OwnershipLost(Exception):
 class SiteCallStore:
     """A site's guarded writes to the records of the calls it owns."""
 
-    def __init__(self, etcd: Etcd, keys: Keyspace, site: str) -> None:
+    def __init__(
+        self, etcd: Etcd, keys: Keyspace, site: str, *, retry_for_s: float = 30.0, retry_sleep_s: float = 0.2
+    ) -> None:
         self._etcd = etcd
         self._keys = keys
         self.site = site
+        self._retry_for_s = retry_for_s  # how long a write is retried while etcd is unreachable
+        self._retry_sleep_s = retry_sleep_s
 
     async def claim(self, call_id: str) -> CallRecord:
         """Read the record of a call routed (or moved) here; raise if it is not ours."""
@@ -103,7 +130,7 @@ class SiteCallStore:
         record = CallRecord.from_kv(kv)
         if record.site != self.site:
             raise OwnershipLost(f"call {call_id} belongs to {record.site}")
-        if record.state == "ended":
+        if record.state == RecordState.ENDED:
             raise OwnershipLost(f"call {call_id} has ended")
         return record
 
@@ -113,7 +140,7 @@ class SiteCallStore:
         happened (a retried write may have gone through the first time)."""
         key = self._keys.call(record.call_id)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + RETRY_FOR_S
+        deadline = loop.time() + self._retry_for_s
         retried = False
         while True:
             try:
@@ -125,7 +152,7 @@ class SiteCallStore:
                 if loop.time() > deadline:
                     raise
                 retried = True
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(self._retry_sleep_s)
 
     async def update(self, record: CallRecord, **changes: Any) -> CallRecord:
         new = replace(record, **changes)
@@ -160,11 +187,11 @@ class SiteCallStore:
         if kv is None:
             return False
         record = CallRecord.from_kv(kv)
-        if record.state == "ended":  # the site that wrote the tombstone has the outcome
+        if record.state == RecordState.ENDED:  # the site that wrote the tombstone has the outcome
             return record.data.get("ended_at_site") == self.site
-        if record.state != "moving":
+        if record.state != RecordState.MOVING:
             return False
-        ended = replace(record, state="ended", data={**record.data, "ended_at_site": self.site})
+        ended = replace(record, state=RecordState.ENDED, data={**record.data, "ended_at_site": self.site})
         result = await self._etcd.txn([Etcd.mod_revision_is(key, kv.mod_revision)], [Etcd.op_put(key, ended.to_json())])
         return result.succeeded
 

@@ -46,7 +46,8 @@ from .events import (
     event_name,
 )
 from .machine import END_ALLOWED, LEGAL, Call
-from .records import CDR_KEYS, failover_from, from_record, to_cdr, to_record
+from .records import CDR_KEYS, from_record, to_cdr, to_record
+from .routing import call_from_record, record_state, record_view
 
 __all__ = [
     "CDR_KEYS",
@@ -90,11 +91,13 @@ __all__ = [
     "TransferFailed",
     "TransferToIvr",
     "WrapUpEnded",
+    "call_from_record",
     "event_name",
-    "failover_from",
     "from_record",
     "is_sensitive_key",
     "mask_account",
+    "record_state",
+    "record_view",
     "to_cdr",
     "to_record",
 ]

@@ -360,26 +360,3 @@ class Call:
                 self._end(reason, now)
             case WrapUpEnded():
                 self.wrap_up_end_at = now
-
-    # ---- records (see records.py) --------------------------------------------------------
-    def to_cdr(self) -> dict[str, Any]:
-        from .records import to_cdr
-
-        return to_cdr(self)
-
-    def to_record(self) -> dict[str, Any]:
-        from .records import to_record
-
-        return to_record(self)
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Call:
-        from .records import from_record
-
-        return from_record(record)
-
-    @classmethod
-    def failover_from(cls, record: dict[str, Any], *, site: str, now: float) -> Call:
-        from .records import failover_from
-
-        return failover_from(record, site=site, now=now)

@@ -1,10 +1,8 @@
 """Call detail records and JSON-safe snapshots of a call.
 
 :func:`to_cdr` gives exactly :data:`CDR_KEYS` (the storage and statistics engineers rely on
-them). :func:`to_record` / :func:`from_record` round-trip a call exactly; :func:`failover_from`
-re-creates a call at another site after failover with the same id, data, original arrival
-time and priority, ``failovers`` incremented. Per-site timestamps start again at the new site
-(its CDR covers its own leg); the counters (transfers, failovers) and the callback flag carry on.
+them). :func:`to_record` / :func:`from_record` round-trip a call exactly (snapshots). The
+call's routing record in etcd is :mod:`site_node.call.routing`.
 """
 
 from __future__ import annotations
@@ -169,36 +167,4 @@ def from_record(record: dict[str, Any]) -> Call:
         call.state_before_transfer = None if before is None else CallState(before)
     except (KeyError, TypeError, ValueError) as exc:
         raise CallRecordInvalid(f"call record cannot be restored: {exc!r}") from exc
-    return call
-
-
-def failover_from(record: dict[str, Any], *, site: str, now: float) -> Call:
-    """The call as it starts again at ``site`` after its site failed (state ``new``).
-
-    ``resumed_from`` tells the new site's runtime where the call was (``queued``: enqueue it
-    again straight away; ``connected``: offer it back to its agent or the queue; ...).
-    """
-    old = from_record(record)
-    if old.state is CallState.ENDED:
-        raise CallRecordInvalid(f"call {old.call_id} already ended; nothing to fail over")
-    call = Call(
-        old.call_id,
-        site=site,
-        caller_number=old.caller_number,
-        dialled_number=old.dialled_number,
-        now=now,
-        direction=old.direction,
-        priority=old.priority,
-        original_arrival_at=old.original_arrival_at,
-        data=old.data,
-    )
-    call.queue, call.skill = old.queue, old.skill
-    call.transfers = old.transfers
-    call.failovers = old.failovers + 1
-    call.callback_requested = old.callback_requested
-    call.resumed_from = old.state.value
-    call.data.transfer_history.append(
-        {"kind": "failover", "at": now, "site": site, "from_site": old.site,
-         "from_state": old.state.value}
-    )
     return call

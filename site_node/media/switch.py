@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.config import MediaConfig
+from cluster.tasks import TaskOwner
 from site_node.media import aiortc_internals
 from site_node.media import topology as topo
 from site_node.media.codecs import CodecSpec
@@ -28,7 +29,7 @@ from site_node.media.players import MusicChannel, PromptPlayer
 from site_node.media.ports import Source
 from site_node.media.prompts import MusicLibrary, PromptCache
 from site_node.media.recording import Recorder, RecordingInfo
-from site_node.media.tasks import TaskOwner, Ticker
+from site_node.media.tasks import Ticker
 from site_node.media.topology import MUSIC, CallMediaState, Hearing, Mode, TapMode, plan
 from site_node.media.webrtc import WebRtcLeg
 
@@ -88,7 +89,7 @@ class MediaSwitch:
         leg.ended.add_done_callback(lambda _: self._on_leg_ended(leg))
 
     def _on_leg_ended(self, leg: Leg) -> None:
-        if self._legs.get(leg.leg_id) is leg:
+        if self._legs.get(leg.leg_id) is leg and not self.tasks.closed:  # stop() closes every leg itself
             self.tasks.spawn(self.close_leg(leg.leg_id, leg.ended.result()), f"close-{leg.leg_id}")
 
     def leg(self, leg_id: str) -> Leg:

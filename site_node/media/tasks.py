@@ -1,43 +1,13 @@
-"""Owners of background work: every task has one, and ``stop()`` cancels and awaits it."""
+"""The media switch's 20 ms clock (owned tasks in general: :mod:`cluster.tasks`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
-
-
-class TaskOwner:
-    """Holds short-lived tasks (leg clean-up, ...); failures are logged, never lost."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closed = False
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
-        if self._closed:
-            coro.close()
-            return None
-        task = asyncio.get_running_loop().create_task(coro, name=f"{self._name}:{name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def stop(self) -> None:
-        self._closed = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Tickable(Protocol):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from site_node.runtime.ivr_driver import SAME_KEY_S, DigitInput
+from site_node.calls.ivr_driver import SAME_KEY_S, DigitInput
 
 
 class FakeLeg:

@@ -60,7 +60,7 @@ def test_inbound_call_through_ivr_queue_agent_and_cdr() -> None:
     call.apply(cl.WrapUpEnded(), NOW + 120)
     acd.record_handle_time(offer.queue, 110.0)
     assert agent.state is ag.AgentState.READY
-    cdr = call.to_cdr()
+    cdr = cl.to_cdr(call)
     assert (cdr["queue"], cdr["priority"], cdr["customer_id"], cdr["agent_id"]) == (
         "vip", 10, "cust-1", "a1")
     assert cdr["end_reason"] == "answered_completed" and cdr["wrap_up_end_at"] == NOW + 120

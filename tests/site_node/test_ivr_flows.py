@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from site_node.call import Call, SetData, StartIvr
+from site_node.call import Call, SetData, StartIvr, to_cdr, to_record
 from site_node.ivr import (
     Digit,
     EnqueueCall,
@@ -216,7 +216,7 @@ def test_sensitive_value_never_leaves_the_verifier(caplog: pytest.LogCaptureFixt
     assert [r.secret.reveal() for r in requests] == [PIN]  # the verifier alone sees it
     assert call.data.verified is True
     dumped = [repr(x) for x in seen] + [str(x) for x in seen]
-    dumped += [json.dumps(call.to_record()), json.dumps(call.to_cdr())]
+    dumped += [json.dumps(to_record(call)), json.dumps(to_cdr(call))]
     dumped += [json.dumps(x) for x in seen if isinstance(x, dict)]
     dumped += [r.getMessage() + repr(r.__dict__) for r in caplog.records]
     for text in dumped:

@@ -2,36 +2,50 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from cluster.clock import Clock
 from site_node import call as callsm
+from site_node.calls.live import LiveCall
 from site_node.ivr import LookupResult, VerifyRequest
 from site_node.media.legs import Leg
+from site_node.storage import Storage
 
-if TYPE_CHECKING:
-    from site_node.runtime.base import LiveCall
-    from site_node.runtime.calls import CallsMixin
+
+class PromptPlayer(Protocol):
+    async def play_prompt(self, leg_id: str, text: str, language: str) -> bool: ...
+
+    def stop_prompt(self, leg_id: str) -> None: ...
+
+
+class Callbacks(Protocol):
+    async def request_callback(self, lc: LiveCall, number: str | None) -> None: ...
 
 
 class CallIvrHost:
-    def __init__(self, runtime: CallsMixin, lc: LiveCall) -> None:
+    def __init__(
+        self, lc: LiveCall, *, prompts: PromptPlayer, storage: Storage, clock: Clock, callbacks: Callbacks
+    ) -> None:
         assert lc.leg is not None
-        self._rt = runtime
         self._lc = lc
+        self._prompts = prompts
+        self._storage = storage
+        self._clock = clock
+        self._callbacks = callbacks
         self.leg: Leg = lc.leg
         self._sensitive = False
 
     def now(self) -> float:
-        return self._rt.now()
+        return self._clock.now()
 
     async def play(self, text: str, language: str) -> bool:
-        return await self._rt.switch.play_prompt(self.leg.leg_id, text, language)
+        return await self._prompts.play_prompt(self.leg.leg_id, text, language)
 
     def stop_prompt(self) -> None:
-        self._rt.switch.stop_prompt(self.leg.leg_id)
+        self._prompts.stop_prompt(self.leg.leg_id)
 
     async def lookup(self, by: str, key: str | None) -> LookupResult:
-        customers = self._rt.storage.customers
+        customers = self._storage.customers
         if not key:
             return LookupResult(False)
         if by == "caller_number":
@@ -60,16 +74,16 @@ class CallIvrHost:
         customer_id = self._lc.call.data.customer_id or self._lc.record.customer_id
         if verifier != "pin" or not customer_id:
             return False
-        return bool(await self._rt.storage.customers.verify_pin(customer_id, request.secret.reveal()))
+        return bool(await self._storage.customers.verify_pin(customer_id, request.secret.reveal()))
 
     def set_data(self, section: str, key: str, value: Any) -> None:
-        self._rt.apply_call(self._lc, callsm.SetData(section, key, value))
+        self._lc.apply(callsm.SetData(section, key, value), self._clock.now())
 
     def add_action(self, action: str) -> None:
-        self._rt.apply_call(self._lc, callsm.AddAction(action))
+        self._lc.apply(callsm.AddAction(action), self._clock.now())
 
     async def request_callback(self, number: str | None) -> None:
-        await self._rt.request_callback(self._lc, number)
+        await self._callbacks.request_callback(self._lc, number)
 
     def sensitive(self, on: bool) -> None:
         """Pause the recording while sensitive input is collected (edge-triggered)."""

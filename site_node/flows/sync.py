@@ -41,7 +41,10 @@ class FlowsUnavailable(CallCenterError):
 class FlowCluster:
     """One site's view of the cluster's flows: publishes its own versions, applies the others'."""
 
-    def __init__(self, storage_ref: Callable[[], Storage], registry: FlowRegistry, *, site: str) -> None:
+    def __init__(
+        self, storage_ref: Callable[[], Storage], registry: FlowRegistry, *, site: str, retry_s: float = 0.5
+    ) -> None:
+        self._retry_s = retry_s
         self._etcd: Etcd | None = None
         self._keys = Keyspace()
         self._storage_ref = storage_ref
@@ -58,12 +61,10 @@ class FlowCluster:
             raise FlowsUnavailable("the site is not connected to etcd yet; nothing changed")
         return self._etcd
 
-    async def claim(self, flow_id: str, version: int, document: Mapping[str, Any], *, editor: str,
-                    now: float) -> None:
+    async def claim(self, flow_id: str, version: int, document: Mapping[str, Any], *, editor: str, now: float) -> None:
         """Make ``version`` of ``flow_id`` the cluster's; raise if another site already did."""
         key = self._keys.flow(flow_id, version)
-        body = json.dumps({"document": dict(document), "published_by": editor, "published_at": now,
-                           "site": self.site})
+        body = json.dumps({"document": dict(document), "published_by": editor, "published_at": now, "site": self.site})
         etcd = self.etcd
         try:
             result = await etcd.txn([Etcd.absent(key)], [Etcd.op_put(key, body)], timeout=5.0)
@@ -75,7 +76,8 @@ class FlowCluster:
             raise FlowConflict(
                 f"version {version} of flow {flow_id!r} was just published by another site; "
                 "nothing changed here: fetch the latest version and publish again",
-                flow_id=flow_id, version=version,
+                flow_id=flow_id,
+                version=version,
             )
 
     async def sync(self) -> int:
@@ -96,7 +98,7 @@ class FlowCluster:
                         await self.catch_up(parsed[0])
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "flow watch interrupted", reason=str(exc))
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(self._retry_s)
 
     async def catch_up(self, flow_id: str) -> int:
         """Apply the cluster's versions of ``flow_id`` newer than ours, in order; stops at a gap
@@ -121,15 +123,29 @@ class FlowCluster:
             document = body["document"]
             parse_flow(document, version)
         except (ValueError, KeyError, TypeError, IvrError) as exc:
-            log(_log, logging.ERROR, "cluster flow version refused; this site keeps its own", flow_id=flow_id,
-                version=version, reason=str(exc))
+            log(
+                _log,
+                logging.ERROR,
+                "cluster flow version refused; this site keeps its own",
+                flow_id=flow_id,
+                version=version,
+                reason=str(exc),
+            )
             return False
         storage = self._storage_ref()
-        await storage.flows.save_flow(flow_id, document, published_at=float(body.get("published_at") or 0.0),
-                                      published_by=str(body.get("published_by") or "?"))
+        await storage.flows.save_flow(
+            flow_id,
+            document,
+            published_at=float(body.get("published_at") or 0.0),
+            published_by=str(body.get("published_by") or "?"),
+        )
         self._registry.publish(document)
-        await storage.audit.audit(at=float(body.get("published_at") or 0.0), actor=str(body.get("published_by")),
-                                  action="apply_flow", target=flow_id,
-                                  details={"version": version, "from_site": body.get("site")})
+        await storage.audit.audit(
+            at=float(body.get("published_at") or 0.0),
+            actor=str(body.get("published_by")),
+            action="apply_flow",
+            target=flow_id,
+            details={"version": version, "from_site": body.get("site")},
+        )
         log(_log, logging.INFO, "flow version applied", flow_id=flow_id, version=version, from_site=body.get("site"))
         return True

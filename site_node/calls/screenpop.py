@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from site_node.storage import Storage
 
 if TYPE_CHECKING:
-    from site_node.runtime.base import LiveCall
+    from site_node.calls.live import LiveCall
 
 HISTORY = 5
 

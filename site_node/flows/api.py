@@ -4,7 +4,7 @@ The site database is the source of the versions: at start the demo flows are sto
 database has none, and every stored version is loaded into the registry in order. A manager
 or administrator publishes a new version with ``POST /v1/flows`` (their agent token as a
 bearer token): the document is validated first (errors name the node), claimed cluster-wide
-(:mod:`site_node.runtime.flow_sync`: every site applies it), stored, then made the latest
+(:mod:`site_node.flows.sync`: every site applies it), stored, then made the latest
 version. New calls use it at once; calls in progress keep the version they started with. Every
 publication is written to the audit log.
 """
@@ -21,8 +21,8 @@ from aiohttp import web
 from cluster.errors import BadRequest, CallCenterError, TokenError
 from cluster.http import read_json
 from cluster.tokens import TokenSigner
+from site_node.flows.sync import FlowCluster
 from site_node.ivr import FLOWS_DIR, FlowRegistry, parse_flow, parse_text
-from site_node.runtime.flow_sync import FlowCluster
 from site_node.storage import Storage
 
 EDITORS = frozenset({"manager", "admin"})
@@ -34,8 +34,9 @@ async def load_flows(storage: Storage, registry: FlowRegistry, *, now: float) ->
     if not stored:
         for flow_id in registry.flow_ids():
             for version in registry.versions(flow_id):
-                await storage.flows.save_flow(flow_id, registry.get(flow_id, version).source, published_at=now,
-                                              published_by="demo")
+                await storage.flows.save_flow(
+                    flow_id, registry.get(flow_id, version).source, published_at=now, published_by="demo"
+                )
         return
     for flow_id in sorted(stored):
         have = registry.versions(flow_id)
@@ -50,8 +51,14 @@ class FlowsApi:
     """``cluster``: publish each version cluster-wide first (see :mod:`flow_sync`); ``None``
     keeps versions to this site (a site without etcd, unit tests)."""
 
-    def __init__(self, storage_ref: Any, registry: FlowRegistry, signer: TokenSigner, clock: Any,
-                 cluster: FlowCluster | None = None) -> None:
+    def __init__(
+        self,
+        storage_ref: Any,
+        registry: FlowRegistry,
+        signer: TokenSigner,
+        clock: Any,
+        cluster: FlowCluster | None = None,
+    ) -> None:
         self._storage_ref = storage_ref
         self._registry = registry
         self._signer = signer
@@ -69,16 +76,19 @@ class FlowsApi:
             raise TokenError("send your agent token as 'Authorization: Bearer <token>'", error_id="token.malformed")
         claims = self._signer.verify(header[7:], kind="agent")
         if claims.extra.get("role") not in EDITORS:
-            raise CallCenterError("only managers and administrators publish flows", error_id="flow.forbidden",
-                                  status=403)
+            raise CallCenterError(
+                "only managers and administrators publish flows", error_id="flow.forbidden", status=403
+            )
         return claims.subject
 
     async def list_flows(self, _: web.Request) -> web.Response:
         registry = self._registry
-        return web.json_response({
-            "flows": {flow_id: registry.versions(flow_id) for flow_id in registry.flow_ids()},
-            "routes": registry.routes(),
-        })
+        return web.json_response(
+            {
+                "flows": {flow_id: registry.versions(flow_id) for flow_id in registry.flow_ids()},
+                "routes": registry.routes(),
+            }
+        )
 
     async def publish(self, request: web.Request) -> web.Response:
         editor = self._editor(request)
@@ -100,10 +110,13 @@ class FlowsApi:
                 await self._cluster.claim(flow_id, version, document, editor=editor, now=now)
             stored = await storage.flows.save_flow(flow_id, document, published_at=now, published_by=editor)
             flow = self._registry.publish(document)
-        await storage.audit.audit(at=now, actor=editor, action="publish_flow", target=flow_id,
-                                  details={"version": flow.version})
-        return web.json_response({"flow_id": flow.id, "version": flow.version,
-                                  "stored_version": getattr(stored, "version", flow.version)}, status=201)
+        await storage.audit.audit(
+            at=now, actor=editor, action="publish_flow", target=flow_id, details={"version": flow.version}
+        )
+        return web.json_response(
+            {"flow_id": flow.id, "version": flow.version, "stored_version": getattr(stored, "version", flow.version)},
+            status=201,
+        )
 
 
 def flow_document(text: str) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""Call detail records: one row per call and site, its events, its recording's metadata."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from cluster.clock import Clock
+from cluster.tasks import TaskOwner
+from site_node import call as callsm
+from site_node.acd import Acd
+from site_node.call import Call, EndReason, to_cdr
+from site_node.calls.live import CallBook, LiveCall
+from site_node.media.recording import RecordingInfo
+from site_node.storage import RecordingMeta, Storage
+
+
+class CdrWriter:
+    def __init__(self, *, storage: Storage, owner: TaskOwner, clock: Clock, acd: Acd, book: CallBook) -> None:
+        self._storage = storage
+        self._owner = owner
+        self._clock = clock
+        self._acd = acd
+        self._book = book
+
+    @staticmethod
+    def cdr_of(lc: LiveCall) -> dict[str, Any]:
+        """The call's CDR; a call that ended here after another site took it over (we were
+        paused past our lease) records ``failed_over``: the owner's row has the outcome."""
+        cdr = to_cdr(lc.call)
+        if lc.outcome_elsewhere:
+            cdr["end_reason"] = EndReason.FAILED_OVER.value
+        return cdr
+
+    async def write(self, lc: LiveCall) -> None:
+        events = [
+            (t.event, t.at, {"old": t.old.value, "new": t.new.value, "agent_id": t.agent_id, "queue": t.queue})
+            for t in lc.transitions
+        ]
+        await self._storage.calls.upsert_call(self.cdr_of(lc))
+        if events and not lc.finished:
+            await self._storage.calls.append_events(lc.call_id, events)
+            lc.finished = True
+
+    async def write_unjoined(self, call: Call) -> None:
+        """A call that never started here (its caller did not join): a CDR all the same."""
+        await self._storage.calls.upsert_call(to_cdr(call))
+
+    async def add_recording(self, lc: LiveCall, info: RecordingInfo) -> None:
+        await self._storage.recordings.add_recording(
+            RecordingMeta(
+                call_id=lc.call_id,
+                path=info.path,
+                started_at=info.started_at,
+                format="wav",
+                channels=info.channels,
+                ended_at=info.ended_at,
+                duration_s=info.duration_s,
+                paused_s=info.paused_s,
+            )
+        )
+
+    def wrap_up_finished(self, agent_id: str) -> None:
+        """The agent ended after-call work: the CDR gets its wrap-up end and handle time."""
+        now = self._clock.now()
+        for call_id, lc in list(self._book.wrapping.items()):
+            if lc.call.agent_id == agent_id:
+                self._book.wrapping.pop(call_id)
+                lc.call.apply(callsm.WrapUpEnded(), now)
+                handle = (lc.call.wrap_up_end_at or now) - (lc.call.answered_at or now)
+                if lc.call.queue is not None:
+                    with contextlib.suppress(Exception):
+                        self._acd.record_handle_time(lc.call.queue, handle)
+                self._owner.spawn(self._storage.calls.upsert_call(self.cdr_of(lc)), f"cdr-{call_id}")
+
+    def wrap_up_coded(self, agent_id: str, code: str) -> None:
+        for lc in self._book.wrapping.values():
+            if lc.call.agent_id == agent_id:
+                lc.call.data.set_value("attributes", "wrap_up_code", code)
