@@ -14,12 +14,12 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from central.api import CentralApi
+from central.config import CentralSettings
 from central.cors import install_cors
 from central.router import Router
 from central.routing.classify import Classifier
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
-from cluster.config import Settings
 from cluster.election import Election
 from cluster.etcd import Etcd, EtcdTls
 from cluster.http import HttpServer, make_app
@@ -34,7 +34,7 @@ IS_LEADER = Gauge("cc_central_is_leader", "1 while this central replica leads")
 
 
 class CentralNode:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: CentralSettings) -> None:
         self.settings = settings
         self.name = settings.central.name
         self.keys = Keyspace(settings.etcd.prefix)
@@ -99,7 +99,7 @@ class CentralNode:
             max_backoff_s=self.settings.etcd.retry_max_backoff_s,
             tls=EtcdTls.from_config(self.settings.etcd),
         )
-        self.state = ClusterState(self.etcd, self.keys)
+        self.state = ClusterState(self.etcd, self.keys, watch_retry_s=self.settings.central.timers.watch_retry_s)
         await self.state.start()
         central = self.settings.central
         self.router = Router(

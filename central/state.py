@@ -27,9 +27,10 @@ SiteLeft = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 class ClusterState:
-    def __init__(self, etcd: Etcd, keys: Keyspace) -> None:
+    def __init__(self, etcd: Etcd, keys: Keyspace, *, watch_retry_s: float = 0.5) -> None:
         self._etcd = etcd
         self._keys = keys
+        self._watch_retry_s = watch_retry_s  # central.timers.watch_retry_s
         self.sites: dict[str, dict[str, Any]] = {}
         self.departed: dict[str, dict[str, Any]] = {}  # last info of sites that left
         self.calls: dict[str, CallRecord] = {}
@@ -84,7 +85,7 @@ class ClusterState:
                         self.departed.pop(name, None)
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "site watch interrupted", reason=str(exc))
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(self._watch_retry_s)
 
     async def _site_left(self, name: str) -> None:
         info = self.sites.pop(name, {})
@@ -112,7 +113,7 @@ class ClusterState:
                         self.calls[call_id] = CallRecord.from_kv(kv)
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "call watch interrupted", reason=str(exc))
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(self._watch_retry_s)
 
     def apply_local(self, record: CallRecord) -> None:
         """Reflect our own committed write at once (the watch will confirm it)."""

@@ -1,95 +1,82 @@
 """The ``callcenter`` command: one entry point for every process of the cluster.
 
     callcenter etcd      a development etcd server (real etcd, loopback)
-    callcenter central   a central coordinator replica
-    callcenter site      a site node (one per branch)
     callcenter demo      the whole local cluster with demo data, URLs printed
-    callcenter seed      demo data into site databases
-    callcenter stats     the statistics job on Ray
-    callcenter call      place a test call with the Python client
+    callcenter central   a central coordinator replica          (from central)
+    callcenter stats     the statistics job on Ray              (from central)
+    callcenter site      a site node (one per branch)           (from site_node)
+    callcenter seed      demo data into site databases          (from site_node)
+    callcenter call      place a test call with the Python client (from webrtc_client)
 
-Subcommands that live in feature packages are imported only when used, so one feature's
-import error never breaks the others.
+This module knows no role: ``etcd`` and ``demo`` are role-free (``demo`` starts every role as a
+``python -m cluster.cli <command>`` subprocess); every other command is contributed by its role
+package through the ``callcenter.commands`` entry-point group (command name ->
+``module:click_command``) and imported only when used, so one role's import error breaks that
+command alone (``callcenter --help`` still lists it, marked unavailable).
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import signal
-import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
 import click
-import uvloop
 
-from cluster.config import Settings, load_settings
 from cluster.errors import CallCenterError
-from cluster.logs import setup_logging
 
-LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "seed": ("site_node.storage.seed", "seed_command", "load demo data into site databases"),
-    "stats": ("central.stats.cli", "stats_command", "compute KPIs and staffing on Ray"),
-    "call": ("webrtc_client.cli", "call_command", "place a test call with the Python client"),
-}
+COMMANDS_GROUP = "callcenter.commands"
 
 
-class LazyGroup(click.Group):
+def contributed_commands() -> dict[str, EntryPoint]:
+    """Command name -> entry point, from every installed role's ``callcenter.commands`` group."""
+    found: dict[str, EntryPoint] = {}
+    for point in entry_points(group=COMMANDS_GROUP):
+        found.setdefault(point.name, point)
+    return found
+
+
+def _unavailable(name: str, point: EntryPoint, exc: BaseException) -> click.Command:
+    reason = f"{point.value}: {type(exc).__name__}: {exc}"
+
+    def fail(**_: Any) -> None:
+        raise click.ClickException(f"'{name}' is not available in this build: {reason}")
+
+    return click.Command(
+        name,
+        callback=fail,
+        help=f"(unavailable: {reason})",
+        short_help=f"(unavailable: {type(exc).__name__})",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+
+
+class RoleCommands(click.Group):
+    """A group whose commands beyond its own come from the ``callcenter.commands`` entry points."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+        return sorted({*super().list_commands(ctx), *contributed_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in LAZY_COMMANDS:
-            module_name, attr, _ = LAZY_COMMANDS[cmd_name]
-            try:
-                command = getattr(importlib.import_module(module_name), attr)
-            except (ImportError, AttributeError) as exc:
-                raise click.ClickException(f"'{cmd_name}' is not available in this build: {exc}") from exc
-            return command  # type: ignore[no-any-return]
-        return super().get_command(ctx, cmd_name)
+        own = super().get_command(ctx, cmd_name)
+        if own is not None:
+            return own
+        point = contributed_commands().get(cmd_name)
+        if point is None:
+            return None
+        try:
+            command = point.load()
+        except Exception as exc:  # one role's broken import must not break the other commands
+            return _unavailable(cmd_name, point, exc)
+        if not isinstance(command, click.Command):
+            return _unavailable(cmd_name, point, TypeError(f"{point.value} is not a click command"))
+        return command
 
 
-def _settings(config: str | None, overrides: dict[str, Any]) -> Settings:
-    try:
-        return load_settings(config, overrides=overrides)
-    except CallCenterError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def run_service(start: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run a service under uvloop until SIGINT/SIGTERM; print actionable errors, not tracebacks."""
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await start(stop)
-
-    try:
-        uvloop.run(main())
-    except CallCenterError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-
-
-def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            nested = _drop_none(value)
-            if nested:
-                out[key] = nested
-        elif value is not None:
-            out[key] = value
-    return out
-
-
-@click.group(cls=LazyGroup)
+@click.group(cls=RoleCommands)
 def main() -> None:
     """Multi-branch contact-center cluster."""
 
@@ -114,71 +101,6 @@ def etcd(data_dir: str | None) -> None:
         pass
     finally:
         cluster.stop()
-
-
-def _common(func: Callable[..., Any]) -> Callable[..., Any]:
-    config_path = click.Path(dir_okay=False)
-    func = click.option("--config", "config", type=config_path, default=None, help="YAML config file")(func)
-    func = click.option("--etcd", "etcd_endpoints", default=None, help="etcd endpoints, comma separated")(func)
-    func = click.option("--host", default=None, help="HTTP listen address")(func)
-    func = click.option("--port", type=int, default=None, help="HTTP port")(func)
-    func = click.option("--name", default=None, help="this process's name")(func)
-    return func
-
-
-@main.command()
-@_common
-def central(
-    config: str | None, etcd_endpoints: str | None, host: str | None, port: int | None, name: str | None
-) -> None:
-    """Run a central coordinator replica."""
-    from central.node import CentralNode
-
-    settings = _settings(
-        config,
-        _drop_none(
-            {"etcd": {"endpoints": etcd_endpoints}, "central": {"name": name, "http": {"host": host, "port": port}}}
-        ),
-    )
-    setup_logging("central", level=settings.log_level)
-    run_service(CentralNode(settings).run_until)
-
-
-@main.command()
-@_common
-@click.option("--backup", default=None, help="backup sites, comma separated")
-@click.option("--database-url", default=None, help="SQLAlchemy URL of the site database")
-@click.option("--data-dir", default=None, help="directory for the SQLite file and recordings")
-def site(
-    config: str | None,
-    etcd_endpoints: str | None,
-    host: str | None,
-    port: int | None,
-    name: str | None,
-    backup: str | None,
-    database_url: str | None,
-    data_dir: str | None,
-) -> None:
-    """Run a site node (one per branch)."""
-    from site_node.node import SiteNode
-
-    settings = _settings(
-        config,
-        _drop_none(
-            {
-                "etcd": {"endpoints": etcd_endpoints},
-                "site": {
-                    "name": name,
-                    "http": {"host": host, "port": port},
-                    "backup_sites": backup,
-                    "database_url": database_url,
-                    "data_dir": data_dir,
-                },
-            }
-        ),
-    )
-    setup_logging("site", site=settings.site.name, level=settings.log_level)
-    run_service(SiteNode(settings).run_until)
 
 
 @main.command()

@@ -1,30 +1,46 @@
-"""Typed configuration: defaults, then a YAML file, then environment variables.
+"""Typed configuration: defaults, then a YAML file, then environment variables, then overrides.
 
 Environment variables are named ``CC_<SECTION>__<KEY>`` (e.g. ``CC_ETCD__ENDPOINTS``,
 ``CC_SITE__NAME``). An unknown key or a bad value anywhere is rejected at start-up with a
 :class:`~cluster.errors.ConfigError` naming the key (``site.port``, not a traceback).
-Each feature owns one section; the whole tree is :class:`Settings`.
+
+This module knows only the role-free sections (``log_level``, ``etcd``, ``tokens``, and the
+:class:`HttpConfig` shape roles reuse). Each role package owns its own section and contributes
+it through the ``callcenter.config`` entry-point group (section name -> model class), e.g.
+``site = "site_node.config:SiteConfig"``. :func:`settings_model` composes one model from the
+base and every contributed section, so a file or variable naming any role's section validates
+everywhere; a role then narrows the validated tree to its own typed settings, a subclass of
+:class:`ClusterSettings` (``site_node.config.SiteSettings``, ``central.config.CentralSettings``)::
+
+    settings = load_settings(path, model=SiteSettings)   # validates the whole tree
+    settings.site.acd.ring_timeout_s                      # typed
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from cluster.errors import ConfigError
 
 ENV_PREFIX = "CC_"
+SECTIONS_GROUP = "callcenter.config"
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """Base of every configuration section: unknown keys are errors, assignments are validated."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class EtcdConfig(_Section):
+class EtcdConfig(Section):
     endpoints: list[str] = Field(default_factory=lambda: ["127.0.0.1:2379"])
     prefix: str = "/cc"
     lease_ttl_s: int = Field(default=2, ge=1, le=60)
@@ -71,70 +87,82 @@ class EtcdConfig(_Section):
         return value
 
 
-class HttpConfig(_Section):
+class HttpConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
 
-class TokenConfig(_Section):
+class TokenConfig(Section):
     secret: str = Field(default="dev-only-secret-change-me-in-production-0123456789", min_length=32)
     call_ttl_s: float = Field(default=300.0, gt=0)
     agent_ttl_s: float = Field(default=12 * 3600.0, gt=0)
 
 
-class CentralConfig(_Section):
-    name: str = "central-1"
-    http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8000))
-    route_capacity_cps: float = Field(default=2000.0, gt=0)
-    site_strategy: Literal["least_wait", "home_branch", "most_ready"] = "least_wait"
-    dnis_table: str | None = None  # YAML file: dialled number -> service, skill, priority
-    overflow_after_s: dict[str, float] = Field(default_factory=dict)  # per skill; cross-site overflow off if absent
+S = TypeVar("S", bound="ClusterSettings")
 
 
-class MediaConfig(_Section):
-    host_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
-    stun_servers: list[str] = Field(default_factory=list)
-    turn_servers: list[str] = Field(default_factory=list)
-    turn_username: str | None = None
-    turn_password: str | None = None
-    codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])  # type: ignore[arg-type]
-    recordings_dir: str = "recordings"
+class ClusterSettings(Section):
+    """The role-free part of every process's settings; roles subclass it with their sections."""
 
-
-class AcdConfig(_Section):
-    ring_timeout_s: float = Field(default=15.0, gt=0)
-    wrap_up_s: float = Field(default=30.0, ge=0)
-    auto_end_wrap_up: bool = True
-
-
-class SiteConfig(_Section):
-    name: str = "site-1"
-    http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8100))
-    advertise_url: str | None = None  # what central hands to clients; derived from http if unset
-    database_url: str | None = None  # default: sqlite file per site under data_dir
-    data_dir: str = "data"
-    backup_sites: list[str] = Field(default_factory=list)
-    load_publish_interval_s: float = Field(default=1.0, ge=0.2)
-    join_timeout_s: float = Field(default=30.0, gt=0)  # a routed caller who never joins is closed
-    media: MediaConfig = Field(default_factory=MediaConfig)
-    acd: AcdConfig = Field(default_factory=AcdConfig)
-
-    @field_validator("backup_sites", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-
-class Settings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     etcd: EtcdConfig = Field(default_factory=EtcdConfig)
     tokens: TokenConfig = Field(default_factory=TokenConfig)
-    central: CentralConfig = Field(default_factory=CentralConfig)
-    site: SiteConfig = Field(default_factory=SiteConfig)
 
+    def narrow(self, model: type[S]) -> S:
+        """The sections of this (validated) tree that ``model`` declares, as a ``model``."""
+        return model.model_validate({name: getattr(self, name) for name in model.model_fields if hasattr(self, name)})
+
+
+# Transitional: site_node/runtime still annotates with this name; it becomes SiteSettings there.
+Settings = ClusterSettings
+
+
+@functools.cache
+def _contributed() -> tuple[tuple[tuple[str, type[BaseModel]], ...], tuple[tuple[str, str], ...]]:
+    found: dict[str, type[BaseModel]] = {}
+    broken: dict[str, str] = {}
+    for point in entry_points(group=SECTIONS_GROUP):
+        if point.name in found or point.name in ClusterSettings.model_fields:
+            continue
+        try:
+            model = point.load()
+        except Exception as exc:  # a broken role must not break the others' start-up
+            broken[point.name] = f"{point.value}: {type(exc).__name__}: {exc}"
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            broken[point.name] = f"{point.value} is not a configuration model"
+            continue
+        found[point.name] = model
+    return tuple(sorted(found.items())), tuple(sorted(broken.items()))
+
+
+def contributed_sections() -> dict[str, type[BaseModel]]:
+    """Section name -> model, from every installed role's ``callcenter.config`` entry points."""
+    return dict(_contributed()[0])
+
+
+def unavailable_sections() -> dict[str, str]:
+    """Sections whose contributing role failed to import (name -> why)."""
+    return dict(_contributed()[1])
+
+
+def settings_model(
+    *roles: type[ClusterSettings], sections: Mapping[str, type[BaseModel]] | None = None
+) -> type[ClusterSettings]:
+    """One model of the whole tree: the base, the contributed ``sections``, and ``roles``' fields.
+
+    ``sections`` defaults to the installed entry points; a role's own fields are always included,
+    so a role validates its section even if its entry points are not registered.
+    """
+    fields: dict[str, Any] = {}
+    for name, model in (contributed_sections() if sections is None else sections).items():
+        fields[name] = (model, Field(default_factory=model))
+    for role in roles:
+        for name, info in role.model_fields.items():
+            if name not in ClusterSettings.model_fields:
+                fields[name] = (info.annotation, info)
+    return create_model("Settings", __base__=ClusterSettings, **fields)
 
 def _deep_set(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node = tree
@@ -169,13 +197,13 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_settings(
+def read_tree(
     path: str | Path | None = None,
     *,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
-) -> Settings:
-    """Build :class:`Settings` from defaults < file < environment < explicit overrides."""
+) -> dict[str, Any]:
+    """The raw configuration tree: file < environment < explicit overrides (not validated)."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -190,11 +218,56 @@ def load_settings(
     data = _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
     if overrides:
         data = _merge(data, overrides)
+    return data
+
+
+def validate_tree(model: type[S], data: dict[str, Any]) -> S:
+    """Validate ``data`` as ``model``; the first problem becomes a :class:`ConfigError` naming its key."""
     try:
-        return Settings.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
         kind = "config.unknown_key" if first["type"] == "extra_forbidden" else "config.bad_value"
         problem = "unknown key" if kind == "config.unknown_key" else first["msg"]
+        if kind == "config.unknown_key" and key in unavailable_sections():
+            problem = f"its role failed to load ({unavailable_sections()[key]})"
         raise ConfigError(f"configuration key {key!r}: {problem}", error_id=kind, key=key) from exc
+
+
+@overload
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    model: None = None,
+) -> ClusterSettings: ...
+
+
+@overload
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    model: type[S],
+) -> S: ...
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    model: type[ClusterSettings] | None = None,
+) -> ClusterSettings:
+    """Validate defaults < file < environment < overrides against every role's sections.
+
+    Without ``model`` the result is the composed tree (every contributed section present); with
+    a role's settings class it is that class, narrowed from the validated tree.
+    """
+    data = read_tree(path, environ=environ, overrides=overrides)
+    roles = () if model is None else (model,)
+    tree = validate_tree(settings_model(*roles), data)
+    return tree if model is None else tree.narrow(model)

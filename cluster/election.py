@@ -55,10 +55,6 @@ class Election:
         """Create revision of our candidate key (valid as a token only while leading)."""
         return self._revision
 
-    @property
-    def is_candidate(self) -> bool:
-        return self._key is not None
-
     async def campaign(self, value: bytes) -> Leader:
         """Block until this session leads; raise :class:`NotLeader` if the session is lost."""
         key = f"{self.prefix}{self._session.lease_id:016x}"

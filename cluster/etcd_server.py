@@ -178,10 +178,6 @@ class EtcdCluster:
             member.process.send_signal(sig)
             member.process.wait(timeout=10)
 
-    def restart_member(self, member: EtcdMember) -> None:
-        self.kill_member(member)
-        self.start_member(member, state="existing")
-
     def stop(self) -> None:
         for member in self.members:
             if member.process is not None and member.process.poll() is None:

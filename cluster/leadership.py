@@ -71,9 +71,6 @@ class Leadership:
             asyncio.create_task(self._observe_forever(), name="leadership-observe"),
         ]
 
-    async def wait_leading(self) -> None:
-        await self._leading.wait()
-
     async def _campaign_forever(self) -> None:
         backoff = 0.2
         while True:

@@ -71,7 +71,3 @@ def call_context(call_id: str) -> Iterator[None]:
         yield
     finally:
         _call.reset(token)
-
-
-def set_site(site: str) -> None:
-    _site.set(site)

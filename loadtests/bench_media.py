@@ -29,7 +29,7 @@ from aiohttp import web
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from cluster.config import MediaConfig
+from site_node.config import MediaConfig
 from site_node.media import MediaSwitch, aiortc_internals
 from site_node.media.codecs import AudioDecoder, codec_by_name, encode_buffer, make_packet
 

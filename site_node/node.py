@@ -15,13 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from cluster.config import Settings
 from cluster.errors import EtcdUnavailable
 from cluster.etcd import Etcd, EtcdTls, Session
 from cluster.http import HttpServer, make_app
 from cluster.keys import Keyspace
 from cluster.logs import log
 from cluster.membership import Membership, Registration
+from site_node.config import SiteSettings
 from site_node.runtime.service import SiteRuntime
 from webrtc_client.web import install_pages
 
@@ -29,7 +29,7 @@ _log = logging.getLogger(__name__)
 
 
 class SiteNode:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: SiteSettings) -> None:
         self.settings = settings
         self.name = settings.site.name
         self.keys = Keyspace(settings.etcd.prefix)

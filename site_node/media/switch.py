@@ -16,8 +16,8 @@ import logging
 from pathlib import Path
 
 from cluster.clock import SYSTEM_CLOCK, Clock
-from cluster.config import MediaConfig
 from cluster.tasks import TaskOwner
+from site_node.config import MediaConfig
 from site_node.media import aiortc_internals
 from site_node.media import topology as topo
 from site_node.media.codecs import CodecSpec

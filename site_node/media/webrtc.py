@@ -21,7 +21,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
-from cluster.config import MediaConfig
+from site_node.config import MediaConfig
 from site_node.media import aiortc_internals
 from site_node.media.codecs import codec_by_name
 from site_node.media.errors import BadSdp, LegClosed

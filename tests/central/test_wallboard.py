@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from central.config import CentralSettings
 from central.node import CentralNode
 from central.wallboard import build_snapshot
 from central.wallboard.api import install
@@ -234,7 +235,7 @@ async def test_wallboard_in_chromium_shows_a_queued_call_within_two_seconds(
 ) -> None:
     from playwright.async_api import async_playwright
 
-    settings = load_settings(environ={}, overrides={
+    settings = load_settings(environ={}, model=CentralSettings, overrides={
         "etcd": {"endpoints": etcd_endpoints, "prefix": keyspace.prefix, "lease_ttl_s": 2},
         "central": {"name": "central-wb", "http": {"port": 0}},
     })

@@ -7,8 +7,11 @@ import sys
 
 import pytest
 
-from cluster.config import load_settings
+from central.config import CentralSettings
+from cluster import config as config_module
+from cluster.config import ClusterSettings, Section, load_settings, settings_model
 from cluster.errors import ConfigError
+from site_node.config import SiteSettings, TimersConfig
 
 
 def test_defaults_then_file_then_environment(tmp_path) -> None:
@@ -29,6 +32,9 @@ def test_defaults_then_file_then_environment(tmp_path) -> None:
         ({"CC_ETCD__ENDPOINTS": "no-port-here"}, "config.bad_value", "etcd.endpoints"),
         ({"CC_ETCD__LEASE_TTL_S": "zero"}, "config.bad_value", "etcd.lease_ttl_s"),
         ({"CC_LOG_LEVEL": "LOUD"}, "config.bad_value", "log_level"),
+        ({"CC_SITE__TIMERS__GONE_GRACE_S": "0"}, "config.bad_value", "site.timers.gone_grace_s"),
+        ({"CC_CENTRAL__TIMERS__WATCH_RETRY_S": "-1"}, "config.bad_value", "central.timers.watch_retry_s"),
+        ({"CC_NOSUCHROLE__X": "1"}, "config.unknown_key", "nosuchrole"),
     ],
 )
 def test_bad_configuration_is_rejected_naming_the_key(environ: dict[str, str], error_id: str, key: str) -> None:
@@ -37,6 +43,61 @@ def test_bad_configuration_is_rejected_naming_the_key(environ: dict[str, str], e
     assert caught.value.error_id == error_id
     assert caught.value.details["key"] == key
     assert repr(key) in str(caught.value)
+
+
+@pytest.mark.parametrize("model", [None, SiteSettings, CentralSettings])
+def test_every_role_validates_the_whole_tree(model: type[ClusterSettings] | None) -> None:
+    """A file shared by all processes may name any role's section; a typo there stops every role."""
+    environ = {"CC_SITE__NAME": "north", "CC_CENTRAL__NAME": "c-2"}
+    load_settings(environ=environ, model=model)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={**environ, "CC_CENTRAL__NAEM": "x"}, model=model)
+    assert caught.value.details["key"] == "central.naem"
+
+
+def test_a_role_gets_its_own_typed_settings() -> None:
+    environ = {"CC_SITE__TIMERS__REATTACH_WAIT_S": "4.5", "CC_CENTRAL__TIMERS__WATCH_RETRY_S": "0.25"}
+    site = load_settings(environ=environ, model=SiteSettings)
+    assert type(site) is SiteSettings
+    assert site.site.timers.reattach_wait_s == 4.5
+    assert site.site.timers.gone_grace_s == TimersConfig().gone_grace_s == 5.0
+    assert site.etcd.prefix == "/cc" and site.log_level == "INFO"
+    central = load_settings(environ=environ, model=CentralSettings)
+    assert type(central) is CentralSettings
+    assert central.central.timers.watch_retry_s == 0.25
+    assert central.central.timers.failover_retry_s == 0.5
+
+
+def test_sections_compose_from_what_roles_contribute() -> None:
+    class PagerConfig(Section):
+        beeps: int = 1
+
+    model = settings_model(sections={"pager": PagerConfig})
+    assert model.model_validate({"pager": {"beeps": 3}}).pager.beeps == 3  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError) as caught:
+        config_module.validate_tree(model, {"pager": {"boops": 3}})
+    assert caught.value.details["key"] == "pager.boops"
+    with pytest.raises(ConfigError, match=r"'site'"):  # not contributed here: unknown
+        config_module.validate_tree(model, {"site": {"name": "x"}})
+
+
+def test_a_role_whose_section_fails_to_import_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    points = [
+        EntryPoint("site", "site_node.config:SiteConfig", config_module.SECTIONS_GROUP),
+        EntryPoint("broken", "no_such_role.config:BrokenConfig", config_module.SECTIONS_GROUP),
+    ]
+    monkeypatch.setattr(config_module, "entry_points", lambda group: [p for p in points if p.group == group])
+    config_module._contributed.cache_clear()
+    try:
+        assert load_settings(environ={"CC_SITE__NAME": "ok"}).site.name == "ok"  # type: ignore[attr-defined]
+        with pytest.raises(ConfigError) as caught:
+            load_settings(environ={"CC_BROKEN__X": "1"})
+        assert caught.value.details["key"] == "broken"
+        assert "no_such_role" in str(caught.value)
+    finally:
+        config_module._contributed.cache_clear()
 
 
 def test_bad_file_is_rejected(tmp_path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.config import MediaConfig
+from site_node.config import MediaConfig
 from site_node.media import MediaSwitch
 
 

@@ -1,0 +1,70 @@
+"""What every role's ``callcenter`` command shares: options, settings loading, the service runner.
+
+A role package defines its commands in its own ``cli.py`` with these helpers and lists them in
+the ``callcenter.commands`` entry-point group; :mod:`cluster.cli` loads them by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+import uvloop
+
+from cluster.config import ClusterSettings, load_settings
+from cluster.errors import CallCenterError
+
+S = TypeVar("S", bound=ClusterSettings)
+
+
+def load_role_settings(model: type[S], config: str | None, overrides: dict[str, Any]) -> S:
+    """Settings for one role's command; a bad configuration is a click error naming the key."""
+    try:
+        return load_settings(config, overrides=drop_none(overrides), model=model)
+    except CallCenterError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def run_service(start: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run a service under uvloop until SIGINT/SIGTERM; print actionable errors, not tracebacks."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await start(stop)
+
+    try:
+        uvloop.run(main())
+    except CallCenterError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+def drop_none(tree: dict[str, Any]) -> dict[str, Any]:
+    """``tree`` without unset (``None``) options and the sections left empty by that."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            nested = drop_none(value)
+            if nested:
+                out[key] = nested
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config``, ``--etcd``, ``--host``, ``--port``, ``--name``: the options every service takes."""
+    config_path = click.Path(dir_okay=False)
+    func = click.option("--config", "config", type=config_path, default=None, help="YAML config file")(func)
+    func = click.option("--etcd", "etcd_endpoints", default=None, help="etcd endpoints, comma separated")(func)
+    func = click.option("--host", default=None, help="HTTP listen address")(func)
+    func = click.option("--port", type=int, default=None, help="HTTP port")(func)
+    func = click.option("--name", default=None, help="this process's name")(func)
+    return func

@@ -1,0 +1,68 @@
+"""The site node's configuration: the ``site`` section and :class:`SiteSettings`.
+
+Contributed to the ``callcenter`` tree through the ``callcenter.config`` entry point
+``site = "site_node.config:SiteConfig"``; environment variables are ``CC_SITE__...``
+(e.g. ``CC_SITE__ACD__RING_TIMEOUT_S``, ``CC_SITE__TIMERS__GONE_GRACE_S``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from cluster.config import ClusterSettings, HttpConfig, Section
+
+
+class MediaConfig(Section):
+    host_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    stun_servers: list[str] = Field(default_factory=list)
+    turn_servers: list[str] = Field(default_factory=list)
+    turn_username: str | None = None
+    turn_password: str | None = None
+    codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])  # type: ignore[arg-type]
+    recordings_dir: str = "recordings"
+
+
+class AcdConfig(Section):
+    ring_timeout_s: float = Field(default=15.0, gt=0)
+    wrap_up_s: float = Field(default=30.0, ge=0)
+    auto_end_wrap_up: bool = True
+
+
+class TimersConfig(Section):
+    """How long a site waits and retries (seconds)."""
+
+    gone_grace_s: float = Field(default=5.0, gt=0)  # a caller's/agent's socket lost -> give up on them after
+    reattach_wait_s: float = Field(default=15.0, gt=0)  # a call moved by failover waits this for its agent
+    consult_ring_s: float = Field(default=30.0, gt=0)  # a consultation rings the consulted agent this long
+    record_retry_for_s: float = Field(default=30.0, gt=0)  # keep retrying a record write while etcd is down
+    record_retry_sleep_s: float = Field(default=0.2, gt=0)  # between those retries
+    watch_retry_s: float = Field(default=0.5, gt=0)  # call watch / flow sync: sleep after an etcd error
+
+
+class SiteConfig(Section):
+    name: str = "site-1"
+    http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8100))
+    advertise_url: str | None = None  # what central hands to clients; derived from http if unset
+    database_url: str | None = None  # default: sqlite file per site under data_dir
+    data_dir: str = "data"
+    backup_sites: list[str] = Field(default_factory=list)
+    load_publish_interval_s: float = Field(default=1.0, ge=0.2)
+    join_timeout_s: float = Field(default=30.0, gt=0)  # a routed caller who never joins is closed
+    media: MediaConfig = Field(default_factory=MediaConfig)
+    acd: AcdConfig = Field(default_factory=AcdConfig)
+    timers: TimersConfig = Field(default_factory=TimersConfig)
+
+    @field_validator("backup_sites", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class SiteSettings(ClusterSettings):
+    """What a site node reads: ``log_level``, ``etcd``, ``tokens`` and ``site``."""
+
+    site: SiteConfig = Field(default_factory=SiteConfig)
