@@ -21,7 +21,7 @@ from prometheus_client import Counter, Histogram
 from central.routing.classify import Classification, Classifier
 from central.routing.selection import NoSiteAvailable, SiteSnapshot, Strategy, select_site
 from central.state import ClusterState
-from cluster.callrecords import CallRecord
+from cluster.callrecords import CallRecord, RecordState
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.election import Election
 from cluster.errors import CallCenterError, NotLeader
@@ -120,7 +120,7 @@ class Router:
         record = CallRecord(
             call_id=call_id or uuid.uuid4().hex,
             site=choice.site,
-            state="routed",
+            state=RecordState.ROUTED,
             skill=cls.skill,
             priority=cls.priority,
             original_arrival_at=self._clock.now(),

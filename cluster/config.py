@@ -114,10 +114,6 @@ class ClusterSettings(Section):
         return model.model_validate({name: getattr(self, name) for name in model.model_fields if hasattr(self, name)})
 
 
-# Transitional: site_node/runtime still annotates with this name; it becomes SiteSettings there.
-Settings = ClusterSettings
-
-
 @functools.cache
 def _contributed() -> tuple[tuple[tuple[str, type[BaseModel]], ...], tuple[tuple[str, str], ...]]:
     found: dict[str, type[BaseModel]] = {}

@@ -20,9 +20,9 @@ from cluster.http import HttpServer, make_app
 from cluster.keys import Keyspace
 from cluster.tasks import cancel_and_wait
 from cluster.tokens import TokenSigner
-from site_node.ivr import load_demo_registry
-from site_node.flows.sync import FlowCluster
 from site_node.flows.api import FlowsApi, load_flows
+from site_node.flows.sync import FlowCluster
+from site_node.ivr import load_demo_registry
 from site_node.storage import Storage
 
 SECRET = "a-test-secret-of-enough-length-for-hs256"
