@@ -15,7 +15,7 @@ from prometheus_client import Gauge
 
 from central.api import CentralApi
 from central.cors import install_cors
-from central.router import Router
+from central.routing.router import Router
 from central.routing.classify import Classifier
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
