@@ -15,8 +15,8 @@ from prometheus_client import Gauge
 
 from central.api import CentralApi
 from central.cors import install_cors
-from central.routing.router import Router
 from central.routing.classify import Classifier
+from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
 from cluster.config import Settings
