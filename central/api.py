@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from central.router import Router
+from central.routing.router import Router
 from cluster.callrecords import CallRecord
 from cluster.errors import BadRequest, CallCenterError, NotLeader
 from cluster.http import read_json

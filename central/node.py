@@ -16,8 +16,8 @@ from prometheus_client import Gauge
 from central.api import CentralApi
 from central.config import CentralSettings
 from central.cors import install_cors
-from central.router import Router
 from central.routing.classify import Classifier
+from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
 from cluster.election import Election

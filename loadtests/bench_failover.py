@@ -59,9 +59,10 @@ async def _scenario(cluster: LocalCluster, calls: int, talking: int) -> dict[str
     killed_at = time.monotonic()
     north.signal(signal.SIGKILL)
     clients: list[CustomerClient | AgentClient] = [*customers, *agents]
-    deadline = killed_at + 30
-    while time.monotonic() < deadline and not all(c.reconnects for c in clients):
-        await asyncio.sleep(0.05)
+    waits = [asyncio.create_task(c.reattached.wait()) for c in clients]
+    _, late = await asyncio.wait(waits, timeout=max(0.0, killed_at + 30 - time.monotonic()))
+    for wait in late:
+        wait.cancel()
     # reconnects[] holds seconds from noticing the loss; the socket drops at the kill itself.
     customer_ms = [c.reconnects[0] * 1000 for c in customers if c.reconnects]
     agent_ms = [a.reconnects[0] * 1000 for a in agents if a.reconnects]

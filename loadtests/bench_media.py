@@ -206,6 +206,22 @@ def client_main(port: int, calls: int, codec: str, seconds: float, tagged: bool,
     out.put(uvloop.run(_run_clients(port, calls, codec, seconds, tagged)))
 
 
+async def _connected(pc: RTCPeerConnection) -> None:
+    """Until ``pc`` is connected, woken by its state changes (the caller bounds the wait)."""
+    changed = asyncio.Event()
+
+    def wake() -> None:
+        changed.set()
+
+    pc.on("connectionstatechange", wake)
+    try:
+        while pc.connectionState != "connected":
+            await changed.wait()
+            changed.clear()
+    finally:
+        pc.remove_listener("connectionstatechange", wake)
+
+
 async def _peer(codec: str, track: PacketTrack, meter: Meter) -> tuple[RTCPeerConnection, str]:
     pc = RTCPeerConnection()
     transceiver = pc.addTransceiver(track, direction="sendrecv")
@@ -246,8 +262,8 @@ async def _run_clients(port: int, calls: int, codec: str, seconds: float, tagged
             if probe:
                 probes.append((c_track, a_meter))
         async with asyncio.timeout(60):
-            while any(pc.connectionState != "connected" for pc in pcs):
-                await asyncio.sleep(0.1)
+            for pc in pcs:
+                await _connected(pc)
         await asyncio.sleep(2.0)  # warm up
         async with http.get(f"{url}/cpu") as r:
             cpu0 = await r.json()

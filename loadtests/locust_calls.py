@@ -58,6 +58,22 @@ class CallContext:
     customers: set[CustomerClient] = field(default_factory=set)
     agents: set[AgentClient] = field(default_factory=set)
     _http: aiohttp.ClientSession | None = None
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)  # set while no client is live
+
+    def joined(self, client: CustomerClient | AgentClient) -> None:
+        if isinstance(client, AgentClient):
+            self.agents.add(client)
+        else:
+            self.customers.add(client)
+        self._idle.clear()
+
+    def left(self, client: CustomerClient | AgentClient) -> None:
+        if isinstance(client, AgentClient):
+            self.agents.discard(client)
+        else:
+            self.customers.discard(client)
+        if not (self.customers or self.agents):
+            self._idle.set()
 
     def http(self) -> aiohttp.ClientSession:
         """One session for the whole process (no connection limit: every caller holds a socket)."""
@@ -73,9 +89,9 @@ class CallContext:
         self.stopping = True
         await asyncio.gather(*(c.hangup() for c in list(self.customers)), return_exceptions=True)
         await asyncio.gather(*(_logout(a) for a in list(self.agents)), return_exceptions=True)
-        deadline = time.monotonic() + grace_s
-        while (self.customers or self.agents) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        if self.customers or self.agents:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), grace_s)
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -135,7 +151,7 @@ async def customer_call(ctx: CallContext, media: bool) -> CallOutcome:
     s, rng = ctx.settings, ctx.rng
     outcome = CallOutcome(media=media)
     client = LoadCustomer(s.central_urls, caller=caller_number(rng), dialled=s.dialled, media=media, http=ctx.http())
-    ctx.customers.add(client)
+    ctx.joined(client)
     ctx.started()
     step, since = "route", time.monotonic()
     try:
@@ -198,7 +214,7 @@ async def customer_call(ctx: CallContext, media: bool) -> CallOutcome:
             await asyncio.shield(client.close())
         ctx.finished()
         ctx.record(outcome)
-        ctx.customers.discard(client)  # last: shutdown() waits for this set to empty
+        ctx.left(client)  # last: shutdown() waits for every client to have left
 
 
 async def _ivr(ctx: CallContext, client: LoadCustomer, media: bool) -> tuple[dict[str, Any], float]:
@@ -264,7 +280,7 @@ async def agent_shift(ctx: CallContext, spec: AgentSpec, tally: AgentTally, off_
             spec.site_url, spec.agent_id, ctx.settings.agent_password,
             central_urls=ctx.settings.central_urls, tone_hz=440.0, media=True, http=ctx.http(),
         )  # fmt: skip
-        ctx.agents.add(client)
+        ctx.joined(client)
         at: dict[str, Any] = {"step": "login", "since": time.monotonic()}  # where a failure happened
         try:
             joined = await client.login()
@@ -286,7 +302,7 @@ async def agent_shift(ctx: CallContext, spec: AgentSpec, tally: AgentTally, off_
         finally:
             if off_duty() and not ctx.stopping:
                 await _logout(client)
-            ctx.agents.discard(client)
+            ctx.left(client)
             with contextlib.suppress(Exception):
                 await asyncio.shield(client.close())
 

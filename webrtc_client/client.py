@@ -192,6 +192,7 @@ class _Reconnecting:
         self.site: str | None = None
         self.done = False
         self.reconnects: list[float] = []  # seconds from losing the site to being back
+        self.reattached = asyncio.Event()  # set at the first re-attach after losing the site
         self._watch: asyncio.Task[None] | None = None
         self.on_attached: Callable[[], Awaitable[None]] | None = None
 
@@ -251,6 +252,7 @@ class _Reconnecting:
                     ws_url = await self._relocate()
                     await self._attach(ws_url)
                     self.reconnects.append(time.monotonic() - lost_at)
+                    self.reattached.set()
                     if self.on_attached is not None:
                         await self.on_attached()
                     break

@@ -1,8 +1,9 @@
 """Reading call detail records and writing ``stats_aggregates`` with SQLAlchemy Core.
 
 The tables are described here with lightweight Core ``Table`` objects so the statistics do not
-depend on the site node's ORM models. ``calls`` is only read; ``stats_aggregates`` is reflected
-when it exists (only the columns it has are written) and created otherwise.
+depend on the site node's ORM models (``calls`` is built from :mod:`central.stats.columns`).
+``calls`` is only read; ``stats_aggregates`` is reflected when it exists (only the columns it
+has are written) and created otherwise.
 
 Both backends work from the same code: SQLite through the standard ``sqlite3`` driver, opened
 read-only (a mistyped path never creates an empty database), and PostgreSQL through asyncpg
@@ -41,46 +42,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from central.stats.columns import CDR_COLUMNS, Kind
+from central.stats.columns import READ_COLUMNS as READ_COLUMNS
 from central.stats.errors import SiteUnavailable
-from central.stats.kpi import READ_COLUMNS as READ_COLUMNS
 
-TIME_COLUMNS = (
-    "original_arrival_at",
-    "arrival_at",
-    "ivr_start_at",
-    "ivr_end_at",
-    "queued_at",
-    "offered_at",
-    "answered_at",
-    "ended_at",
-    "wrap_up_end_at",
-)
-TEXT_COLUMNS = (
-    "call_id",
-    "site",
-    "queue",
-    "skill",
-    "caller_number",
-    "dialled_number",
-    "customer_id",
-    "agent_id",
-    "flow_id",
-)
+_TYPES: dict[Kind, type[String] | type[Integer] | type[Double] | type[Boolean]] = {
+    "text": String,
+    "int": Integer,
+    "time": Double,
+    "seconds": Double,
+    "bool": Boolean,
+}
 _metadata = MetaData()
 
 calls_table = Table(
     "calls",
     _metadata,
-    Column("call_id", String, primary_key=True),
-    *(Column(name, String) for name in TEXT_COLUMNS[1:]),
-    Column("priority", Integer),
-    Column("flow_version", Integer),
-    *(Column(name, Double) for name in TIME_COLUMNS),
-    Column("hold_total_s", Double),
-    Column("transfers", Integer),
-    Column("failovers", Integer),
-    Column("callback_requested", Boolean),
-    Column("end_reason", String),
+    *(Column(name, _TYPES[kind], primary_key=name == "call_id") for name, kind in CDR_COLUMNS.items()),
 )
 
 aggregates_table = Table(

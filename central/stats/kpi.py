@@ -46,6 +46,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from central.stats.columns import READ_COLUMNS as READ_COLUMNS
 from central.stats.params import KpiParams
 
 END_REASONS = (
@@ -76,23 +77,6 @@ MALFORMED_REASONS = (
     "negative_counter",
     "hold_exceeds_talk",
 )
-# Columns of the CDR (``calls`` table) the KPIs need; the others are never read.
-READ_COLUMNS = (
-    "call_id",
-    "queue",
-    "agent_id",
-    "arrival_at",
-    "queued_at",
-    "offered_at",
-    "answered_at",
-    "ended_at",
-    "wrap_up_end_at",
-    "hold_total_s",
-    "transfers",
-    "failovers",
-    "callback_requested",
-    "end_reason",
-)
 KEYS = ["interval_start", "site", "queue", "agent_id"]
 COUNT_COLUMNS = [
     "calls",
@@ -117,7 +101,6 @@ MS_COLUMNS = [
 ]
 SUM_COLUMNS = COUNT_COLUMNS + MS_COLUMNS
 BUSY_KEYS = ["interval_start", "site", "queue", "agent_id"]
-SESSION_COLUMNS = ["site", "agent_id", "start_ms", "end_ms"]
 NO_AGENT = ""
 # Times are rounded by their writers: order checks allow half a millisecond of jitter.
 _ORDER_TOLERANCE_S = 0.0005

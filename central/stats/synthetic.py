@@ -111,6 +111,7 @@ def synthetic_calls(
             "failovers": (rng.random(n) < 0.005).astype(np.int64),
             "callback_requested": callback,
             "end_reason": end_reason,
+            "resumed_from": None,
         }
     )
     if malformed_rate > 0:

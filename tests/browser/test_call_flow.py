@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from central.stats.columns import TIME_COLUMNS
 from cluster.launcher import LocalCluster
 from site_node.storage.seed import DEMO_PIN
 from tests.browser.pages import AGENT_HZ, CUSTOMER_HZ, AgentPage, CustomerPage, cdr, wait_ready_published, wait_until
@@ -23,16 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
 
 HOME = "branch-north"
 CUSTOMER_NUMBER = "33259997"  # demo customer cust-00001, Greta Jansen
-CDR_TIMES = (
-    "arrival_at",
-    "ivr_start_at",
-    "ivr_end_at",
-    "queued_at",
-    "offered_at",
-    "answered_at",
-    "ended_at",
-    "wrap_up_end_at",
-)
 
 
 def test_call_from_ivr_to_agent_hold_consult_and_wrap_up(
@@ -112,7 +103,7 @@ def test_call_from_ivr_to_agent_hold_consult_and_wrap_up(
             lambda: (r := cdr(cluster, HOME, call_id)) and r["wrap_up_end_at"] is not None and r,
             "the call detail record with its wrap-up",
         )
-        assert {k: record[k] for k in CDR_TIMES if record[k] is None} == {}
+        assert {k: record[k] for k in TIME_COLUMNS if record[k] is None} == {}
         assert record["arrival_at"] <= record["ivr_start_at"] <= record["queued_at"] <= record["answered_at"]
         assert record["answered_at"] <= record["ended_at"] <= record["wrap_up_end_at"]
         assert record["hold_total_s"] > 0

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from central.router import Router
 from central.routing.classify import Classifier
+from central.routing.router import Router
 from central.state import ClusterState
 from cluster.callrecords import CallRecord, OwnershipLost, SiteCallStore
 from cluster.clock import ManualClock

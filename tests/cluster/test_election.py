@@ -75,14 +75,15 @@ async def test_observe_reports_every_change_of_leader(etcd: Etcd, keyspace: Keys
     s1, s2 = await Session(etcd, TTL_S).start(), await Session(etcd, TTL_S).start()
     e1, e2 = Election(etcd, s1, keyspace.election("o")), Election(etcd, s2, keyspace.election("o"))
     seen: list[bytes | None] = []
+    first = asyncio.Event()
 
     async def observe() -> None:
         async for leader in e2.observe():
             seen.append(None if leader is None else leader.value)
+            first.set()
 
     watcher = asyncio.create_task(observe())
-    while not seen:  # the observer reports "no leader" before anyone campaigns
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(first.wait(), 5)  # the observer reports "no leader" before anyone campaigns
     await e1.campaign(b"one")
     second = asyncio.create_task(e2.campaign(b"two"))
     await asyncio.sleep(0.2)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from pyee.asyncio import AsyncIOEventEmitter
 
 from site_node.media import MediaSwitch, WebRtcLeg
 from webrtc_client.audio import FRAME, RATE, SignalTrack, band_share, dtmf_samples, rms, spectrum
@@ -69,12 +71,29 @@ class ClientPeer:
             await asyncio.gather(self._consumer, return_exceptions=True)
 
 
+async def emitted_until(emitter: AsyncIOEventEmitter, event: str, done: Callable[[], bool]) -> None:
+    """Wait until ``done()`` holds, re-checking each time ``emitter`` emits ``event``
+    (e.g. a peer connection's ``connectionstatechange``, a data channel's ``open``)."""
+    changed = asyncio.Event()
+
+    def wake(*_: object) -> None:
+        changed.set()
+
+    emitter.on(event, wake)
+    try:
+        while not done():
+            await changed.wait()
+            changed.clear()
+    finally:
+        emitter.remove_listener(event, wake)
+
+
 async def join(switch: MediaSwitch, leg_id: str, peer: ClientPeer) -> WebRtcLeg:
     leg, answer = await switch.answer_webrtc(leg_id, await peer.offer())
     await peer.accept(answer)
     async with asyncio.timeout(10):
-        while peer.pc.connectionState != "connected" or leg.pc.connectionState != "connected":
-            await asyncio.sleep(0.02)
+        for pc in (peer.pc, leg.pc):
+            await emitted_until(pc, "connectionstatechange", lambda pc=pc: pc.connectionState == "connected")
     return leg
 
 

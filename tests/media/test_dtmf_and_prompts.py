@@ -9,7 +9,7 @@ import pytest
 
 from site_node.media import DtmfDetector, MediaSwitch
 from site_node.media.codecs import OPUS
-from tests.media.peers import ClientPeer, dominant, dtmf_samples, join, rms
+from tests.media.peers import ClientPeer, dominant, dtmf_samples, emitted_until, join, rms
 
 
 @pytest.mark.parametrize("codec", ["opus", "PCMU"])
@@ -35,8 +35,7 @@ async def test_terminator_and_datachannel_digits(switch: MediaSwitch) -> None:
     try:
         await join(switch, "c", customer)
         async with asyncio.timeout(5):
-            while customer.channel.readyState != "open":
-                await asyncio.sleep(0.02)
+            await emitted_until(customer.channel, "open", lambda: customer.channel.readyState == "open")
         collecting = asyncio.create_task(switch.collect_digits("c", max_digits=8, timeout_s=20))
         await asyncio.sleep(0.1)
         for digit in "4711#":

@@ -23,9 +23,25 @@ from cluster.tokens import TokenSigner
 from site_node.flows.api import FlowsApi, load_flows
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import load_demo_registry
+from site_node.ivr.registry import FlowRegistry
 from site_node.storage import Storage
 
 SECRET = "a-test-secret-of-enough-length-for-hs256"
+
+
+def _notify_publish(registry: FlowRegistry) -> asyncio.Event:
+    """An event set whenever a version is published into ``registry`` (by the API or by the
+    cluster follower), so a test waits for a version instead of polling for it."""
+    published = asyncio.Event()
+    publish = registry.publish
+
+    def notifying(raw: Any) -> Any:
+        flow = publish(raw)
+        published.set()
+        return flow
+
+    registry.publish = notifying  # type: ignore[method-assign]
+    return published
 
 
 @contextlib.asynccontextmanager
@@ -35,6 +51,7 @@ async def open_site(path: Path, *, name: str = "site", etcd: Etcd | None = None,
     clock = ManualClock()
     storage = await Storage.open(f"sqlite+aiosqlite:///{path / f'{name}.db'}")
     registry = load_demo_registry()
+    published = _notify_publish(registry)
     await load_flows(storage, registry, now=clock.now())
     signer = TokenSigner(SECRET, clock=clock)
     app = make_app(lambda: {"ok": True})
@@ -57,7 +74,7 @@ async def open_site(path: Path, *, name: str = "site", etcd: Etcd | None = None,
     await server.start()
     try:
         yield {"url": server.url, "storage": storage, "registry": registry, "signer": signer, "tmp": path,
-               "cluster": cluster}
+               "cluster": cluster, "published": published}
     finally:
         if follower is not None:
             await cancel_and_wait([follower])
@@ -125,9 +142,11 @@ async def test_refused_publications_change_nothing(site: dict[str, Any], role: s
 
 
 async def versions_become(site: dict[str, Any], flow_id: str, expected: list[int], timeout_s: float = 10.0) -> None:
+    published: asyncio.Event = site["published"]
     async with asyncio.timeout(timeout_s):
         while site["registry"].versions(flow_id) != expected:
-            await asyncio.sleep(0.05)
+            await published.wait()
+            published.clear()
 
 
 def reworded(site: dict[str, Any], name: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from central.routing.classify import Classification, Classifier
+from central.routing.overflow import select_overflow
 from central.routing.selection import NoSiteAvailable, SiteSnapshot, Strategy, select_site
 from central.state import ClusterState
 from cluster.callrecords import CallRecord, RecordState
@@ -34,6 +35,9 @@ _log = logging.getLogger(__name__)
 
 ROUTED = Counter("cc_calls_routed_total", "calls routed by this leader", ["site"])
 MOVED = Counter("cc_calls_moved_total", "calls moved to another site", ["reason"])
+OVERFLOW_EVERY_S = 1.0  # how often the leader looks for calls to overflow to another site
+FAILOVER_RETRY_S = 0.5  # pause before retrying a site's failover that failed (e.g. etcd hiccup)
+
 ROUTE_LATENCY = Histogram(
     "cc_route_seconds",
     "route decision including the fenced etcd write",
@@ -59,6 +63,8 @@ class Router:
         strategy: Strategy = "least_wait",
         overflow_after_s: dict[str, float] | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        overflow_every_s: float = OVERFLOW_EVERY_S,
+        failover_retry_s: float = FAILOVER_RETRY_S,
     ) -> None:
         self._etcd = etcd
         self._keys = keys
@@ -68,6 +74,8 @@ class Router:
         self.strategy: Strategy = strategy
         self.overflow_after_s = dict(overflow_after_s or {})  # per skill; off unless configured
         self._clock = clock
+        self.overflow_every_s = overflow_every_s
+        self.failover_retry_s = failover_retry_s
         self.election: Election | None = None
         self._work: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -170,7 +178,7 @@ class Router:
                 return
             except Exception:
                 log(_log, logging.ERROR, "failover failed; retrying", site=site, exc_info=True)
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(self.failover_retry_s)
                 await self._work.put((site, info))
 
     def _target_for(self, record: CallRecord, dead: str, info: dict[str, Any]) -> str:
@@ -219,7 +227,7 @@ class Router:
     # --- cross-site overflow ------------------------------------------------------------------
     async def _overflow_loop(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(self.overflow_every_s)
             if self.overflow_after_s:
                 try:
                     await self.overflow_once()
@@ -227,28 +235,14 @@ class Router:
                     return
 
     async def overflow_once(self) -> int:
-        now = self._clock.now()
-        snapshots = self.state.snapshots()
+        """Move the calls :func:`select_overflow` picks now; the number that moved."""
+        decisions = select_overflow(
+            self.state.calls.values(), self.state.snapshots(), self.overflow_after_s, self._clock.now()
+        )
         moved = 0
-        for record in sorted(self.state.calls.values(), key=lambda c: c.queue_order):
-            threshold = self.overflow_after_s.get(record.skill)
-            if threshold is None or record.state != "queued" or now - record.original_arrival_at < threshold:
-                continue
-            here = next((s for s in snapshots if s.name == record.site), None)
-            if here is not None and here.skills.get(record.skill) and here.skills[record.skill].ready > 0:
-                continue
-            elsewhere = [
-                s
-                for s in snapshots
-                if s.name != record.site
-                and not s.draining
-                and s.skills.get(record.skill)
-                and s.skills[record.skill].ready > 0
-            ]
-            if elsewhere:
-                target = max(elsewhere, key=lambda s: (s.skills[record.skill].ready, s.name)).name
-                if await self.move(record, target, reason="overflow"):
-                    moved += 1
+        for decision in decisions:
+            if await self.move(decision.record, decision.target, reason="overflow"):
+                moved += 1
         return moved
 
     async def stop(self) -> None:
