@@ -83,6 +83,12 @@ async def final_cdr(cluster: LocalCluster, site: str, call_id: str, timeout_s: f
     return row
 
 
+def a_customer(cluster: LocalCluster) -> tuple[str, str]:
+    """The id and customer number of one demo customer."""
+    with sqlite3.connect(cluster.base_dir / "data" / "branch-north.db") as db:
+        return db.execute("select id, customer_number from customers order by id limit 1").fetchone()  # type: ignore[no-any-return]
+
+
 def cdr(cluster: LocalCluster, site: str, call_id: str) -> dict[str, Any] | None:
     with sqlite3.connect(cluster.base_dir / "data" / f"{site}.db") as db:
         db.row_factory = sqlite3.Row

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Iterator
 
 import pytest
 
 from cluster.launcher import LocalCluster
-from tests.e2e.helpers import agent_ready, call_to_queue, cdr, centrals, running_cluster, wait_published
+from tests.e2e.helpers import (
+    a_customer,
+    agent_ready,
+    call_to_queue,
+    cdr,
+    centrals,
+    running_cluster,
+    wait_published,
+)
 from webrtc_client.audio import hears, hears_sound, rms
 from webrtc_client.client import CustomerClient
 
@@ -22,11 +29,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     with running_cluster(tmp_path_factory.mktemp("cluster"), sites=1, centrals=1) as c:
         yield c
-
-
-def a_customer(cluster: LocalCluster) -> tuple[str, str]:
-    with sqlite3.connect(cluster.base_dir / "data" / "branch-north.db") as db:
-        return db.execute("select id, customer_number from customers order by id limit 1").fetchone()  # type: ignore[no-any-return]
 
 
 async def test_call_ivr_queue_answer_hold_consult_wrap_up_and_cdr(cluster: LocalCluster) -> None:
