@@ -72,6 +72,11 @@ class TaskOwner:
     def has_timer(self, key: str) -> bool:
         return key in self._timers
 
+    async def drain(self) -> None:
+        """Wait until every task (and any task they spawn) has finished; timers stay armed."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
     async def stop(self) -> None:
         self._closed = True
         for handle in self._timers.values():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from cluster.callrecords import CallRecord, OwnershipLost, RecordState, SiteCallStore
 from cluster.clock import Clock
@@ -67,14 +67,14 @@ class RecordSync:
     # ---- the owner's writes --------------------------------------------------------------------
     def update(self, lc: LiveCall) -> None:
         """Write the record as the call is now (queued, offered, connected, held, ...)."""
-        self._owner.spawn(self._update(lc), f"record-{lc.call_id}")
+        self._owner.spawn(self._update(lc, record_view(lc.call)), f"record-{lc.call_id}")
 
-    async def _update(self, lc: LiveCall) -> None:
+    async def _update(self, lc: LiveCall, view: dict[str, Any]) -> None:
         async with lc.record_lock:
             if lc.call.is_ended:
                 return
             try:
-                lc.record = await self._store.update(lc.record, **record_view(lc.call))
+                lc.record = await self._store.update(lc.record, **view)
             except OwnershipLost:
                 self._moved.drop_moved(lc.call_id, None)
             except EtcdUnavailable:

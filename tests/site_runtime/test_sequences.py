@@ -1,0 +1,90 @@
+"""Whole sequences through the site's services in one process (manual clock, in-memory edges):
+offer -> ring-no-answer -> re-offer -> answer -> hold -> consult -> wrap-up, with every
+transition of the call and of the agents asserted in order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cluster.callrecords import RecordState
+from tests.site_runtime.harness import Harness
+
+RING_S = 15.0  # site.acd.ring_timeout_s default
+WRAP_S = 30.0  # site.acd.wrap_up_s default
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Harness]:
+    harness = await Harness.start(tmp_path)
+    yield harness
+    await harness.stop()
+
+
+def agent_moves(harness: Harness, agent_id: str) -> list[tuple[str, str, str]]:
+    live = harness.runtime.desk.agents[agent_id]
+    return [(t.event, t.old.value, t.new.value) for t in live.transitions]
+
+
+async def test_ring_no_answer_then_re_offer_answer_hold_consult_and_wrap_up(site: Harness) -> None:
+    first = await site.agent("a-1", {"retail": 9})
+    second = await site.agent("a-2", {"retail": 5})
+    helper = await site.agent("a-3", {"loans": 5})
+    for client in (first, second, helper):
+        site.runtime.desk.command_state(client.session, "ready", None)
+    lc = await site.queued_call("c-1", "retail")
+
+    assert lc.call.offered_agent_id == "a-1"  # the better skill level rings first
+    await site.advance(RING_S)  # nobody answers: a-1 is not ready (missed), the call rings a-2
+    assert lc.call.offered_agent_id == "a-2" and "missed" in first.names()
+    assert site.runtime.desk.agents["a-1"].agent.state.value == "not_ready"
+
+    await site.runtime.answer_call(second.session, "c-1")
+    await site.advance(60)
+    await site.runtime.hold(second.session)
+    await site.advance(10)
+    await site.runtime.consult(second.session, "a-3")
+    await site.advance(20)
+    await site.runtime.consult_cancel(second.session)
+    await site.runtime.hangup(second.session, "done")
+    await site.advance(WRAP_S)  # the wrap-up timer ends after-call work
+
+    assert [(t.event, t.old.value, t.new.value) for t in lc.transitions] == [
+        ("enqueue", "new", "queued"),
+        ("offer_to_agent", "queued", "offered"),
+        ("offer_failed", "offered", "queued"),
+        ("offer_to_agent", "queued", "offered"),
+        ("answer", "offered", "connected"),
+        ("hold", "connected", "held"),
+        ("consult_start", "held", "consulting"),
+        ("consult_cancel", "consulting", "connected"),
+        ("hangup", "connected", "ended"),
+    ]
+    assert agent_moves(site, "a-1")[-2:] == [("offer", "ready", "reserved"), ("ring_timeout", "reserved", "not_ready")]
+    assert agent_moves(site, "a-2")[1:] == [
+        ("set_ready", "not_ready", "ready"),
+        ("offer", "ready", "reserved"),
+        ("answer", "reserved", "on_call"),
+        ("hold", "on_call", "on_hold"),
+        ("dial", "on_hold", "on_call"),  # talking to the consulted agent
+        ("call_ended", "on_call", "after_call_work"),
+        ("wrap_up_timeout", "after_call_work", "ready"),
+    ]
+    assert [(state, agent) for call_id, state, agent in site.store.writes] == [
+        (RecordState.QUEUED, None),
+        (RecordState.OFFERED, "a-1"),
+        (RecordState.QUEUED, None),
+        (RecordState.OFFERED, "a-2"),
+        (RecordState.CONNECTED, "a-2"),
+        (RecordState.HELD, "a-2"),
+        (RecordState.CONSULTING, "a-2"),
+        # consult cancelled, then hung up at once: the call ended before that write ran
+    ]
+    assert "c-1" not in site.store.records  # closed when the call ended
+    cdr = await site.runtime.storage.calls.get_call("c-1")
+    assert cdr is not None and cdr.end_reason == "answered_completed" and cdr.agent_id == "a-2"
+    assert cdr.wrap_up_end_at == pytest.approx(cdr.ended_at + WRAP_S)
+    assert cdr.hold_total_s == pytest.approx(30.0)  # held 10 s, then 20 s consulting
+    assert second.names().count("ringing") == 1 and "connected" in second.names()
