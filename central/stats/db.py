@@ -42,9 +42,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from central.stats.columns import CDR_COLUMNS, Kind
 from central.stats.columns import READ_COLUMNS as READ_COLUMNS
 from central.stats.errors import SiteUnavailable
+from cluster.cdr import CDR_COLUMNS, Kind
 
 _TYPES: dict[Kind, type[String] | type[Integer] | type[Double] | type[Boolean]] = {
     "text": String,

@@ -9,39 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from cluster.cdr import CDR_COLUMNS
+
 from .data import CallData
 from .errors import CallRecordInvalid
 from .events import CallState, Direction, EndReason
 from .machine import Call
 
-CDR_KEYS: tuple[str, ...] = (
-    "call_id",
-    "site",
-    "queue",
-    "skill",
-    "priority",
-    "caller_number",
-    "dialled_number",
-    "customer_id",
-    "agent_id",
-    "flow_id",
-    "flow_version",
-    "original_arrival_at",
-    "arrival_at",
-    "ivr_start_at",
-    "ivr_end_at",
-    "queued_at",
-    "offered_at",
-    "answered_at",
-    "ended_at",
-    "wrap_up_end_at",
-    "hold_total_s",
-    "transfers",
-    "failovers",
-    "callback_requested",
-    "end_reason",
-    "resumed_from",
-)
+CDR_KEYS: tuple[str, ...] = tuple(CDR_COLUMNS)
 
 _TIMES = (
     "original_arrival_at",

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import site_node.media.aiortc_internals as aiortc_internals
+import site_node.media.topology as topo
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.tasks import TaskOwner
 from site_node.config import MediaConfig
-from site_node.media import aiortc_internals
-from site_node.media import topology as topo
 from site_node.media.codecs import CodecSpec
 from site_node.media.dtmf import CollectedDigits, DtmfParams, collect_digits
 from site_node.media.errors import BadTopology, UnknownLeg

@@ -21,8 +21,8 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
+import site_node.media.aiortc_internals as aiortc_internals
 from site_node.config import MediaConfig
-from site_node.media import aiortc_internals
 from site_node.media.codecs import codec_by_name
 from site_node.media.errors import BadSdp, LegClosed
 from site_node.media.legs import Leg

@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+import site_node.signalling.protocol as protocol
 from cluster.errors import CallCenterError, TokenError
 from cluster.tokens import TokenSigner
 from site_node.media.errors import BadSdp as MediaBadSdp
 from site_node.media.webrtc import validate_offer
-from site_node.signalling import protocol
 from site_node.signalling.control import CallControl, Session
 from site_node.signalling.errors import AlreadyJoined, BadSdp, Forbidden, NotJoined
 

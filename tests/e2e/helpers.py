@@ -83,6 +83,27 @@ async def final_cdr(cluster: LocalCluster, site: str, call_id: str, timeout_s: f
     return row
 
 
+async def identified_call_in_pin_check(
+    cluster: LocalCluster, agent: AgentClient, caller: str
+) -> tuple[CustomerClient, dict[str, Any]]:
+    """A card customer who identified with their customer number, answered by ``agent``, who
+    sends them to the PIN check (temporary IVR, C5c). Returns the caller and the ring event."""
+    from webrtc_client.audio import hears, hears_sound
+
+    _, number = a_customer(cluster)
+    customer = CustomerClient(centrals(cluster), caller=caller, dialled=CARDS, tone_hz=440.0)
+    await customer.call()
+    assert customer.phone is not None and agent.phone is not None
+    await customer.press("2", how="datachannel")  # bill enquiry: identify with the customer number
+    await customer.press(number + "#", how="datachannel")  # typed ahead of the prompts
+    ring = await agent.wait_ringing(40)
+    await agent.answer(customer.call_id)
+    assert await hears(agent.phone.receiver, 440.0)
+    await agent.command({"type": "transfer", "target": "pin_verify", "target_kind": "ivr_return"})
+    assert await hears_sound(customer.phone.receiver)
+    return customer, ring
+
+
 def a_customer(cluster: LocalCluster) -> tuple[str, str]:
     """The id and customer number of one demo customer."""
     with sqlite3.connect(cluster.base_dir / "data" / "branch-north.db") as db:

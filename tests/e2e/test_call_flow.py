@@ -15,12 +15,11 @@ from tests.e2e.helpers import (
     agent_ready,
     call_to_queue,
     cdr,
-    centrals,
+    identified_call_in_pin_check,
     running_cluster,
     wait_published,
 )
-from webrtc_client.audio import hears, hears_sound, rms
-from webrtc_client.client import CustomerClient
+from webrtc_client.audio import hears, rms
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -82,22 +81,13 @@ async def test_call_ivr_queue_answer_hold_consult_wrap_up_and_cdr(cluster: Local
 
 
 async def test_temporary_ivr_for_pin_returns_to_the_same_agent_who_never_sees_it(cluster: LocalCluster) -> None:
-    customer_id, number = a_customer(cluster)
+    customer_id, _ = a_customer(cluster)
     agent = await agent_ready(cluster, "branch-north", "north-03", 660.0)
     await wait_published(cluster, "branch-north", "credit_card", ready=1)
-    customer = CustomerClient(centrals(cluster), caller="+8613900000002", dialled="95589", tone_hz=440.0)
-    await customer.call()
-    assert customer.sig is not None and customer.phone is not None and agent.phone is not None
-    await customer.press("2", how="datachannel")  # bill enquiry: identify with the customer number
-    await customer.press(number + "#", how="datachannel")  # typed ahead of the prompts
-    ring = await agent.wait_ringing(40)
+    customer, ring = await identified_call_in_pin_check(cluster, agent, "+8613900000002")
+    assert customer.phone is not None
     assert ring["screen_pop"]["customer"]["id"] == customer_id
     assert all("*" in a["number"] for a in ring["screen_pop"]["customer"]["accounts"])
-    await agent.answer(customer.call_id)
-    assert await hears(agent.phone.receiver, 440.0)
-
-    await agent.command({"type": "transfer", "target": "pin_verify", "target_kind": "ivr_return"})
-    assert await hears_sound(customer.phone.receiver)
     await asyncio.sleep(1.0)
     customer.phone.send_tones("123456#")
     assert agent.sig is not None

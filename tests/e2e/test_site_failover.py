@@ -13,18 +13,18 @@ import pytest
 
 from cluster.launcher import LocalCluster
 from tests.e2e.helpers import (
-    a_customer,
     agent_ready,
     call_to_queue,
     cdr,
     centrals,
     final_cdr,
+    identified_call_in_pin_check,
     proc,
     running_cluster,
     wait_published,
 )
-from webrtc_client.audio import hears, hears_sound
-from webrtc_client.client import AgentClient, ClientError, CustomerClient
+from webrtc_client.audio import hears
+from webrtc_client.client import AgentClient, ClientError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -105,20 +105,10 @@ async def test_sigkill_during_a_pin_check_returns_the_caller_to_the_same_agent(c
     """A call in a temporary IVR (C5c) is with its agent: failover brings the caller back to
     that agent at the backup site; the dialled number's flow does not start again, and the
     digits typed so far reach neither the agent nor a log."""
-    customer_id, number = a_customer(cluster)
     agent = await agent_ready(cluster, "branch-north", "north-03", 660.0)
     await wait_published(cluster, "branch-north", "credit_card", ready=1)
-    caller = CustomerClient(centrals(cluster), caller="+8613500000000", dialled="95589", tone_hz=440.0)
-    await caller.call()
+    caller, _ = await identified_call_in_pin_check(cluster, agent, "+8613500000000")
     assert caller.phone is not None and agent.phone is not None and agent.sig is not None
-    await caller.press("2", how="datachannel")  # bill enquiry: identify with the customer number
-    await caller.press(number + "#", how="datachannel")
-    ring = await agent.wait_ringing(40)
-    assert ring["screen_pop"]["customer"]["id"] == customer_id
-    await agent.answer(caller.call_id)
-    assert await hears(agent.phone.receiver, 440.0)
-    await agent.command({"type": "transfer", "target": "pin_verify", "target_kind": "ivr_return"})
-    assert await hears_sound(caller.phone.receiver)
     async with asyncio.timeout(10):
         while True:  # central is another process: ask it again (nothing pushes this to the test)
             if (await lookup(cluster, caller.call_id)).get("state") == "temporary_ivr":

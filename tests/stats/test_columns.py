@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Double, Float, Integer, String
 
-from central.stats.columns import CDR_COLUMNS, READ_COLUMNS, TIME_COLUMNS
+from central.stats.columns import READ_COLUMNS, TIME_COLUMNS
 from central.stats.db import calls_table
+from cluster.cdr import CDR_COLUMNS
 from site_node.storage.models import Call
 from site_node.storage.records import CDR_COLUMNS as STORED_COLUMNS
 
