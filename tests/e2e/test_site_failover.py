@@ -24,7 +24,7 @@ from tests.e2e.helpers import (
     wait_published,
 )
 from webrtc_client.audio import hears
-from webrtc_client.client import AgentClient, ClientError
+from webrtc_client.client import AgentClient, ClientError, CustomerClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -38,6 +38,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 async def lookup(cluster: LocalCluster, call_id: str) -> dict[str, object]:
     async with aiohttp.ClientSession() as http, http.get(f"{centrals(cluster)[1]}/v1/calls/{call_id}") as r:
         return await r.json()  # type: ignore[no-any-return]
+
+
+async def back_together(caller: CustomerClient, agent: AgentClient, site: str) -> None:
+    """The caller (440 Hz) and the agent (660 Hz) re-attached at ``site`` and hear each other."""
+    async with asyncio.timeout(30):
+        await asyncio.gather(caller.reattached.wait(), agent.reattached.wait())
+    assert caller.site == agent.site == site
+    assert caller.phone is not None and agent.phone is not None
+    assert await hears(agent.phone.receiver, 440.0), "the agent does not hear the caller again"
+    assert await hears(caller.phone.receiver, 660.0), "the caller is not back with the same agent"
 
 
 async def hang_up(agent: AgentClient) -> None:
@@ -65,11 +75,7 @@ async def test_sigkill_site_with_queued_and_talking_calls(cluster: LocalCluster)
     proc(cluster, "branch-north").signal(signal.SIGKILL)
 
     # The talking call and its agent continue at the backup site, with each other.
-    async with asyncio.timeout(30):
-        await asyncio.gather(talking.reattached.wait(), agent.reattached.wait())
-    assert talking.site == agent.site == "branch-south"
-    assert await hears(agent.phone.receiver, 440.0), "agent does not hear the caller again"
-    assert await hears(talking.phone.receiver, 660.0), "caller does not hear the agent again"
+    await back_together(talking, agent, "branch-south")
 
     # Every call reappears at a live site with the same id, priority and arrival time.
     async with asyncio.timeout(30):
@@ -118,11 +124,7 @@ async def test_sigkill_during_a_pin_check_returns_the_caller_to_the_same_agent(c
 
     proc(cluster, "branch-north").signal(signal.SIGKILL)
 
-    async with asyncio.timeout(30):
-        await asyncio.gather(caller.reattached.wait(), agent.reattached.wait())
-    assert caller.site == agent.site == "branch-south"
-    assert await hears(agent.phone.receiver, 440.0), "the agent does not hear the caller again"
-    assert await hears(caller.phone.receiver, 660.0), "the caller is not back with the same agent"
+    await back_together(caller, agent, "branch-south")
     await hang_up(agent)
     await agent.wrap_up("resolved")
     row = await final_cdr(cluster, "branch-south", caller.call_id)
