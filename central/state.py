@@ -39,10 +39,15 @@ class ClusterState:
         self._sites_synced = asyncio.Event()
         self._calls_synced = asyncio.Event()
         self._on_site_left: list[SiteLeft] = []
+        self._on_call: list[Callable[[CallRecord], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     def on_site_left(self, callback: SiteLeft) -> None:
         self._on_site_left.append(callback)
+
+    def on_call(self, callback: Callable[[CallRecord], None]) -> None:
+        """``callback`` sees every call record written (after this state has it)."""
+        self._on_call.append(callback)
 
     def snapshots(self) -> list[SiteSnapshot]:
         """Site snapshots for selection, rebuilt only when a site's published info changed."""
@@ -110,7 +115,9 @@ class ClusterState:
                         self.calls.pop(call_id, None)
                     else:
                         kv = KeyValue(event.key, event.value, event.create_revision, event.mod_revision, 0, 0)
-                        self.calls[call_id] = CallRecord.from_kv(kv)
+                        record = self.calls[call_id] = CallRecord.from_kv(kv)
+                        for callback in self._on_call:
+                            callback(record)
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "call watch interrupted", reason=str(exc))
                 await asyncio.sleep(self._watch_retry_s)

@@ -71,6 +71,7 @@ class CallRecord:
     failovers: int = 0
     sites: tuple[str, ...] = ()  # every site that has owned the call, in order
     state_before_move: RecordState | None = None
+    transfer_to: str | None = None  # the owning site asks central to move the call there (IVR transfer)
     mod_revision: int = 0  # etcd's, filled in on read; not stored
 
     def to_json(self) -> str:
@@ -88,13 +89,16 @@ class CallRecord:
         body["state_before_move"] = None if before is None else RecordState(before)
         return cls(**body, mod_revision=kv.mod_revision)
 
-    def moved_to(self, site: str, *, fencing_token: int, routed_by: str) -> CallRecord:
+    def moved_to(self, site: str, *, fencing_token: int, routed_by: str, failover: bool = True) -> CallRecord:
+        """The record as central moves the call to ``site``: after its site failed (counted in
+        ``failovers``), or because its site asked (``transfer_to``)."""
         return replace(
             self,
             site=site,
             state=RecordState.MOVING,
             state_before_move=self.state if self.state != RecordState.MOVING else self.state_before_move,
-            failovers=self.failovers + 1,
+            transfer_to=None,
+            failovers=self.failovers + (1 if failover else 0),
             sites=(*self.sites, site),
             fencing_token=fencing_token,
             routed_by=routed_by,

@@ -39,6 +39,13 @@ class TimersConfig(Section):
     record_retry_for_s: float = Field(default=30.0, gt=0)  # keep retrying a record write while etcd is down
     record_retry_sleep_s: float = Field(default=0.2, gt=0)  # between those retries
     watch_retry_s: float = Field(default=0.5, gt=0)  # call watch / flow sync: sleep after an etcd error
+    transfer_wait_s: float = Field(default=10.0, gt=0)  # an IVR transfer to a site: central moves it by then
+
+
+class IvrConfig(Section):
+    # An IVR transfer to an outside number needs the SIP trunk; until one is configured the
+    # caller goes to this queue, and the agent sees the number asked for and why.
+    external_transfer_queue: str = "retail"
 
 
 class SiteConfig(Section):
@@ -53,6 +60,7 @@ class SiteConfig(Section):
     media: MediaConfig = Field(default_factory=MediaConfig)
     acd: AcdConfig = Field(default_factory=AcdConfig)
     timers: TimersConfig = Field(default_factory=TimersConfig)
+    ivr: IvrConfig = Field(default_factory=IvrConfig)
 
     @field_validator("backup_sites", mode="before")
     @classmethod

@@ -78,8 +78,10 @@ class Router:
         self.failover_retry_s = failover_retry_s
         self.election: Election | None = None
         self._work: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._transfers: asyncio.Queue[CallRecord] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         state.on_site_left(self._site_left)
+        state.on_call(self._call_written)
 
     # --- leadership ---------------------------------------------------------------------------
     async def lead(self, election: Election) -> None:
@@ -89,7 +91,10 @@ class Router:
         self._tasks = [
             asyncio.create_task(self._failover_worker(), name="router-failover"),
             asyncio.create_task(self._overflow_loop(), name="router-overflow"),
+            asyncio.create_task(self._transfer_worker(), name="router-transfers"),
         ]
+        for record in self.state.calls.values():  # asked for while nobody led
+            self._call_written(record)
         for site in {c.site for c in self.state.calls.values()} - set(self.state.sites):
             await self._work.put((site, self.state.departed.get(site, {})))
 
@@ -214,7 +219,9 @@ class Router:
     async def move(self, record: CallRecord, target: str, *, reason: str) -> bool:
         election = self._fence()
         key = self._keys.call(record.call_id)
-        new = record.moved_to(target, fencing_token=election.fencing_token, routed_by=self.name)
+        new = record.moved_to(
+            target, fencing_token=election.fencing_token, routed_by=self.name, failover=reason != "transfer"
+        )
         result = await election.fenced_txn(
             [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]
         )
@@ -223,6 +230,31 @@ class Router:
         self.state.apply_local(replace(new, mod_revision=result.revision))
         MOVED.labels(reason).inc()
         return True
+
+    # --- transfers a site asked for (IVR ``transfer: site:<name>``) ----------------------------
+    def _call_written(self, record: CallRecord) -> None:
+        if self.leading and record.state == RecordState.TRANSFERRING and record.transfer_to:
+            self._transfers.put_nowait(record)
+
+    async def _transfer_worker(self) -> None:
+        while True:
+            record = await self._transfers.get()
+            current = self.state.calls.get(record.call_id)
+            if current is None or current.mod_revision != record.mod_revision or not record.transfer_to:
+                continue  # it changed since: the newer write is what counts
+            if record.transfer_to not in self.state.sites or record.transfer_to == record.site:
+                log(
+                    _log,
+                    logging.WARNING,
+                    "transfer to a site that cannot take it",
+                    call_id=record.call_id,
+                    site=record.transfer_to,
+                )
+                continue  # the asking site gives the call to an agent after its transfer wait
+            try:
+                await self.move(record, record.transfer_to, reason="transfer")
+            except NotLeader:
+                return
 
     # --- cross-site overflow ------------------------------------------------------------------
     async def _overflow_loop(self) -> None:

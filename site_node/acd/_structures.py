@@ -9,8 +9,8 @@ from .model import QueueConfig
 
 
 class _Entry:
-    __slots__ = ("arrival", "call_id", "enqueued_at", "epoch", "extra", "live", "priority",
-                 "queue", "seq", "stage")
+    __slots__ = ("arrival", "call_id", "enqueued_at", "epoch", "extra", "last", "live",
+                 "priority", "queue", "seq", "stage")
 
     def __init__(self, call_id: str, queue: str, priority: int, arrival: float,
                  enqueued_at: float, seq: int) -> None:
@@ -24,6 +24,7 @@ class _Entry:
         self.extra: tuple[str, ...] = ()
         self.live = True
         self.epoch = 0
+        self.last = True  # arrived after every call of its priority in its queue (at the tail)
 
 
 class _Agent:
@@ -41,7 +42,7 @@ class _Agent:
 
 class _Queue:
     __slots__ = ("adds", "aht", "aht_sum", "answered", "cfg", "heaps", "imports", "in_sl",
-                 "levels", "prio_counts", "timed", "waiting")
+                 "last_arrival", "levels", "prio_counts", "timed", "waiting")
 
     def __init__(self, cfg: QueueConfig, aht_window: int) -> None:
         self.cfg = cfg
@@ -51,6 +52,8 @@ class _Queue:
         self.imports: list[Any] = []
         self.waiting = 0
         self.prio_counts: dict[int, int] = {}
+        # per priority, the latest arrival ever added (an upper bound: it never goes down)
+        self.last_arrival: dict[int, float] = {}
         self.aht: deque[float] = deque(maxlen=aht_window)
         self.aht_sum = 0.0
         self.answered = 0

@@ -235,6 +235,10 @@ class Acd:
         self._entries[entry.call_id] = entry
         q.waiting += 1
         q.prio_counts[entry.priority] = q.prio_counts.get(entry.priority, 0) + 1
+        latest = q.last_arrival.get(entry.priority)
+        entry.last = latest is None or entry.arrival > latest
+        if entry.last:
+            q.last_arrival[entry.priority] = entry.arrival
         item = (-entry.priority, entry.arrival, entry.seq, entry)
         heap = q.heaps[entry.stage]
         _heappush(heap, item)
@@ -272,8 +276,13 @@ class Acd:
         q.prio_counts[entry.priority] -= 1
 
     def _queued(self, entry: _Entry, q: _Queue) -> Queued:
-        prio = entry.priority
-        position = sum(n for p, n in q.prio_counts.items() if p >= prio)
+        """The call's exact place: counted in O(priorities) for a call at the tail of its
+        priority; one that kept an earlier arrival (failover, re-queue) is placed exactly."""
+        if entry.last:
+            prio = entry.priority
+            position = sum(n for p, n in q.prio_counts.items() if p >= prio)
+        else:
+            position = self.position(entry.call_id) or 1
         return Queued(entry.call_id, q.cfg.name, position, self._ewt(q, position))
 
     def _assign(self, entry: _Entry, agent: _Agent, queue: str, level: int,

@@ -52,7 +52,7 @@ class DeskHooks(Protocol):
 
     def wrap_up_finished(self, live: LiveAgent) -> None: ...
 
-    def wrap_up_coded(self, live: LiveAgent, code: str) -> None: ...
+    def wrap_up_coded(self, live: LiveAgent, code: str, notes: str) -> None: ...
 
     def agent_gone(self, live: LiveAgent) -> None:
         """The desktop did not come back within the grace time: its calls go elsewhere."""
@@ -232,7 +232,7 @@ class AgentDesk:
     def wrap_up(self, session: Session, code: str, notes: str, end: bool) -> None:
         live = self.live_agent(session)
         self.apply(live, SetWrapUp(code, notes[:2000]))
-        self._hooks.wrap_up_coded(live, code)
+        self._hooks.wrap_up_coded(live, code, notes[:2000])
         if end:
             self.end_wrap_up(live)
         else:

@@ -57,6 +57,8 @@ def record_view(call: Call) -> dict[str, Any]:
         view["queue"] = call.queue
     if call.skill is not None:
         view["skill"] = call.skill
+    kind, _, target = (call.transfer_target or "").partition(":")
+    view["transfer_to"] = target if view["state"] is RecordState.TRANSFERRING and kind == "site" else None
     return view
 
 

@@ -12,7 +12,7 @@ from site_node.acd import Acd
 from site_node.call import Call, EndReason, to_cdr
 from site_node.calls.live import CallBook, LiveCall
 from site_node.media.recording import RecordingInfo
-from site_node.storage import RecordingMeta, Storage
+from site_node.storage import DispositionRecord, RecordingMeta, Storage
 
 
 class CdrWriter:
@@ -38,9 +38,30 @@ class CdrWriter:
             for t in lc.transitions
         ]
         await self._storage.calls.upsert_call(self.cdr_of(lc))
+        await self._storage.calls.save_disposition(self.disposition_of(lc))
         if events and not lc.finished:
             await self._storage.calls.append_events(lc.call_id, events)
             lc.finished = True
+
+    def disposition_of(self, lc: LiveCall) -> DispositionRecord:
+        """What the agent (wrap-up code, notes) and the IVR (collected, actions) left of the call."""
+        data = lc.call.data
+        code, notes = lc.wrap_up or (None, None)
+        return DispositionRecord(
+            call_id=lc.call_id,
+            customer_id=data.customer_id,
+            agent_id=lc.call.agent_id,
+            code=code,
+            notes=notes or None,
+            collected=dict(data.collected),
+            attributes=dict(data.attributes),
+            actions=tuple(data.actions),
+            recorded_at=self._clock.now(),
+        )
+
+    async def _wrapped_up(self, lc: LiveCall) -> None:
+        await self._storage.calls.upsert_call(self.cdr_of(lc))
+        await self._storage.calls.save_disposition(self.disposition_of(lc))
 
     async def write_unjoined(self, call: Call) -> None:
         """A call that never started here (its caller did not join): a CDR all the same."""
@@ -71,9 +92,10 @@ class CdrWriter:
                 if lc.call.queue is not None:
                     with contextlib.suppress(Exception):
                         self._acd.record_handle_time(lc.call.queue, handle)
-                self._owner.spawn(self._storage.calls.upsert_call(self.cdr_of(lc)), f"cdr-{call_id}")
+                self._owner.spawn(self._wrapped_up(lc), f"cdr-{call_id}")
 
-    def wrap_up_coded(self, agent_id: str, code: str) -> None:
+    def wrap_up_coded(self, agent_id: str, code: str, notes: str) -> None:
         for lc in self._book.wrapping.values():
             if lc.call.agent_id == agent_id:
                 lc.call.data.set_value("attributes", "wrap_up_code", code)
+                lc.wrap_up = (code, notes)

@@ -12,7 +12,7 @@ from cluster.tasks import TaskOwner
 from site_node import call as callsm
 from site_node.acd import Acd
 from site_node.agent import CallEnded, OfferCancelled
-from site_node.call import EndReason
+from site_node.call import CallState, EndReason
 from site_node.calls.cdr import CdrWriter
 from site_node.calls.live import CallBook, LiveCall
 from site_node.calls.ports import Desk, LegCloser, Records
@@ -67,7 +67,10 @@ class CallEnding:
                 )
             self._acd.release(live.agent_id)
             self._desk.available_again(live)
-        lc.apply(callsm.Hangup() if reason is None else callsm.End(reason), self._clock.now())
+        if reason is EndReason.TRANSFERRED_OUT and state is CallState.TRANSFERRING:
+            lc.apply(callsm.TransferCompleted(), self._clock.now())
+        else:
+            lc.apply(callsm.Hangup() if reason is None else callsm.End(reason), self._clock.now())
         log(
             _log,
             logging.INFO,
@@ -89,9 +92,11 @@ class CallEnding:
         lc = self._book.get(call_id)
         if lc is None or lc.call.is_ended:
             return
-        log(_log, logging.WARNING, "call moved away; dropping it here", call_id=call_id, to_site=to_site)
+        transferred = lc.call.state is CallState.TRANSFERRING  # we asked for it (IVR transfer to a site)
+        if not transferred:
+            log(_log, logging.WARNING, "call moved away; dropping it here", call_id=call_id, to_site=to_site)
         self._notify.send(lc.session, "moved", {"site": to_site})
-        self.end_call(lc, by="moved", reason=EndReason.FAILED_OVER)
+        self.end_call(lc, by="moved", reason=EndReason.TRANSFERRED_OUT if transferred else EndReason.FAILED_OVER)
 
     async def _finish(self, lc: LiveCall, by: str) -> None:
         """Close the routing record first (the moment that decides whose outcome counts),

@@ -4,9 +4,12 @@ agent, voicemail, hang up). The flow itself is pure (:mod:`site_node.ivr`); the 
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from cluster.clock import Clock
+from cluster.logs import log
+from cluster.tasks import TaskOwner
 from site_node import call as callsm
 from site_node.agent import Retrieve
 from site_node.call import CallState, EndReason
@@ -14,9 +17,13 @@ from site_node.calls.ivr_driver import run_flow
 from site_node.calls.ivr_host import Callbacks, CallIvrHost, PromptPlayer
 from site_node.calls.live import LiveCall
 from site_node.calls.ports import Desk, Ender, Leaving, Records
-from site_node.ivr import EnqueueCall, FlowRegistry, HangupCall, StartVoicemail, TransferCall
+from site_node.ivr import EnqueueCall, Flow, FlowRegistry, HangupCall, StartVoicemail, TransferCall
+from site_node.ivr.errors import UnknownFlow
 from site_node.signalling.notify import Notify
 from site_node.storage import Storage
+
+_log = logging.getLogger("site_node.calls.ivr")
+NO_TRUNK = "outside numbers need the SIP trunk, which is not configured: an agent takes the call"
 
 
 class Queueing(Protocol):
@@ -40,6 +47,9 @@ class IvrRunner:
         records: Records,
         notify: Notify,
         clock: Clock,
+        owner: TaskOwner,
+        external_queue: str,
+        transfer_wait_s: float,
     ) -> None:
         self._flows = flows
         self._prompts = prompts
@@ -52,6 +62,9 @@ class IvrRunner:
         self._records = records
         self._notify = notify
         self._clock = clock
+        self._owner = owner
+        self._external_queue = external_queue
+        self._transfer_wait_s = transfer_wait_s
 
     async def run(self, lc: LiveCall, flow_id: str | None) -> None:
         """Run the dialled number's flow (``flow_id`` None) or the flow an agent sent the call to."""
@@ -64,19 +77,34 @@ class IvrRunner:
         else:
             flow = self._flows.latest(flow_id)
             lc.call.flow_id, lc.call.flow_version = flow.id, flow.version
-        if lc.media is not None:
-            lc.media.to_ivr()
-        variables = {
-            "caller_number": lc.call.caller_number,
-            "dialled_number": lc.call.dialled_number,
-            "segment": lc.segment,
-            "customer_id": lc.call.data.customer_id,
-        }
-        host = CallIvrHost(
-            lc, prompts=self._prompts, storage=self._storage, clock=self._clock, callbacks=self._callbacks
-        )
-        result = await run_flow(host, flow, language=lc.language, variables=variables)
+        while True:
+            if lc.media is not None:
+                lc.media.to_ivr()
+            variables = {
+                "caller_number": lc.call.caller_number,
+                "dialled_number": lc.call.dialled_number,
+                "segment": lc.segment,
+                "customer_id": lc.call.data.customer_id,
+            }
+            host = CallIvrHost(
+                lc, prompts=self._prompts, storage=self._storage, clock=self._clock, callbacks=self._callbacks
+            )
+            result = await run_flow(host, flow, language=lc.language, variables=variables)
+            served_here = self._our_number(lc, result)
+            if served_here is None or not isinstance(result, TransferCall):
+                break
+            flow = served_here  # one of our own numbers: its flow goes on in the same call
+            lc.call.flow_id, lc.call.flow_version = flow.id, flow.version
+            lc.apply(callsm.AddAction(f"transferred to {result.target}"), self._clock.now())
         self._finished(lc, result)
+
+    def _our_number(self, lc: LiveCall, result: Any) -> Flow | None:
+        if not (isinstance(result, TransferCall) and result.kind == "number"):
+            return None
+        try:
+            return self._flows.select(result.target, lc.segment)
+        except UnknownFlow:
+            return None
 
     def _finished(self, lc: LiveCall, result: Any) -> None:
         if isinstance(result, EnqueueCall):
@@ -86,6 +114,10 @@ class IvrRunner:
         elif isinstance(result, TransferCall) and result.kind == "queue":
             queue = self._queueing.queue(result.target)
             self._queueing.enqueue(lc, queue.name, queue.skill, lc.call.priority)
+        elif isinstance(result, TransferCall) and result.kind == "number":
+            self._to_agent_instead(lc, result.target, NO_TRUNK)
+        elif isinstance(result, TransferCall) and result.kind == "site":
+            self._to_site(lc, result.target)
         elif isinstance(result, StartVoicemail):
             self._leaving.start_voicemail(lc, result.max_s)
         elif isinstance(result, HangupCall):
@@ -93,6 +125,38 @@ class IvrRunner:
             self._ender.end_call(lc, by="site", reason=EndReason.ABANDONED_IN_IVR if abandoned else None)
         else:
             self._ender.end_call(lc, by="site", reason=EndReason.REJECTED)
+
+    def _to_agent_instead(self, lc: LiveCall, wanted: str, reason: str) -> None:
+        """A transfer that cannot be made: an agent takes the call, told what was asked for."""
+        queue = self._queueing.queue(self._external_queue)
+        now = self._clock.now()
+        lc.apply(callsm.SetData("attributes", "transfer_wanted", wanted), now)
+        lc.apply(callsm.SetData("attributes", "transfer_reason", reason), now)
+        log(
+            _log,
+            logging.WARNING,
+            "IVR transfer not possible; queued instead",
+            call_id=lc.call_id,
+            target=wanted,
+            queue=queue.name,
+            reason=reason,
+        )
+        self._notify.send(lc.session, "transfer_fallback", {"target": wanted, "queue": queue.name, "reason": reason})
+        self._queueing.enqueue(lc, queue.name, queue.skill, lc.call.priority)
+
+    def _to_site(self, lc: LiveCall, site: str) -> None:
+        """Ask central to move the call to ``site`` (the record names it; the leader moves the
+        call like a failover, same id, data and arrival). If it has not by ``transfer_wait_s``,
+        an agent here takes the call."""
+        lc.apply(callsm.StartTransfer(f"site:{site}"), self._clock.now())
+        self._records.update(lc)
+        self._owner.timer(f"transfer:{lc.call_id}", self._transfer_wait_s, lambda: self._site_did_not_take(lc, site))
+
+    def _site_did_not_take(self, lc: LiveCall, site: str) -> None:
+        if lc.call.state is not CallState.TRANSFERRING:
+            return
+        lc.apply(callsm.TransferFailed(), self._clock.now())
+        self._to_agent_instead(lc, f"site:{site}", f"site {site} did not take the call")
 
     def return_to_agent(self, lc: LiveCall) -> None:
         """C5c: the caller comes back to the very agent who sent them; the agent learns only

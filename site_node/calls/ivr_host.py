@@ -11,6 +11,14 @@ from site_node.ivr import LookupResult, VerifyRequest
 from site_node.media.legs import Leg
 from site_node.storage import Storage
 
+# How the caller was recognised, as the agent's screen says it. A caller number is asserted by
+# the caller (a web caller types it; a trunk passes it on): it identifies, it does not verify.
+IDENTIFIED_BY = {
+    "caller_number": "by caller number, unverified",
+    "customer_number": "by customer number",
+    "account": "by account number",
+}
+
 
 class PromptPlayer(Protocol):
     async def play_prompt(self, leg_id: str, text: str, language: str) -> bool: ...
@@ -66,7 +74,11 @@ class CallIvrHost:
             customer_id=view.id,
             segment=view.segment,
             masked_account=masked,
-            attributes={"customer_name": view.name, "home_site": view.home_site or ""},
+            attributes={
+                "customer_name": view.name,
+                "home_site": view.home_site or "",
+                "identified_by": IDENTIFIED_BY[by],
+            },
         )
 
     async def verify(self, verifier: str, request: VerifyRequest) -> bool:

@@ -29,6 +29,7 @@ class LiveCall:
     finished: bool = False
     announced: tuple[int | None, int | None] | None = None
     outcome_elsewhere: bool = False
+    wrap_up: tuple[str, str] | None = None  # (code, notes) the agent gave
     record_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property

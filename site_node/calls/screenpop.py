@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from site_node.storage import Storage
+from site_node.storage import DispositionRecord, Storage
 
 if TYPE_CHECKING:
     from site_node.calls.live import LiveCall
@@ -54,6 +54,7 @@ async def screen_pop(storage: Storage, lc: LiveCall, waited_s: float) -> dict[st
                 ],
             }
             history = await storage.calls.recent_for_customer(customer_id, limit=HISTORY)
+            notes = await storage.calls.dispositions(h.call_id for h in history)
             pop["history"] = [
                 {
                     "call_id": h.call_id,
@@ -62,8 +63,21 @@ async def screen_pop(storage: Storage, lc: LiveCall, waited_s: float) -> dict[st
                     "agent_id": h.agent_id,
                     "end_reason": h.end_reason,
                     "site": h.site,
+                    **_disposition(notes.get(h.call_id)),
                 }
                 for h in history
                 if h.call_id != call.call_id
             ]
     return pop
+
+
+def _disposition(found: DispositionRecord | None) -> dict[str, Any]:
+    """What the last agent noted and the IVR collected (notes' card numbers already masked)."""
+    if found is None:
+        return {"wrap_up_code": None, "notes": None, "collected": {}, "actions": []}
+    return {
+        "wrap_up_code": found.code,
+        "notes": found.notes,
+        "collected": found.collected,
+        "actions": list(found.actions),
+    }

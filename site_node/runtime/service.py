@@ -220,6 +220,9 @@ class SiteRuntime:
             records=self.records,
             notify=self.notify,
             clock=clock,
+            owner=owner,
+            external_queue=cfg.ivr.external_transfer_queue,
+            transfer_wait_s=timers.transfer_wait_s,
         )
         self.control = CallControlService(
             book=book,
@@ -270,8 +273,8 @@ class SiteRuntime:
     def wrap_up_finished(self, live: LiveAgent) -> None:
         self.cdr.wrap_up_finished(live.agent_id)
 
-    def wrap_up_coded(self, live: LiveAgent, code: str) -> None:
-        self.cdr.wrap_up_coded(live.agent_id, code)
+    def wrap_up_coded(self, live: LiveAgent, code: str, notes: str) -> None:
+        self.cdr.wrap_up_coded(live.agent_id, code, notes)
 
     def agent_gone(self, live: LiveAgent) -> None:
         self.control.agent_gone(live)

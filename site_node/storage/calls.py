@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from site_node.storage._base import Repository, lock_key, table_of, upsert
 from site_node.storage.errors import Conflict, StorageError
-from site_node.storage.guard import check_not_sensitive
-from site_node.storage.models import Call, CallEvent
-from site_node.storage.records import CDR_COLUMNS, CallDetailRecord, CallEventRecord
+from site_node.storage.guard import check_not_sensitive, mask_numbers_in_text
+from site_node.storage.models import Call, CallEvent, Disposition
+from site_node.storage.records import CDR_COLUMNS, CallDetailRecord, CallEventRecord, DispositionRecord
 
 _SEQ_RETRIES = 5
 EventInput = tuple[str, float, Mapping[str, Any] | None]
@@ -110,6 +110,38 @@ class CallRepository(Repository):
             ]
             await session.execute(table_of(CallEvent).insert(), rows)
         return seqs
+
+    async def save_disposition(self, record: DispositionRecord) -> None:
+        """Insert or replace the call's disposition. Notes keep no full card or account number
+        (masked); a sensitive key or value anywhere else refuses the write."""
+        row = {
+            "call_id": record.call_id,
+            "customer_id": record.customer_id,
+            "agent_id": record.agent_id,
+            "code": record.code,
+            "notes": None if record.notes is None else mask_numbers_in_text(record.notes)[:2000],
+            "collected": dict(record.collected),
+            "attributes": dict(record.attributes),
+            "actions": {"done": list(record.actions)},
+            "recorded_at": record.recorded_at,
+        }
+        check_not_sensitive(row, "dispositions")
+        async with self._transaction("save_disposition") as session:
+            await session.execute(upsert(session, table_of(Disposition), ["call_id"]), [row])
+
+    async def dispositions(self, call_ids: Iterable[str]) -> dict[str, DispositionRecord]:
+        ids = list(call_ids)
+        if not ids:
+            return {}
+        async with self._transaction("dispositions") as session:
+            rows = (await session.scalars(select(Disposition).where(Disposition.call_id.in_(ids)))).all()
+            return {
+                r.call_id: DispositionRecord(
+                    r.call_id, r.customer_id, r.agent_id, r.code, r.notes, dict(r.collected), dict(r.attributes),
+                    tuple(dict(r.actions).get("done", ())), r.recorded_at,
+                )
+                for r in rows
+            }
 
     async def events_for_call(self, call_id: str) -> list[CallEventRecord]:
         query = select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)

@@ -105,3 +105,17 @@ def _walk(value: Any, path: str, where: str) -> None:
 def check_not_sensitive(data: Any, where: str) -> None:
     """Raise :class:`SensitiveDataRejected` if ``data`` carries sensitive keys or numbers."""
     _walk(data, "", where)
+
+
+_EMBEDDED_NUMBER = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Free text (an agent's notes) with every embedded card or account number (13-19 digits,
+    spaces or dashes allowed, passing Luhn) masked to its last four digits."""
+
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return "*" * (len(digits) - 4) + digits[-4:] if _luhn_ok(digits) else match.group(0)
+
+    return _EMBEDDED_NUMBER.sub(mask, text)

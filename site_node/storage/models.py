@@ -188,6 +188,23 @@ class CallEvent(Base):
     data: Mapped[dict[str, Any]]
 
 
+class Disposition(Base):
+    """What the agent and the IVR recorded about a call: wrap-up code and notes (numbers that
+    look like cards or accounts masked), what the IVR collected and did. One row per call."""
+
+    __tablename__ = "dispositions"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(String(2000))
+    collected: Mapped[dict[str, Any]]
+    attributes: Mapped[dict[str, Any]]
+    actions: Mapped[dict[str, Any]]  # {"done": [...]}: JSON object, one shape on every engine
+    recorded_at: Mapped[float]
+
+
 class Recording(Base):
     __tablename__ = "recordings"
 

@@ -62,6 +62,21 @@ CDR_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CallDetailRecord))
 
 
 @dataclass(frozen=True, slots=True)
+class DispositionRecord:
+    """A call's disposition (wrap-up code, notes, what the IVR collected and did)."""
+
+    call_id: str
+    customer_id: str | None = None
+    agent_id: str | None = None
+    code: str | None = None
+    notes: str | None = None
+    collected: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    actions: tuple[str, ...] = ()
+    recorded_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class CallEventRecord:
     call_id: str
     seq: int

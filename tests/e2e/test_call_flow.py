@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -78,6 +79,26 @@ async def test_call_ivr_queue_answer_hold_consult_wrap_up_and_cdr(cluster: Local
     assert row["end_reason"] == "answered_completed"
     for client in (customer, first, second):
         await client.close()
+
+
+async def test_a_customer_calling_from_their_registered_number_is_identified_on_the_card_line(
+    cluster: LocalCluster,
+) -> None:
+    with sqlite3.connect(cluster.base_dir / "data" / "branch-north.db") as db:
+        customer_id, phone = db.execute(
+            "select customer_id, number from customer_phones where number in "
+            "(select number from customer_phones group by number having count(*) = 1) order by number limit 1"
+        ).fetchone()
+    agent = await agent_ready(cluster, "branch-north", "north-04", 660.0)
+    await wait_published(cluster, "branch-north", "credit_card", ready=1)
+    customer = await call_to_queue(cluster, phone, None)
+    ring = await agent.wait_ringing(40)
+    pop = ring["screen_pop"]
+    assert pop["customer"] is not None and pop["customer"]["id"] == customer_id
+    assert pop["ivr"]["attributes"]["identified_by"] == "by caller number, unverified"
+    assert pop["verified"] is None  # identified, not verified
+    await customer.close()
+    await agent.close()
 
 
 async def test_temporary_ivr_for_pin_returns_to_the_same_agent_who_never_sees_it(cluster: LocalCluster) -> None:

@@ -208,6 +208,21 @@ def test_expected_wait_and_position_method() -> None:
     assert acd.position("nope") is None and acd.expected_wait("q", call_id="nope") is None
 
 
+def test_a_moved_call_is_told_its_exact_place_not_the_tail() -> None:
+    """After a failover a call keeps its original arrival: the position it is told on arrival
+    is where it really stands (ahead of calls that arrived after it), as position() says."""
+    acd = Acd([QueueConfig("q", "s")])
+    acd.on_call_arrival("later-1", "q", T0 + 10)
+    acd.on_call_arrival("later-2", "q", T0 + 11)
+    acd.on_call_arrival("vip", "q", T0 + 12, priority=5)
+    moved = acd.on_call_arrival("moved", "q", T0 + 20, original_arrival_at=T0)[0]
+    assert isinstance(moved, Queued) and moved.position == acd.position("moved") == 2
+    tie = acd.on_call_arrival("tie", "q", T0 + 21, original_arrival_at=T0 + 11)[0]
+    assert isinstance(tie, Queued) and tie.position == acd.position("tie") == 5
+    tail = acd.on_call_arrival("new", "q", T0 + 22)[0]
+    assert isinstance(tail, Queued) and tail.position == acd.position("new") == 6
+
+
 def test_rolling_aht_window() -> None:
     acd = Acd([QueueConfig("q", "s")], aht_window=2)
     for handle in (1000.0, 10.0, 30.0):

@@ -145,9 +145,12 @@ class Model:
                       for name, a in self.agents.items()
                       if self.free(a) and a.skills.get(q.skill, 0) >= q.min_level]
         self.waiting[call_id] = call
-        offered = self.apply(self.acd.on_call_arrival(call_id, queue, self.now,
-                                                      priority=priority,
-                                                      original_arrival_at=call.arrival))
+        decisions = self.acd.on_call_arrival(call_id, queue, self.now, priority=priority,
+                                             original_arrival_at=call.arrival)
+        for d in decisions:  # the place a caller is told is the ACD's exact place (a failover
+            if isinstance(d, Queued):  # keeps an earlier arrival: it is not always the tail)
+                assert d.position == self.acd.position(d.call_id), "announced a wrong position"
+        offered = self.apply(decisions)
         if candidates:
             best = max(candidates)
             assert offered and offered[0].agent_id in {

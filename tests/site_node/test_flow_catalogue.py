@@ -87,3 +87,33 @@ def test_numbers_the_flows_transfer_to_are_routed(registry: FlowRegistry) -> Non
     }
 
     assert targets and targets <= routed
+
+
+def test_every_customer_line_recognises_a_registered_caller_number(registry: FlowRegistry) -> None:
+    """The bank recognises its customers by the number they call from on every line (the
+    agent's screen says so, marked unverified): each flow a dialled number reaches looks the
+    caller number up before its first menu."""
+    lines = {str(route["flow_id"]) for route in registry.routes()}
+    missing = [flow_id for flow_id in sorted(lines) if _menu_before_caller_lookup(registry.latest(flow_id))]
+    assert missing == []
+
+
+def _successors(spec: dict[str, object]) -> list[str]:
+    found = [str(spec[k]) for k in ("next", "default", "on_fail", "on_not_found", "accept", "decline") if spec.get(k)]
+    for key in ("branches", "options"):
+        found += [str(item["next"]) for item in spec.get(key) or () if isinstance(item, dict) and item.get("next")]
+    return found
+
+
+def _menu_before_caller_lookup(flow: Flow) -> bool:
+    """Whether some path from the start reaches a menu without a caller-number look-up."""
+    todo, seen = [flow.start], set()
+    while todo:
+        node = flow.node(todo.pop())
+        if node.id in seen or (node.type == "lookup" and node.spec.get("by") == "caller_number"):
+            continue
+        if node.type == "menu":
+            return True
+        seen.add(node.id)
+        todo += _successors(dict(node.spec))
+    return False

@@ -12,7 +12,7 @@ from cluster.callrecords import CallRecord, OwnershipLost, RecordState
 from cluster.clock import ManualClock
 from cluster.tokens import Claims
 from site_node.acd import QueueConfig
-from site_node.call import call_from_record
+from site_node.call import SetData, call_from_record
 from site_node.calls.live import LiveCall
 from site_node.config import SiteSettings
 from site_node.runtime.service import SiteRuntime
@@ -117,11 +117,18 @@ class Harness:
         self.runtime.desk.attach_leg(client.session, MemoryLeg(f"leg-{agent_id}"))  # type: ignore[arg-type]
         return client
 
-    async def queued_call(self, call_id: str, queue: str) -> LiveCall:
-        """A caller routed here, past the IVR, asking for ``queue``."""
+    async def queued_call(
+        self, call_id: str, queue: str, *, customer_id: str | None = None, collected: dict[str, str] | None = None
+    ) -> LiveCall:
+        """A caller routed here, past the IVR (which identified ``customer_id`` and collected
+        ``collected``), asking for ``queue``."""
         record = CallRecord(call_id, self.runtime.site, RecordState.ROUTED, queue, 0, self.clock.now(), caller="+861")
         self.store.records[call_id] = record
         lc = LiveCall(call_from_record(record, site=self.runtime.site, now=self.clock.now()), record)
+        if customer_id is not None:
+            lc.apply(SetData("call", "customer_id", customer_id), self.clock.now())
+        for key, value in (collected or {}).items():
+            lc.apply(SetData("collected", key, value), self.clock.now())
         self.runtime.book.live[call_id] = lc
         q = self.runtime.dispatcher.queue(queue)
         self.runtime.dispatcher.enqueue(lc, q.name, q.skill, 0)

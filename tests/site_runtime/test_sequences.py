@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cluster.callrecords import RecordState
+from site_node.storage.customers import NewCustomer
 from tests.site_runtime.harness import Harness
 
 RING_S = 15.0  # site.acd.ring_timeout_s default
@@ -88,3 +89,23 @@ async def test_ring_no_answer_then_re_offer_answer_hold_consult_and_wrap_up(site
     assert cdr.wrap_up_end_at == pytest.approx(cdr.ended_at + WRAP_S)
     assert cdr.hold_total_s == pytest.approx(30.0)  # held 10 s, then 20 s consulting
     assert second.names().count("ringing") == 1 and "connected" in second.names()
+
+
+async def test_the_wrap_up_code_notes_and_ivr_data_reach_the_next_agents_contact_history(site: Harness) -> None:
+    await site.runtime.storage.customers.save_customer(NewCustomer("cust-1", "10000001", "Alice Weber"))
+    agent = await site.agent("a-1", {"retail": 5})
+    site.runtime.desk.command_state(agent.session, "ready", None)
+    first = await site.queued_call("c-1", "retail", customer_id="cust-1", collected={"bill_month": "2026-11"})
+    await site.runtime.answer_call(agent.session, first.call_id)
+    await site.runtime.hangup(agent.session, "done")
+    notes = "promised a refund; card 4111 1111 1111 1111 blocked"
+    await site.runtime.agent_command(agent.session, "wrap_up", {"code": "refund", "notes": notes, "end": True})
+    await site.settle()
+
+    second = await site.queued_call("c-2", "retail", customer_id="cust-1")
+    await site.settle()
+    ringing = next(data for name, data in agent.events if name == "ringing" and data["call_id"] == second.call_id)
+    [earlier] = ringing["screen_pop"]["history"]
+    assert earlier["call_id"] == "c-1" and earlier["wrap_up_code"] == "refund"
+    assert earlier["notes"] == "promised a refund; card ************1111 blocked"  # never the full number
+    assert earlier["collected"] == {"bill_month": "2026-11"}

@@ -11,7 +11,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from site_node.storage import (
+    DispositionRecord,
     MigrationFailed,
+    SensitiveDataRejected,
     Storage,
     StorageUnavailable,
     current_revision,
@@ -124,7 +126,7 @@ async def test_adding_the_pin_column_keeps_existing_customers(db_url: str) -> No
         await engine.dispose()
     before = await _rows(db_url)
 
-    assert await migrate(db_url) == "0003_cdr_resumed_from" == head_revision()
+    assert await migrate(db_url) == "0004_dispositions" == head_revision()
 
     after = await _rows(db_url)
     assert after["customers"] == [(*row, None) for row in before["customers"]]  # pin_hash NULL
@@ -168,6 +170,28 @@ async def test_adding_resumed_from_keeps_existing_cdrs(db_url: str) -> None:
             assert [tuple(r) for r in rows] == [("call-1", 1)]
     finally:
         await engine.dispose()
+
+
+async def test_adding_dispositions_keeps_existing_cdrs_and_stores_wrap_up(db_url: str) -> None:
+    assert await migrate(db_url, "0003_cdr_resumed_from") == "0003_cdr_resumed_from"
+    async with await Storage.open(db_url) as storage:
+        await storage.calls.upsert_call({"call_id": "call-1", "site": "branch-north", "customer_id": "c-1"})
+    assert await migrate(db_url) == head_revision()
+    async with await Storage.open(db_url) as storage:
+        assert await storage.calls.get_call("call-1") is not None
+        await storage.calls.save_disposition(
+            DispositionRecord("call-1", "c-1", "north-01", "resolved", "card 4111 1111 1111 1111 blocked",
+                              {"customer_number": "10000001"}, {"verified": True}, ("asked for a new card",), 5.0)
+        )
+        saved = (await storage.calls.dispositions(["call-1", "nope"]))["call-1"]
+        assert saved.code == "resolved" and saved.notes == "card ************1111 blocked"
+        assert saved.collected == {"customer_number": "10000001"} and saved.actions == ("asked for a new card",)
+        with pytest.raises(SensitiveDataRejected):
+            await storage.calls.save_disposition(DispositionRecord("call-2", collected={"pin": "123456"}))
+        assert "call-2" not in await storage.calls.dispositions(["call-2"])
+    assert await downgrade(db_url, "0003_cdr_resumed_from") == "0003_cdr_resumed_from"
+    async with await Storage.open(db_url) as storage:
+        assert await storage.calls.get_call("call-1") is not None
 
 
 async def test_a_database_from_the_future_is_refused(db_url: str) -> None:
