@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -76,6 +77,9 @@ def call_view(record: CallRecord, ws_url: str | None) -> dict[str, Any]:
     }
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 class CentralApi:
     def __init__(
         self,
@@ -98,12 +102,24 @@ class CentralApi:
         self._client: aiohttp.ClientSession | None = None
 
     def install(self, app: web.Application) -> None:
-        app.router.add_post("/v1/calls", self.route)
-        app.router.add_get("/v1/calls/{call_id}", self.lookup)
-        app.router.add_post("/v1/calls/{call_id}/reconnect", self.reconnect)
-        app.router.add_post("/v1/agents/reattach", self.reattach)
-        app.router.add_get("/v1/sites", self.sites)
+        app.router.add_post("/v1/calls", self._ready(self.route))
+        app.router.add_get("/v1/calls/{call_id}", self._ready(self.lookup))
+        app.router.add_post("/v1/calls/{call_id}/reconnect", self._ready(self.reconnect))
+        app.router.add_post("/v1/agents/reattach", self._ready(self.reattach))
+        app.router.add_get("/v1/sites", self._ready(self.sites))
         app.on_cleanup.append(self._close)
+
+    def _ready(self, handler: Handler) -> Handler:
+        """Until etcd answers there is no cluster state to serve: 503, not a crash."""
+
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            if self.router is None:
+                raise CallCenterError(
+                    "central is starting (waiting for etcd); retry shortly", error_id="central.starting", status=503
+                )
+            return await handler(request)
+
+        return wrapped
 
     async def _close(self, _: web.Application) -> None:
         if self._client is not None:

@@ -20,6 +20,7 @@ from central.routing.classify import Classifier
 from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
+from cluster.commands import serve_until
 from cluster.election import Election
 from cluster.etcd import Etcd, EtcdTls
 from cluster.http import HttpServer, make_app
@@ -131,8 +132,4 @@ class CentralNode:
             await self.etcd.close()
 
     async def run_until(self, stop: asyncio.Event) -> None:
-        await self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
+        await serve_until(stop, self.start, self.stop)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -17,6 +17,7 @@ import uvloop
 
 from cluster.config import ClusterSettings, load_settings
 from cluster.errors import CallCenterError
+from cluster.tasks import cancel_and_wait
 
 S = TypeVar("S", bound=ClusterSettings)
 
@@ -44,6 +45,23 @@ def run_service(start: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     except CallCenterError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+async def serve_until(
+    stop: asyncio.Event, start: Callable[[], Coroutine[Any, Any, None]], shut: Callable[[], Awaitable[None]]
+) -> None:
+    """Start a service and run it until ``stop`` is set; a signal during start-up (etcd not
+    reachable yet, say) stops it at once instead of waiting for start-up to finish."""
+    starting: asyncio.Task[None] = asyncio.create_task(start(), name="service-start")
+    stopping = asyncio.create_task(stop.wait(), name="service-stop")
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a start-up error is raised, not swallowed
+            await stopping
+    finally:
+        await cancel_and_wait([starting, stopping])
+        await shut()
 
 
 def drop_none(tree: dict[str, Any]) -> dict[str, Any]:

@@ -158,8 +158,14 @@ class Etcd:
                     endpoints=list(endpoints),
                     retry_in_s=round(backoff, 2),
                     reason=type(exc).__name__,
+                    hint=f"is etcd running at {', '.join(endpoints)}? see --etcd (CC_ETCD__ENDPOINTS), "
+                    "or start one with `callcenter etcd`",
                 )
-                await asyncio.sleep(backoff)
+                try:
+                    await asyncio.sleep(backoff)
+                except asyncio.CancelledError:  # stopped while waiting for etcd: nothing left open
+                    await client.close()
+                    raise
                 backoff = min(backoff * 2, max_backoff_s)
 
     async def close(self) -> None:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cluster.children import die_with_parent
 from cluster.errors import CallCenterError
 
 
@@ -144,7 +145,7 @@ class EtcdCluster:
         ]
         with open(member.log_path, "ab") as logfile:
             member.process = subprocess.Popen(
-                args, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+                args, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent()
             )
 
     def start(self, *, timeout_s: float = 20.0) -> EtcdCluster:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cluster.children import die_with_parent
 from cluster.errors import CallCenterError
 from cluster.etcd_server import EtcdCluster, free_port
 
@@ -41,7 +42,12 @@ class Proc:
     def start(self) -> None:
         with open(self.log_path, "ab") as logfile:
             self.process = subprocess.Popen(
-                self.args, stdout=logfile, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+                self.args,
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
 
     @property
@@ -63,6 +69,10 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def http_json(url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
@@ -212,7 +222,11 @@ class LocalCluster:
             self.etcd.stop()
 
     def run_foreground(self) -> None:
+        """Run until Ctrl-C, SIGTERM (a service manager, ``timeout``, CI) or SIGHUP (the
+        terminal closed): each stops every process of the cluster before returning."""
         print(f"starting local cluster in {self.base_dir} ...", flush=True)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _interrupt)
         try:
             self.start()
             print("\n".join(self.status_lines()), flush=True)
@@ -232,5 +246,7 @@ class LocalCluster:
         except KeyboardInterrupt:
             print("\nstopping ...", flush=True)
         finally:
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the stop short
             self.stop()
             print("all processes stopped", flush=True)

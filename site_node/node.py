@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cluster.commands import serve_until
 from cluster.errors import EtcdUnavailable
 from cluster.etcd import Etcd, EtcdTls, Session
 from cluster.http import HttpServer, make_app
@@ -140,8 +141,4 @@ class SiteNode:
             await self.etcd.close()
 
     async def run_until(self, stop: asyncio.Event) -> None:
-        await self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
+        await serve_until(stop, self.start, self.stop)
