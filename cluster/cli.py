@@ -109,12 +109,16 @@ def etcd(data_dir: str | None) -> None:
 @click.option("--base-port", default=8000, show_default=True, help="first HTTP port (centrals, then sites)")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="where etcd, databases and logs go")
 @click.option("--seed/--no-seed", default=True, show_default=True, help="load demo data into the site databases")
-def demo(sites: int, centrals: int, base_port: int, data_dir: str | None, seed: bool) -> None:
-    """Run a whole local cluster: etcd, centrals, sites, demo data; Ctrl-C stops everything."""
+@click.option("--agents", default=3, show_default=True, help="simulated agents per site (0: none)")
+def demo(sites: int, centrals: int, base_port: int, data_dir: str | None, seed: bool, agents: int) -> None:
+    """Run a whole local cluster: etcd, centrals, sites, demo data and simulated agents;
+    Ctrl-C (or SIGTERM, SIGHUP) stops everything."""
     from cluster.launcher import LocalCluster
 
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="cc-demo-"))
-    cluster = LocalCluster(base, sites=sites, centrals=centrals, base_port=base_port, seed=seed)
+    cluster = LocalCluster(
+        base, sites=sites, centrals=centrals, base_port=base_port, seed=seed, agents=agents if seed else 0
+    )
     try:
         cluster.run_foreground()
     except CallCenterError as exc:

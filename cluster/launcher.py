@@ -106,8 +106,11 @@ class LocalCluster:
     lease_ttl_s: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     placements: dict[str, SitePlacement] = field(default_factory=dict)
+    agents: int = 0  # simulated agents per site (the demo's default is 3)
     etcd: EtcdCluster | None = None
     procs: list[Proc] = field(default_factory=list)
+    agent_procs: list[Proc] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the seed says a newcomer can try
 
     def site_names(self) -> list[str]:
         names = list(DEMO_SITES[: self.sites])
@@ -133,8 +136,9 @@ class LocalCluster:
     def start(self, *, timeout_s: float = 60.0) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         etcd_hosts = tuple(sorted({p.etcd_host for p in self.placements.values()}))
-        self.etcd = EtcdCluster(self.base_dir / "etcd", cluster_size=self.etcd_members,
-                                extra_client_hosts=etcd_hosts).start()
+        self.etcd = EtcdCluster(
+            self.base_dir / "etcd", cluster_size=self.etcd_members, extra_client_hosts=etcd_hosts
+        ).start()
         env = self._env()
         exe = [sys.executable, "-m", "cluster.cli"]
         names = self.site_names()
@@ -144,8 +148,14 @@ class LocalCluster:
             port = self._port(i)
             name = f"central-{i + 1}"
             self.procs.append(
-                Proc("central", name, port, [*exe, "central", "--name", name, "--port", str(port)], env,
-                     self.base_dir / f"{name}.log")
+                Proc(
+                    "central",
+                    name,
+                    port,
+                    [*exe, "central", "--name", name, "--port", str(port)],
+                    env,
+                    self.base_dir / f"{name}.log",
+                )
             )
         for j, name in enumerate(names):
             port = self._port(10 + j)
@@ -157,13 +167,51 @@ class LocalCluster:
             if placed is None:
                 self.procs.append(Proc("site", name, port, args, env, self.base_dir / f"{name}.log"))
                 continue
-            site_env = {**env, "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints_via(placed.etcd_host)),
-                        "CC_SITE__HTTP__HOST": placed.host, "CC_SITE__MEDIA__HOST_ADDRESSES": f"[{placed.host}]"}
-            self.procs.append(Proc("site", name, port, [*placed.prefix, *args], site_env,
-                                   self.base_dir / f"{name}.log", host=placed.host))
+            site_env = {
+                **env,
+                "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints_via(placed.etcd_host)),
+                "CC_SITE__HTTP__HOST": placed.host,
+                "CC_SITE__MEDIA__HOST_ADDRESSES": f"[{placed.host}]",
+            }
+            self.procs.append(
+                Proc(
+                    "site",
+                    name,
+                    port,
+                    [*placed.prefix, *args],
+                    site_env,
+                    self.base_dir / f"{name}.log",
+                    host=placed.host,
+                )
+            )
         for proc in self.procs:
             proc.start()
         self.wait_healthy(timeout_s=timeout_s)
+        self._start_agents(env)
+
+    def _start_agents(self, env: dict[str, str]) -> None:
+        """Simulated agents at every site (``python -m cluster.cli agents``, from webrtc_client)."""
+        if self.agents <= 0:
+            return
+        central_urls = ",".join(p.url for p in self.procs if p.role == "central")
+        for proc in [p for p in self.procs if p.role == "site"]:
+            args = [
+                sys.executable,
+                "-m",
+                "cluster.cli",
+                "agents",
+                "--site",
+                proc.url,
+                "--site-name",
+                proc.name,
+                "--central",
+                central_urls,
+                "--count",
+                str(self.agents),
+            ]
+            agents = Proc("agents", f"agents@{proc.name}", 0, args, env, self.base_dir / f"agents-{proc.name}.log")
+            agents.start()
+            self.agent_procs.append(agents)
 
     def _seed(self, names: list[str], env: dict[str, str]) -> None:
         data = self.base_dir / "data"
@@ -172,12 +220,19 @@ class LocalCluster:
             url = f"sqlite+aiosqlite:///{data / name}.db"
             result = subprocess.run(
                 [sys.executable, "-m", "cluster.cli", "seed", "--site", name, "--database-url", url],
-                env=env, capture_output=True, text=True, check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if result.returncode != 0:
                 raise CallCenterError(
                     f"seeding {name} failed: {result.stderr.strip()[-500:]}", error_id="demo.seed_failed"
                 )
+            for line in result.stdout.splitlines():
+                note = line.replace("demo customer: ", "demo customer   ", 1)
+                if line.startswith("demo customer:") and note not in self.notes:
+                    self.notes.append(note)
 
     def wait_healthy(self, *, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -212,7 +267,33 @@ class LocalCluster:
             lines.append(f"{proc.role:<10} {proc.name:<14} {proc.url:<24} {state}")
         return lines
 
+    def try_lines(self) -> list[str]:
+        """Where a newcomer goes first: pages, credentials, the backup ring, a first call."""
+        central = next((p.url for p in self.procs if p.role == "central"), "")
+        sites = [p for p in self.procs if p.role == "site"]
+        if not sites:
+            return []
+        first = sites[0]
+        short = first.name.removeprefix("branch-")
+        ring = " -> ".join([*(p.name for p in sites), sites[0].name]) if len(sites) > 1 else "(one site: none)"
+        lines = [
+            f"agent desktop   {first.url}/agent?central={central}   (log in as {short}-01 / demo; every "
+            "demo agent's password is demo)",
+            f"customer page   {first.url}/customer?central={central}",
+            f"wallboard       {central}/wallboard",
+            f"backup ring     {ring}   (a failed branch's agents carry on at the next)",
+        ]
+        if self.agent_procs:
+            lines.append(
+                f"simulated       {self.agents} agents per site answer calls (logs: {self.base_dir}/agents-*.log)"
+            )
+        lines += self.notes
+        lines.append(f"first call      callcenter call --to 95589 --digits 0 --central {central}")
+        return lines
+
     def stop(self) -> None:
+        for proc in self.agent_procs:
+            proc.stop()
         for proc in reversed(self.procs):
             proc.signal(signal.SIGCONT)
             proc.signal(signal.SIGTERM)
@@ -230,6 +311,7 @@ class LocalCluster:
         try:
             self.start()
             print("\n".join(self.status_lines()), flush=True)
+            print("\n".join(self.try_lines()), flush=True)
             print(f"current leader: {self.leader()}", flush=True)
             print(f"logs: {self.base_dir}/*.log   (Ctrl-C stops every process)", flush=True)
             last_leader = self.leader()

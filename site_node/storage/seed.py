@@ -400,3 +400,23 @@ def seed_command(site: str | None, database_url: str | None, all_sites: bool, da
     for report in reports:
         counts = ", ".join(f"{name} {count}" for name, count in report.counts.items())
         click.echo(f"seeded {report.site}: {counts}")
+    who = demo_customer()
+    click.echo(
+        f"demo customer: {who['name']}, calling from {who['phone']}, customer number {who['customer_number']}, "
+        f"telephone PIN {DEMO_PIN}"
+    )
+
+
+def demo_customer() -> dict[str, str]:
+    """A retail customer of the demo bank with a phone of their own, to try the IVR with."""
+    bank = demo_bank()
+    owners: dict[str, list[str]] = {}
+    for phone in bank.phones:
+        owners.setdefault(phone["number"], []).append(phone["customer_id"])
+    for customer in bank.customers:
+        if customer["segment"] != "retail":
+            continue
+        mine = [p["number"] for p in bank.phones if p["customer_id"] == customer["id"] and len(owners[p["number"]]) < 2]
+        if mine:
+            return {"name": customer["name"], "phone": mine[0], "customer_number": customer["customer_number"]}
+    raise LookupError("the demo bank has no retail customer with a phone of their own")
