@@ -22,6 +22,7 @@ class MediaConfig(Section):
     turn_password: str | None = None
     codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])  # type: ignore[arg-type]
     recordings_dir: str = "recordings"
+    prompts_dir: str = "prompts"  # recorded prompts a flow names (``audio:``), under site.data_dir
 
 
 class AcdConfig(Section):

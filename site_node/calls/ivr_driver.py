@@ -122,7 +122,7 @@ class IvrHost(Protocol):
 
     def now(self) -> float: ...
 
-    async def play(self, text: str, language: str) -> bool: ...
+    async def play(self, text: str | None, language: str, audio: str | None = None) -> bool: ...
 
     def stop_prompt(self) -> None: ...
 
@@ -194,13 +194,13 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
 
 
 async def _play(host: IvrHost, effect: PlayPrompt, digits: DigitInput, *, barge_in: bool) -> None:
-    text = effect.text
-    if not text:
+    text, audio = effect.text, effect.audio
+    if not text and not audio:
         return
     if not barge_in:
-        await host.play(text, effect.language)
+        await host.play(text, effect.language, audio)
         return
-    player = asyncio.create_task(host.play(text, effect.language))
+    player = asyncio.create_task(host.play(text, effect.language, audio))
     key = asyncio.create_task(digits.arrived.wait())
     try:
         await asyncio.wait({player, key}, return_when=asyncio.FIRST_COMPLETED)

@@ -21,7 +21,7 @@ IDENTIFIED_BY = {
 
 
 class PromptPlayer(Protocol):
-    async def play_prompt(self, leg_id: str, text: str, language: str) -> bool: ...
+    async def play_prompt(self, leg_id: str, text: str | None, language: str, audio: str | None = None) -> bool: ...
 
     def stop_prompt(self, leg_id: str) -> None: ...
 
@@ -46,8 +46,8 @@ class CallIvrHost:
     def now(self) -> float:
         return self._clock.now()
 
-    async def play(self, text: str, language: str) -> bool:
-        return await self._prompts.play_prompt(self.leg.leg_id, text, language)
+    async def play(self, text: str | None, language: str, audio: str | None = None) -> bool:
+        return await self._prompts.play_prompt(self.leg.leg_id, text, language, audio)
 
     def stop_prompt(self) -> None:
         self._prompts.stop_prompt(self.leg.leg_id)

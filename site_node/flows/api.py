@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,6 +22,7 @@ from aiohttp import web
 from cluster.errors import BadRequest, CallCenterError, TokenError
 from cluster.http import read_json
 from cluster.tokens import TokenSigner
+from site_node.flows.audio import check_flow_audio
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import FLOWS_DIR, FlowRegistry, parse_flow, parse_text
 from site_node.storage import Storage
@@ -58,7 +60,10 @@ class FlowsApi:
         signer: TokenSigner,
         clock: Any,
         cluster: FlowCluster | None = None,
+        *,
+        prompts_dir: Path | None = None,
     ) -> None:
+        self._prompts_dir = prompts_dir  # recorded prompts a flow may name (checked on publish)
         self._storage_ref = storage_ref
         self._registry = registry
         self._signer = signer
@@ -103,7 +108,9 @@ class FlowsApi:
         flow_id = str(document.get("id", ""))
         async with self._lock:
             version = (max(self._registry.versions(flow_id), default=0)) + 1
-            parse_flow(document, version)  # validate: raises ivr.invalid_flow naming the node; nothing changed
+            parsed = parse_flow(document, version)  # validate: raises ivr.invalid_flow naming the node
+            if self._prompts_dir is not None:  # every recorded prompt exists and decodes
+                await asyncio.to_thread(check_flow_audio, parsed, self._prompts_dir)
             storage: Storage = self._storage_ref()
             now = self._clock.now()
             if self._cluster is not None:  # conflict or etcd away: raises, nothing changed

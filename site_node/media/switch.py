@@ -22,12 +22,13 @@ from cluster.tasks import TaskOwner
 from site_node.config import MediaConfig
 from site_node.media.codecs import CodecSpec
 from site_node.media.dtmf import CollectedDigits, DtmfParams, collect_digits
-from site_node.media.errors import BadTopology, UnknownLeg
+from site_node.media.errors import BadTopology, PromptError, UnknownLeg
 from site_node.media.legs import Leg, Transcoder
 from site_node.media.mixer import Mixer
 from site_node.media.players import MusicChannel, PromptPlayer
 from site_node.media.ports import Source
 from site_node.media.prompts import MusicLibrary, PromptCache
+from site_node.media.recorded import RecordedPrompts
 from site_node.media.recording import Recorder, RecordingInfo
 from site_node.media.tasks import Ticker
 from site_node.media.topology import MUSIC, CallMediaState, Hearing, Mode, TapMode, plan
@@ -50,6 +51,7 @@ class MediaSwitch:
         self.config = config
         self.clock = clock
         self.prompts = prompts or PromptCache()
+        self.recorded = RecordedPrompts(Path(config.prompts_dir))
         self.music = music or MusicLibrary()
         self.force_transcode = force_transcode
         self.dtmf = dtmf
@@ -119,11 +121,22 @@ class MediaSwitch:
             channel = self._channels[spec.name] = MusicChannel(spec, packets, self.ticker)
         return channel
 
-    async def play_prompt(self, leg_id: str, text: str, language: str = "en") -> bool:
-        """Play a prompt over whatever the leg hears; True if it played to the end."""
+    async def play_prompt(self, leg_id: str, text: str | None, language: str = "en", audio: str | None = None) -> bool:
+        """Play a prompt over whatever the leg hears (a recorded file if given, else its text
+        spoken); True if it played to the end. A file that cannot be read now falls back to
+        the text, so a caller never hears nothing where a prompt was meant."""
         leg = self.leg(leg_id)
-        audio = await self.prompts.get(text, language, leg.spec)
-        player = PromptPlayer(list(audio.packets), self.ticker)
+        encoded = None
+        if audio is not None:
+            try:
+                encoded = await self.recorded.get(audio, leg.spec)
+            except PromptError as exc:
+                logger.error("recorded prompt %s unusable (%s); speaking its text", audio, exc)
+        if encoded is None:
+            if not text:
+                return True
+            encoded = await self.prompts.get(text, language, leg.spec)
+        player = PromptPlayer(list(encoded.packets), self.ticker)
         leg.port.set_override(player)
         try:
             return await player.done

@@ -17,7 +17,7 @@ from site_node.storage import CallbackRequest, Storage, VoicemailMessage
 
 
 class Prompts(Protocol):
-    async def play_prompt(self, leg_id: str, text: str, language: str) -> bool: ...
+    async def play_prompt(self, leg_id: str, text: str | None, language: str, audio: str | None = None) -> bool: ...
 
 
 class Messages:

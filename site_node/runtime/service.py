@@ -76,7 +76,10 @@ class SiteRuntime:
         self.supervisor_legs: dict[str, Leg] = {}
         self.flows = load_demo_registry()
         media = settings.site.media.model_copy(
-            update={"recordings_dir": str(Path(settings.site.data_dir) / settings.site.media.recordings_dir)}
+            update={
+                "recordings_dir": str(Path(settings.site.data_dir) / settings.site.media.recordings_dir),
+                "prompts_dir": str(Path(settings.site.data_dir) / settings.site.media.prompts_dir),
+            }
         )
         self.switch = MediaSwitch(media, clock=clock)
         self.signalling = SignallingServer(self, self.signer, site=self.site)
@@ -96,9 +99,14 @@ class SiteRuntime:
         self.signalling.add_routes(app)
         self.agents_api.install(app, self._guarded)
         app.router.add_get("/v1/status", self._guarded(self.http_status))
-        FlowsApi(lambda: self.storage, self.flows, self.signer, self.clock, self.flow_cluster).install(
-            app, self._guarded
-        )
+        FlowsApi(
+            lambda: self.storage,
+            self.flows,
+            self.signer,
+            self.clock,
+            self.flow_cluster,
+            prompts_dir=Path(self.switch.config.prompts_dir),
+        ).install(app, self._guarded)
 
     def _guarded(self, handler: Any) -> Any:
         async def wrapped(request: web.Request) -> web.StreamResponse:

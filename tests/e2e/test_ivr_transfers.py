@@ -15,10 +15,13 @@ import pytest
 from cluster.launcher import LocalCluster
 from site_node.ivr import load_demo_registry
 from tests.e2e.helpers import cdr, centrals, final_cdr, running_cluster, site_url
+from tests.helpers.audio import write_tone_wav
+from webrtc_client.audio import hears
 from webrtc_client.client import CustomerClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 LOANS = "95590"
+RECORDED_HZ = 1000.0
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +31,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 
 def loans_with_transfers() -> dict[str, Any]:
-    """The demo loans flow with a transfer of every kind on keys 5 to 8."""
+    """The demo loans flow with a transfer of every kind on keys 5 to 8, welcoming callers with
+    a recorded prompt (a 1 kHz tone in the sites' prompts directory)."""
     document = copy.deepcopy(dict(load_demo_registry().latest("loans").source))
+    welcome = next(n for n in document["nodes"] if n["id"] == "welcome")
+    welcome["audio"] = {"en": "welcome.wav", "zh": "welcome.wav"}
     menu = next(n for n in document["nodes"] if n["id"] == "menu")
     targets = {"5": "number:95589", "6": "number:+861088880000", "7": "site:branch-south", "8": "site:branch-east"}
     for digit, target in targets.items():
@@ -41,6 +47,7 @@ def loans_with_transfers() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def published(cluster: LocalCluster) -> None:
+    write_tone_wav(cluster.base_dir / "data" / "prompts" / "welcome.wav", RECORDED_HZ, seconds=3.0)
     asyncio.run(publish(cluster))
 
 
@@ -89,8 +96,11 @@ async def test_a_transfer_to_one_of_our_numbers_goes_on_in_its_flow(cluster: Loc
 async def test_a_transfer_to_an_outside_number_goes_to_an_agent_with_the_reason(
     cluster: LocalCluster, published: None
 ) -> None:
-    customer = await caller_pressing(cluster, "+8613400000002", "6")
-    assert customer.sig is not None
+    customer = CustomerClient(centrals(cluster), caller="+8613400000002", dialled=LOANS, tone_hz=440.0)
+    await customer.call()
+    assert customer.sig is not None and customer.phone is not None
+    assert await hears(customer.phone.receiver, RECORDED_HZ), "the recorded welcome was not heard"
+    await customer.press("6", how="datachannel")
     fallback = await customer.sig.event("transfer_fallback", timeout_s=60)
     assert fallback["data"]["target"] == "+861088880000" and "SIP trunk" in fallback["data"]["reason"]
     queued = await customer.sig.event("queued", timeout_s=10)

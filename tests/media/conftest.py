@@ -11,7 +11,7 @@ from site_node.media import MediaSwitch
 
 @pytest.fixture
 def media_config(tmp_path: Path) -> MediaConfig:
-    return MediaConfig(recordings_dir=str(tmp_path / "recordings"))
+    return MediaConfig(recordings_dir=str(tmp_path / "recordings"), prompts_dir=str(tmp_path / "prompts"))
 
 
 @pytest.fixture

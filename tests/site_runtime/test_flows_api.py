@@ -69,7 +69,9 @@ async def open_site(path: Path, *, name: str = "site", etcd: Etcd | None = None,
 
         return wrapped
 
-    FlowsApi(lambda: storage, registry, signer, clock, cluster).install(app, guard)
+    prompts = path / "prompts"
+    prompts.mkdir(exist_ok=True)
+    FlowsApi(lambda: storage, registry, signer, clock, cluster, prompts_dir=prompts).install(app, guard)
     server = HttpServer(app, "127.0.0.1", 0, port_flag="--port")
     await server.start()
     try:
@@ -199,3 +201,16 @@ async def test_two_sites_cannot_both_publish_the_same_version(tmp_path: Path, et
         await versions_become(north, "loans", [1, 2, 3])
         kvs, _ = await etcd.get_prefix(keyspace.flow_versions("loans"))
         assert [keyspace.parse_flow(kv.key) for kv in kvs] == [("loans", 2), ("loans", 3)]
+
+
+async def test_a_flow_naming_a_missing_recording_is_refused_and_changes_nothing(site: dict[str, Any]) -> None:
+    registry = site["registry"]
+    document = copy.deepcopy(dict(registry.latest("loans").source))
+    welcome = next(n for n in document["nodes"] if n["id"] == "welcome")
+    welcome["audio"] = {"en": "welcome_en.wav", "zh": "welcome_zh.wav"}
+    before = registry.versions("loans")
+    status, body = await publish(site, document, "manager")
+    assert (status, body["error_id"]) == (400, "ivr.invalid_flow")
+    assert "'welcome'" in body["message"] and "welcome_en.wav" in body["message"]
+    assert registry.versions("loans") == before
+    assert await site["storage"].flows.flow_versions("loans") == before
