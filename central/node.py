@@ -107,6 +107,7 @@ class CentralNode:
             self.etcd, self.keys, self.state, Classifier.load(central.dnis_table),
             name=self.name, strategy=central.site_strategy, overflow_after_s=central.overflow_after_s,
             overflow_every_s=central.timers.overflow_interval_s, failover_retry_s=central.timers.failover_retry_s,
+            lease_ttl_s=self.settings.etcd.lease_ttl_s,
         )
         self.api.router = self.router
         self.leadership = Leadership(

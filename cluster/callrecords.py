@@ -72,6 +72,9 @@ class CallRecord:
     sites: tuple[str, ...] = ()  # every site that has owned the call, in order
     state_before_move: RecordState | None = None
     transfer_to: str | None = None  # the owning site asks central to move the call there (IVR transfer)
+    # The call's story so far, for the CDR wherever it ends: first site and arrival, first IVR,
+    # queue, offer and answer times, hold so far, failover gaps, and every move (at, from, to).
+    history: dict[str, Any] = field(default_factory=dict)
     mod_revision: int = 0  # etcd's, filled in on read; not stored
 
     def to_json(self) -> str:
@@ -89,15 +92,30 @@ class CallRecord:
         body["state_before_move"] = None if before is None else RecordState(before)
         return cls(**body, mod_revision=kv.mod_revision)
 
-    def moved_to(self, site: str, *, fencing_token: int, routed_by: str, failover: bool = True) -> CallRecord:
+    def moved_to(
+        self,
+        site: str,
+        *,
+        fencing_token: int,
+        routed_by: str,
+        failover: bool = True,
+        at: float | None = None,
+        lost_at: float | None = None,
+    ) -> CallRecord:
         """The record as central moves the call to ``site``: after its site failed (counted in
-        ``failovers``), or because its site asked (``transfer_to``)."""
+        ``failovers``), or because its site asked (``transfer_to``). The move joins the history:
+        when it was made and, after a failure, when central reckons the call was lost."""
+        move = {"at": at, "from": self.site, "to": site, "why": "failover" if failover else "transfer"}
+        if lost_at is not None:
+            move["lost_at"] = lost_at
+        history = {**self.history, "moves": [*self.history.get("moves", []), move]}
         return replace(
             self,
             site=site,
             state=RecordState.MOVING,
             state_before_move=self.state if self.state != RecordState.MOVING else self.state_before_move,
             transfer_to=None,
+            history=history,
             failovers=self.failovers + (1 if failover else 0),
             sites=(*self.sites, site),
             fencing_token=fencing_token,

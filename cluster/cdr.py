@@ -39,4 +39,6 @@ CDR_COLUMNS: dict[str, Kind] = {  # in the storage's order
     "callback_requested": "bool",
     "end_reason": "text",
     "resumed_from": "text",
+    "first_site": "text",  # the site the call first arrived at (a failed-over call ends elsewhere)
+    "failover_gap_s": "seconds",  # a talking call's time between the move and the resume
 }

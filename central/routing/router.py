@@ -65,6 +65,7 @@ class Router:
         clock: Clock = SYSTEM_CLOCK,
         overflow_every_s: float = OVERFLOW_EVERY_S,
         failover_retry_s: float = FAILOVER_RETRY_S,
+        lease_ttl_s: float = 2.0,
     ) -> None:
         self._etcd = etcd
         self._keys = keys
@@ -76,6 +77,9 @@ class Router:
         self._clock = clock
         self.overflow_every_s = overflow_every_s
         self.failover_retry_s = failover_retry_s
+        # A dead site's lease ends one TTL after its last keep-alive (sent every TTL/3): the
+        # calls it held were lost about a TTL before central sees the lease end.
+        self.lease_ttl_s = lease_ttl_s
         self.election: Election | None = None
         self._work: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._transfers: asyncio.Queue[CallRecord] = asyncio.Queue()
@@ -219,8 +223,14 @@ class Router:
     async def move(self, record: CallRecord, target: str, *, reason: str) -> bool:
         election = self._fence()
         key = self._keys.call(record.call_id)
+        now = self._clock.now()
         new = record.moved_to(
-            target, fencing_token=election.fencing_token, routed_by=self.name, failover=reason != "transfer"
+            target,
+            fencing_token=election.fencing_token,
+            routed_by=self.name,
+            failover=reason != "transfer",
+            at=now,
+            lost_at=now - self.lease_ttl_s if reason == "failover" else None,
         )
         result = await election.fenced_txn(
             [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]

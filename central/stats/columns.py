@@ -34,4 +34,5 @@ READ_COLUMNS: tuple[str, ...] = (
     "failovers",
     "callback_requested",
     "end_reason",
+    "failover_gap_s",
 )

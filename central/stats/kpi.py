@@ -30,7 +30,11 @@ Definitions (per call, which lands in the interval of its ``arrival_at``):
   "answered within threshold / offered (less short abandons and calls that left the queue
   by callback, voicemail or transfer)". All three are reported.
 - ASA = sum of answered waits / answered. AHT = (talk + hold + wrap-up) / answered, where
-  talk = ``ended_at - answered_at - hold_total_s`` and wrap-up = ``wrap_up_end_at - ended_at``.
+  talk = ``ended_at - answered_at - hold_total_s - failover_gap_s`` and wrap-up =
+  ``wrap_up_end_at - ended_at``. A call that failed over carries its whole history into the
+  CDR of the site where it ended (first arrival, first queue entry, first answer): its wait is
+  counted from its first queue entry, its talk from its first answer, and the time a talking
+  call spent between sites (``failover_gap_s``) is summed apart (``failover_gap_ms``).
 - transfers and failovers: sums of the columns; callbacks: ``callback_requested`` is true.
 
 Malformed records are skipped and counted per reason (the first failing check, in the order
@@ -98,6 +102,7 @@ MS_COLUMNS = [
     "talk_ms",
     "hold_ms",
     "wrap_ms",
+    "failover_gap_ms",
 ]
 SUM_COLUMNS = COUNT_COLUMNS + MS_COLUMNS
 BUSY_KEYS = ["interval_start", "site", "queue", "agent_id"]
@@ -153,6 +158,7 @@ class _Cdr:
     answered_at: np.ndarray
     wrap: np.ndarray
     hold: np.ndarray
+    gap: np.ndarray  # failover gap of a talking call (NaN in CDRs older than the column)
     transfers: np.ndarray
     failovers: np.ndarray
     reason: np.ndarray  # index into END_REASONS; -1 unknown, -2 null
@@ -172,6 +178,7 @@ class _Cdr:
             answered_at=_num(df, "answered_at"),
             wrap=_num(df, "wrap_up_end_at"),
             hold=_num(df, "hold_total_s"),
+            gap=_num(df, "failover_gap_s") if "failover_gap_s" in df else np.zeros(len(df)),
             transfers=_num(df, "transfers"),
             failovers=_num(df, "failovers"),
             reason=lut[codes],
@@ -335,6 +342,7 @@ def compute_partial(df: pd.DataFrame, site: str, params: KpiParams) -> Partial:
     abandoned = aband_q & ~short
     within = wait_ms <= threshold_ms
     hold_ms = _ms(c.hold[good])
+    gap_ms = _ms(np.nan_to_num(c.gap[good]))
     connected_ms = np.where(answered, _ms(ended - np.nan_to_num(answered_at)), 0)
     wrap_ms = np.where(~np.isnan(wrap), _ms(np.nan_to_num(wrap) - ended), 0)
     callback = df["callback_requested"].fillna(False).astype(bool).to_numpy()[good]
@@ -356,9 +364,10 @@ def compute_partial(df: pd.DataFrame, site: str, params: KpiParams) -> Partial:
         wait_answered_ms=np.where(answered, wait_ms, 0),
         wait_abandoned_ms=np.where(abandoned, wait_ms, 0),
         wait_queued_ms=wait_ms,
-        talk_ms=np.where(answered, np.maximum(connected_ms - hold_ms, 0), 0),
+        talk_ms=np.where(answered, np.maximum(connected_ms - hold_ms - gap_ms, 0), 0),
         hold_ms=np.where(answered, hold_ms, 0),
         wrap_ms=np.where(answered, wrap_ms, 0),
+        failover_gap_ms=np.where(answered, gap_ms, 0),
     )
     interval_ms = params.interval_s * 1000
     iv = _ms(arrival) // interval_ms

@@ -105,6 +105,7 @@ def kpi_arrays(v: Mapping[str, np.ndarray], params: KpiParams) -> dict[str, np.n
         "sl_positive": _ratio(v["ans_within"] + v["aband_within"], resolved),
         "asa_s": _ratio(v["wait_answered_ms"], v["answered"]) / 1000.0,
         "aht_s": _ratio(v["talk_ms"] + v["hold_ms"] + v["wrap_ms"], v["answered"]) / 1000.0,
+        "avg_failover_gap_s": _ratio(v["failover_gap_ms"], v["failovers"]) / 1000.0,
         "abandon_rate": _ratio(v["abandoned"], v["offered"] - v["short_abandoned"]),
         "avg_abandon_wait_s": _ratio(v["wait_abandoned_ms"], v["abandoned"]) / 1000.0,
         "occupancy": _ratio(v["agents_busy_ms"], v["staffed_ms"]),

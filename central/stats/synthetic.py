@@ -112,6 +112,8 @@ def synthetic_calls(
             "callback_requested": callback,
             "end_reason": end_reason,
             "resumed_from": None,
+            "first_site": site,
+            "failover_gap_s": 0.0,
         }
     )
     if malformed_rate > 0:

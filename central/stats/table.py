@@ -27,6 +27,7 @@ KPI_COLUMNS = [
     "sl_positive",
     "asa_s",
     "aht_s",
+    "avg_failover_gap_s",
     "abandon_rate",
     "avg_abandon_wait_s",
     "occupancy",

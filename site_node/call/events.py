@@ -205,6 +205,14 @@ class End:
 
 
 @dataclass(frozen=True, slots=True)
+class ResumedAfterFailover:
+    """A talking call carries on at the backup site; the time since central moved it (at
+    ``lost_at``) is its failover gap, kept apart from talk time."""
+
+    lost_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class WrapUpEnded:
     """After the end: the agent finished wrap-up (fills ``wrap_up_end_at`` for the CDR)."""
 
@@ -235,6 +243,7 @@ CallEvent = (
     | AddAction
     | Hangup
     | End
+    | ResumedAfterFailover
     | WrapUpEnded
 )
 

@@ -53,6 +53,7 @@ from .events import (
     OfferToAgent,
     OutboundDial,
     Requeue,
+    ResumedAfterFailover,
     Retrieve,
     ReturnFromIvr,
     SetData,
@@ -70,7 +71,7 @@ _log = logging.getLogger("site_node.call")
 S = CallState
 R = EndReason
 
-_DATA = {SetData, AddAction, Hangup, End}
+_DATA = {SetData, AddAction, Hangup, End, ResumedAfterFailover}
 _AGENT_MOVES = {TransferToIvr, TemporaryIvr, BlindTransfer, StartTransfer, LeaveConference}
 
 LEGAL: dict[CallState, frozenset[type]] = {
@@ -152,6 +153,9 @@ class Call:
         self.transfer_target: str | None = None
         self.state_before_transfer: CallState | None = None
         self.resumed_from: str | None = None  # state at the failed site, after failover
+        self.first_site = site  # where the call first arrived (it may end elsewhere)
+        self.failover_gap_s = 0.0  # talking calls: time lost between the move and the resume
+        self.moves: list[dict[str, Any]] = []  # each move between sites: at, from, to, why
 
     # ---- derived -------------------------------------------------------------------------
     @property
@@ -358,5 +362,7 @@ class Call:
                 self._end(self.derived_end_reason(), now)
             case End(reason=reason):
                 self._end(reason, now)
+            case ResumedAfterFailover(lost_at=lost_at):
+                self.failover_gap_s += max(0.0, now - lost_at)
             case WrapUpEnded():
                 self.wrap_up_end_at = now

@@ -80,6 +80,8 @@ def to_cdr(call: Call) -> dict[str, Any]:
         "callback_requested": bool(call.callback_requested),
         "end_reason": None if call.end_reason is None else call.end_reason.value,
         "resumed_from": call.resumed_from,
+        "first_site": call.first_site,
+        "failover_gap_s": round(float(call.failover_gap_s), 3),
     }
 
 

@@ -45,13 +45,23 @@ def record_agent(call: Call) -> str | None:
     return None
 
 
-def record_view(call: Call) -> dict[str, Any]:
+HISTORY_TIMES = ("arrival_at", "ivr_start_at", "ivr_end_at", "queued_at", "offered_at", "answered_at")
+
+
+def record_view(call: Call, now: float) -> dict[str, Any]:
     """Every field of the routing record the owning site writes, from the call alone."""
     view: dict[str, Any] = {
         "state": record_state(call.state),
         "agent_id": record_agent(call),
         "priority": int(call.priority),
         "data": call.data.to_dict(),
+        "history": {
+            "first_site": call.first_site,
+            **{name: getattr(call, name) for name in HISTORY_TIMES},
+            "hold_total_s": round(call.hold_total(now), 3),
+            "failover_gap_s": round(call.failover_gap_s, 3),
+            "moves": list(call.moves),
+        },
     }
     if call.queue is not None:
         view["queue"] = call.queue
@@ -82,4 +92,27 @@ def call_from_record(record: CallRecord, *, site: str, now: float) -> Call:
     call.failovers = record.failovers
     if record.state == RecordState.MOVING and record.state_before_move is not None:
         call.resumed_from = str(record.state_before_move)
+    _carry_history(call, record.history)
     return call
+
+
+def _carry_history(call: Call, history: dict[str, Any]) -> None:
+    """The call's story at earlier sites continues here: the CDR describes the whole call."""
+    if not history:
+        return
+    for name in HISTORY_TIMES:
+        if history.get(name) is not None:
+            setattr(call, name, float(history[name]))
+    call.first_site = str(history.get("first_site") or call.first_site)
+    call.hold_total_s = float(history.get("hold_total_s") or 0.0)
+    call.failover_gap_s = float(history.get("failover_gap_s") or 0.0)
+    call.moves = [dict(m) for m in history.get("moves") or ()]
+
+
+def lost_at(call: Call) -> float | None:
+    """When the call was lost at its last site (central's reckoning; else when it was moved),
+    the start of its failover gap; ``None`` if it was never moved."""
+    if not call.moves:
+        return None
+    at = call.moves[-1].get("lost_at", call.moves[-1].get("at"))
+    return None if at is None else float(at)

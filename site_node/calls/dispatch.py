@@ -18,6 +18,7 @@ from site_node.agent import AgentState, Decline, Offer, RingTimeout, SetReady
 from site_node.agent import Answer as AgentAnswer
 from site_node.agents.live import LiveAgent
 from site_node.call import CallState
+from site_node.call.routing import lost_at
 from site_node.calls.live import CallBook, LiveCall
 from site_node.calls.ports import Desk, Leaving, Records
 from site_node.calls.screenpop import screen_pop
@@ -235,4 +236,7 @@ class Dispatcher:
         self._desk.apply(live, AgentAnswer(lc.call_id))
         self._acd.on_agent_unavailable(agent_id)
         lc.apply(callsm.Answer(), now)
+        moved_at = lost_at(lc.call)
+        if moved_at is not None:  # talking again: the time since the move is a gap, not talk
+            lc.apply(callsm.ResumedAfterFailover(moved_at), self._clock.now())
         self.connect(lc, live)

@@ -67,7 +67,7 @@ class RecordSync:
     # ---- the owner's writes --------------------------------------------------------------------
     def update(self, lc: LiveCall) -> None:
         """Write the record as the call is now (queued, offered, connected, held, ...)."""
-        self._owner.spawn(self._update(lc, record_view(lc.call)), f"record-{lc.call_id}")
+        self._owner.spawn(self._update(lc, record_view(lc.call, self._clock.now())), f"record-{lc.call_id}")
 
     async def _update(self, lc: LiveCall, view: dict[str, Any]) -> None:
         async with lc.record_lock:

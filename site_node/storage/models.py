@@ -174,6 +174,8 @@ class Call(Base):
     callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     end_reason: Mapped[str | None] = mapped_column(String(32))
     resumed_from: Mapped[str | None] = mapped_column(String(32))
+    first_site: Mapped[str | None] = mapped_column(String(64))  # where the call arrived (it may end here)
+    failover_gap_s: Mapped[float] = mapped_column(default=0.0, server_default="0")  # talking calls: lost between sites
 
     __table_args__ = (Index("ix_calls_site_arrival_at", "site", "arrival_at"),)
 

@@ -40,6 +40,8 @@ class CallDetailRecord:
     callback_requested: bool = False
     end_reason: str | None = None
     resumed_from: str | None = None  # after a failover: the state the call had at the failed site
+    first_site: str | None = None  # where the call first arrived (its times below start there)
+    failover_gap_s: float = 0.0  # a talking call's time between the move and the resume
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> CallDetailRecord:

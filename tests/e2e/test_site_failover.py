@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from collections.abc import Iterator
 
 import aiohttp
+import pandas as pd
 import pytest
 
+from central.stats.columns import READ_COLUMNS
+from central.stats.kpi import compute_partial
+from central.stats.params import KpiParams
 from cluster.launcher import LocalCluster
 from tests.e2e.helpers import (
     agent_ready,
@@ -135,6 +140,62 @@ async def test_sigkill_during_a_pin_check_returns_the_caller_to_the_same_agent(c
         assert "1234" not in (cluster.base_dir / f"{site}.log").read_text()
     await caller.close()
     await agent.close()
+
+
+async def test_kpis_after_a_failover_match_what_the_callers_observed(cluster: LocalCluster) -> None:
+    """A talking and two queued calls at a site that is SIGKILLed: the CDRs where they end
+    describe the whole calls, so the KPIs (wait from the first queue entry, talk from the
+    first answer, the failover gap apart) agree with what the callers saw, on one clock."""
+    agent = await agent_ready(cluster, "branch-north", "north-01", 660.0)
+    await wait_published(cluster, "branch-north", "credit_card", ready=1)
+    talking = await call_to_queue(cluster, "+8613300000000", 440.0)
+    entered = {talking.call_id: time.time()}
+    ring = await agent.wait_ringing()
+    await agent.answer(ring["call_id"])
+    assert talking.sig is not None
+    await talking.sig.event("connected", timeout_s=10)
+    answered = {talking.call_id: time.time()}
+    queued = []
+    for i in range(2):
+        queued.append(await call_to_queue(cluster, f"+861330000000{i + 1}", None))
+        entered[queued[-1].call_id] = time.time()  # as its "queued" event arrived
+    await wait_published(cluster, "branch-north", "credit_card", waiting=2)
+    await asyncio.sleep(2.0)  # they wait at north a while: that wait must not be forgotten
+
+    killed = time.time()
+    proc(cluster, "branch-north").signal(signal.SIGKILL)
+    await back_together(talking, agent, "branch-south")
+    outage = time.time() - killed
+    await asyncio.sleep(2.0)
+    await hang_up(agent)
+    ended = {talking.call_id: time.time()}
+    await agent.wrap_up("resolved")
+    for client in queued:
+        ring = await agent.wait_ringing(30)
+        await agent.answer(ring["call_id"])
+        assert client.sig is not None
+        await client.sig.event("connected", timeout_s=10)
+        answered[client.call_id] = time.time()
+        await hang_up(agent)
+        await agent.wrap_up("resolved")
+
+    kpis = {}
+    for client in [talking, *queued]:
+        row = await final_cdr(cluster, "branch-south", client.call_id)
+        assert row is not None and row["first_site"] == "branch-north" and row["failovers"] == 1
+        frame = pd.DataFrame([{name: row[name] for name in READ_COLUMNS}])
+        kpis[client.call_id] = compute_partial(frame, "branch-south", KpiParams()).calls.iloc[0]
+    for call_id, kpi in kpis.items():
+        observed_wait = answered[call_id] - entered[call_id]
+        print(f"KPI-vs-observed {call_id[:8]} wait {kpi['wait_answered_ms'] / 1000:.2f} s vs {observed_wait:.2f} s,",
+              f"talk {kpi['talk_ms'] / 1000:.2f} s, gap {kpi['failover_gap_ms'] / 1000:.2f} s (outage {outage:.2f} s)")
+        assert abs(kpi["wait_answered_ms"] / 1000 - observed_wait) < 0.5, (call_id, kpi.to_dict(), observed_wait)
+    talk = kpis[talking.call_id]
+    connected_for = ended[talking.call_id] - answered[talking.call_id]
+    assert abs((talk["talk_ms"] + talk["failover_gap_ms"]) / 1000 - connected_for) < 0.5
+    assert abs(talk["failover_gap_ms"] / 1000 - outage) < 1.0, (talk["failover_gap_ms"], outage)
+    for client in [talking, *queued, agent]:
+        await client.close()
 
 
 async def test_paused_site_drops_the_calls_it_lost_and_does_not_serve_them_twice(cluster: LocalCluster) -> None:

@@ -19,6 +19,7 @@ from site_node.call import (
     Enqueue,
     Hold,
     OfferToAgent,
+    ResumedAfterFailover,
     SetData,
     StartIvr,
     StartTransfer,
@@ -26,6 +27,7 @@ from site_node.call import (
     call_from_record,
     record_state,
     record_view,
+    to_cdr,
 )
 
 T0 = 1_700_000_000.0
@@ -73,7 +75,7 @@ EXPECTED = {
 @pytest.mark.parametrize("state", list(CallState))
 def test_record_state_and_agent_are_derived_for_every_call_state(state: CallState) -> None:
     call = _in(state)
-    view = record_view(call)
+    view = record_view(call, T0 + 50)
     assert (view["state"], view["agent_id"]) == EXPECTED[state]
     assert record_state(state) is EXPECTED[state][0]
     assert view["priority"] == 2
@@ -106,3 +108,24 @@ def test_a_moved_call_resumes_where_it_was_with_its_data() -> None:
     assert call.resumed_from == "connected" and call.failovers == 1
     assert call.data.customer_id == "cust-9"
     assert call.original_arrival_at == T0 - 100
+
+
+def test_a_moved_call_carries_its_whole_history_into_the_cdr_where_it_ends() -> None:
+    """The CDR of the site where a failed-over call ends describes the whole call: first
+    arrival, IVR, first queue entry and first answer, hold so far; the time it spent between
+    sites while talking is its failover gap, not talk."""
+    north = _in(S.HELD)  # queued at T0 + 1, offered + 2, answered + 3, held + 4
+    record = replace(_record(site="north"), **record_view(north, T0 + 10))
+    moved = record.moved_to("south", fencing_token=7, routed_by="central-1", at=T0 + 12.5)
+    assert moved.history["moves"] == [{"at": T0 + 12.5, "from": "north", "to": "south", "why": "failover"}]
+    south = call_from_record(CallRecord.from_kv(KeyValue("k", moved.to_json().encode(), 1, 5, 1, 0)),
+                             site="south", now=T0 + 14)
+    assert (south.first_site, south.arrival_at, south.queued_at, south.answered_at) == ("north", T0, T0 + 1, T0 + 3)
+    assert south.hold_total_s == 6.0  # held from T0 + 4 until the last record write at T0 + 10
+    for event in (Enqueue("retail", "retail", 2), OfferToAgent("a-1"), Answer(), ResumedAfterFailover(T0 + 12.5)):
+        south.apply(event, T0 + 15)
+    assert south.answered_at == T0 + 3 and south.failover_gap_s == 2.5
+    south.apply(End(EndReason.ANSWERED_COMPLETED), T0 + 40)
+    cdr = to_cdr(south)
+    assert (cdr["site"], cdr["first_site"], cdr["arrival_at"], cdr["queued_at"]) == ("south", "north", T0, T0 + 1)
+    assert (cdr["answered_at"], cdr["failover_gap_s"], cdr["failovers"]) == (T0 + 3, 2.5, 1)

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from cluster.cdr import CDR_COLUMNS as CDR_SCHEMA
 from site_node.storage import (
     DispositionRecord,
     MigrationFailed,
@@ -24,13 +25,7 @@ from site_node.storage.engine import create_engine
 from site_node.storage.migrate import downgrade
 from site_node.storage.models import metadata
 
-CDR_COLUMNS = [
-    "call_id", "site", "queue", "skill", "priority", "caller_number", "dialled_number",
-    "customer_id", "agent_id", "flow_id", "flow_version", "original_arrival_at", "arrival_at",
-    "ivr_start_at", "ivr_end_at", "queued_at", "offered_at", "answered_at", "ended_at",
-    "wrap_up_end_at", "hold_total_s", "transfers", "failovers", "callback_requested",
-    "end_reason", "resumed_from",
-]  # fmt: skip
+CDR_COLUMNS = list(CDR_SCHEMA)  # the one list of CDR columns, in the storage's order
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -126,7 +121,7 @@ async def test_adding_the_pin_column_keeps_existing_customers(db_url: str) -> No
         await engine.dispose()
     before = await _rows(db_url)
 
-    assert await migrate(db_url) == "0004_dispositions" == head_revision()
+    assert await migrate(db_url) == "0005_cdr_whole_call" == head_revision()
 
     after = await _rows(db_url)
     assert after["customers"] == [(*row, None) for row in before["customers"]]  # pin_hash NULL
