@@ -97,6 +97,10 @@ async def test_a_customer_calling_from_their_registered_number_is_identified_on_
     assert pop["customer"] is not None and pop["customer"]["id"] == customer_id
     assert pop["ivr"]["attributes"]["identified_by"] == "by caller number, unverified"
     assert pop["verified"] is None  # identified, not verified
+    await agent.answer(customer.call_id)
+    await agent.hangup()
+    await agent.wrap_up("identified")
+    await agent.command({"type": "agent_state", "state": "logout"})  # leaves nothing behind for the next test
     await customer.close()
     await agent.close()
 

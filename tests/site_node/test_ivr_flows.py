@@ -286,7 +286,7 @@ def test_demo_retail_balance_with_pin_then_agent() -> None:
 
 
 def test_demo_cards_lost_card_is_urgent_and_pin_flow_returns_to_agent() -> None:
-    effects = drive("credit_cards", WEEKDAY_10AM, [PromptDone(), Digit("1")])
+    effects = drive("credit_cards", WEEKDAY_10AM, [PromptDone(), LookupResult(False), Digit("1")])
     assert effects[-1] == EnqueueCall("credit_card", "credit_card", 5, None)
     effects = drive("pin_verify", WEEKDAY_10AM,
                     [*(Digit(d) for d in "000000"), VerifyResult(False),
@@ -314,7 +314,7 @@ def test_pin_verify_identifies_an_unknown_caller_by_customer_number_first() -> N
 
 
 def test_demo_loans_and_terms() -> None:
-    effects = drive("loans", WEEKDAY_10AM, [PromptDone(), Digit("3")])
+    effects = drive("loans", WEEKDAY_10AM, [PromptDone(), LookupResult(False), Digit("3")])
     assert SetCallData("attributes", "loan_topic", "repayments") in effects
     assert effects[-1] == EnqueueCall("loans", "loans", 0, None)
     effects = drive("terms_readout", WEEKDAY_10AM, [PromptDone(), Digit("1")])
