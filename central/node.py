@@ -16,6 +16,7 @@ from prometheus_client import Gauge
 from central.api import CentralApi
 from central.config import CentralSettings
 from central.cors import install_cors
+from central.openapi import describe
 from central.routing.classify import Classifier
 from central.routing.router import Router
 from central.state import ClusterState
@@ -57,6 +58,7 @@ class CentralNode:
         self.api.install(self.app)
         install_cors(self.app)
         install_wallboard(self.app, lambda: self.state)
+        describe().install(self.app)
         self.http = HttpServer(
             self.app,
             settings.central.http.host,

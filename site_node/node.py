@@ -23,6 +23,7 @@ from cluster.keys import Keyspace
 from cluster.logs import log
 from cluster.membership import Membership, Registration
 from site_node.config import SiteSettings
+from site_node.openapi import describe
 from site_node.runtime.service import SiteRuntime
 from webrtc_client.web import install_pages
 
@@ -46,6 +47,7 @@ class SiteNode:
         self.runtime = SiteRuntime(settings)
         self.runtime.install(self.app)
         install_pages(self.app)
+        describe().install(self.app)
         self.add_load_source(self.runtime.load_summary)
         self._publisher: asyncio.Task[None] | None = None
 

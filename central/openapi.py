@@ -1,0 +1,94 @@
+"""Central's HTTP API as an OpenAPI 3.1 document (served at ``/openapi.json``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cluster.openapi import ApiDoc
+
+STARTING = {"central.starting": 503, "cluster.not_leader": 503, "etcd.unavailable": 503}
+TOKEN = {"token.invalid": 401, "token.expired": 401, "token.forged": 401, "token.malformed": 401,
+         "token.wrong_kind": 401}
+
+
+class RouteRequest(BaseModel):
+    caller: str = Field(description="the caller's number (E.164 or national)")
+    dialled: str = Field(description="the service number dialled")
+    request_id: str | None = Field(None, description="makes the request idempotent; becomes the call id")
+    customer_token: str | None = Field(None, description="a signed customer token (app callers)")
+
+
+class CallView(BaseModel):
+    call_id: str
+    site: str
+    ws_url: str | None = Field(description="the site's signalling socket (null while the call is moving)")
+    state: str = Field(description="routing record state: routed, ivr, queued, offered, connected, ...")
+    skill: str
+    priority: int
+    original_arrival_at: float
+    failovers: int
+
+
+class RoutedCall(CallView):
+    token: str = Field(description="signed call token for the site's signalling socket (join)")
+
+
+class TokenRequest(BaseModel):
+    token: str
+
+
+class Reattach(BaseModel):
+    agent_id: str
+    site: str
+    ws_url: str | None
+    token: str
+
+
+class SkillLoad(BaseModel):
+    staffed: int
+    ready: int
+    waiting: int
+    expected_wait_s: float | None
+
+
+class SiteView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    url: str | None
+    ws_url: str | None
+    healthy: bool
+    draining: bool
+    skills: dict[str, SkillLoad]
+    live_calls: int
+
+
+class Sites(BaseModel):
+    sites: list[SiteView]
+
+
+class Wallboard(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def describe() -> ApiDoc:
+    doc = ApiDoc("callcenter central", "1", "Routing, call look-up, reconnect after failover, agent re-attach, sites.")
+    doc.op("post", "/v1/calls", "route a new call: the leader picks a site and writes the fenced routing record",
+           request=RouteRequest, response=RoutedCall, status=201,
+           errors={**STARTING, **TOKEN, "request.bad_field": 400, "request.invalid": 400, "route.bad_number": 400,
+                   "route.duplicate": 409, "route.no_site": 503, "route.busy": 503})
+    doc.op("get", "/v1/calls/{call_id}", "where a live call is", response=CallView,
+           errors={**STARTING, "call.bad_id": 400, "call.unknown": 404})
+    doc.op("post", "/v1/calls/{call_id}/reconnect", "a caller whose socket dropped asks where its call is now",
+           request=TokenRequest, response=RoutedCall,
+           errors={**STARTING, **TOKEN, "call.bad_id": 400, "call.unknown": 404, "call.ended": 410,
+                   "call.moving": 503, "token.wrong_call": 403, "request.bad_field": 400})
+    doc.op("post", "/v1/agents/reattach", "an agent whose site failed continues at a live site",
+           request=TokenRequest, response=Reattach,
+           errors={**STARTING, **TOKEN, "route.no_site": 503, "request.bad_field": 400})
+    doc.op("get", "/v1/sites", "every site's published load", response=Sites, errors=STARTING)
+    doc.op("get", "/v1/wallboard", "the wallboard's snapshot (queues, agents, sites)", response=Wallboard)
+    doc.op("get", "/v1/wallboard/stream", "the wallboard as server-sent events", content="text/event-stream")
+    doc.op("get", "/wallboard", "the wallboard page", content="text/html")
+    doc.op("get", "/wallboard/{name}", "the wallboard's assets", content="text/plain")
+    return doc

@@ -1,0 +1,96 @@
+"""A site's HTTP API as an OpenAPI 3.1 document (served at ``/openapi.json``). The call and
+agent protocol itself runs on the signalling socket (``/ws``, see docs/signalling.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cluster.openapi import ApiDoc
+
+STARTING = {"site.starting": 503}
+TOKEN = {"token.invalid": 401, "token.expired": 401, "token.forged": 401, "token.malformed": 401,
+         "token.wrong_kind": 401}
+
+
+class LoginRequest(BaseModel):
+    agent_id: str
+    password: str = Field(max_length=256)
+
+
+class AgentProfile(BaseModel):
+    id: str
+    name: str
+    skills: dict[str, int]
+    role: str
+
+
+class LoginAnswer(BaseModel):
+    token: str = Field(description="signed agent token for the signalling socket and the flows API")
+    agent: AgentProfile
+
+
+class CallStatus(BaseModel):
+    state: str
+    agent_id: str | None
+    queue: str | None
+    original_arrival_at: float
+    failovers: int
+
+
+class SiteStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    site: str
+    calls: dict[str, CallStatus]
+    skills: dict[str, Any] = Field(default_factory=dict)
+    queues: dict[str, Any] = Field(default_factory=dict)
+    agents: dict[str, Any] = Field(default_factory=dict)
+    live_calls: int = 0
+
+
+class Route(BaseModel):
+    dialled_number: str
+    segment: str | None
+    flow_id: str
+
+
+class FlowList(BaseModel):
+    flows: dict[str, list[int]]
+    routes: list[Route]
+
+
+class FlowDocument(BaseModel):
+    """An IVR flow (JSON, or YAML with ``Content-Type: application/yaml``): see site_node/ivr/flow.py."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    languages: list[str]
+    start: str
+    nodes: list[dict[str, Any]]
+
+
+class Published(BaseModel):
+    flow_id: str
+    version: int
+    stored_version: int
+
+
+def describe() -> ApiDoc:
+    doc = ApiDoc("callcenter site", "1", "Agent login, status, IVR flow publication; calls run on /ws.")
+    doc.op("post", "/v1/agents/login", "an agent logs in with a password and gets a token",
+           request=LoginRequest, response=LoginAnswer,
+           errors={**STARTING, "agent.bad_credentials": 401})
+    doc.op("get", "/v1/status", "the site's live calls and load", response=SiteStatus, errors=STARTING)
+    doc.op("get", "/v1/flows", "the flow versions and number routes here", response=FlowList, errors=STARTING)
+    doc.op("post", "/v1/flows", "publish a new flow version cluster-wide (managers and administrators)",
+           request=FlowDocument, response=Published, status=201,
+           errors={**STARTING, **TOKEN, "ivr.invalid_flow": 400, "flow.forbidden": 403, "flow.conflict": 409,
+                   "flow.unavailable": 503})
+    doc.op("get", "/ws", "the signalling socket (WebSocket upgrade; docs/signalling.md)", content="text/plain")
+    doc.op("get", "/agent", "the agent desktop page", content="text/html")
+    doc.op("get", "/customer", "the customer page", content="text/html")
+    doc.op("get", "/static/{filename}", "the pages' scripts and styles", content="text/plain")
+    return doc
