@@ -87,7 +87,12 @@ class IvrRunner:
                 "customer_id": lc.call.data.customer_id,
             }
             host = CallIvrHost(
-                lc, prompts=self._prompts, storage=self._storage, clock=self._clock, callbacks=self._callbacks
+                lc,
+                prompts=self._prompts,
+                storage=self._storage,
+                clock=self._clock,
+                callbacks=self._callbacks,
+                tell=lambda event, data: self._notify.send(lc.session, event, data),
             )
             result = await run_flow(host, flow, language=lc.language, variables=variables)
             served_here = self._our_number(lc, result)

@@ -139,6 +139,9 @@ class IvrHost(Protocol):
     def sensitive(self, on: bool) -> None:
         """Pause (True) or resume (False) the recording around sensitive input."""
 
+    def listening(self, on: bool) -> None:
+        """The flow starts (True) or stops (False) taking keys: the client is told."""
+
 
 async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables: dict[str, Any]) -> Terminal:
     """Run ``flow`` until it hands the call over; return the terminal effect."""
@@ -156,6 +159,7 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
                 else:
                     digits.stop()
                 host.sensitive(pos.sensitive)
+                host.listening(pos.phase in COLLECTING)
                 event: ivr.IvrEvent | None = None
                 if isinstance(effect, PlayPrompt):
                     await _play(host, effect, digits, barge_in=pos.phase in COLLECTING)
@@ -182,6 +186,7 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
                 raise ivr.UnexpectedEvent(f"ivr {flow.id} stopped at node {pos.node_id} ({pos.phase})")
             digits.start()
             host.sensitive(pos.sensitive)
+            host.listening(True)
             digit = await digits.get(collect_timeout)
             step = ivr.step(flow, pos, Timeout() if digit is None else Digit(digit), host.now())
             pos = step.position
@@ -191,6 +196,7 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
     finally:
         digits.close()
         host.sensitive(False)
+        host.listening(False)
 
 
 async def _play(host: IvrHost, effect: PlayPrompt, digits: DigitInput, *, barge_in: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from cluster.clock import Clock
@@ -32,7 +33,14 @@ class Callbacks(Protocol):
 
 class CallIvrHost:
     def __init__(
-        self, lc: LiveCall, *, prompts: PromptPlayer, storage: Storage, clock: Clock, callbacks: Callbacks
+        self,
+        lc: LiveCall,
+        *,
+        prompts: PromptPlayer,
+        storage: Storage,
+        clock: Clock,
+        callbacks: Callbacks,
+        tell: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         assert lc.leg is not None
         self._lc = lc
@@ -42,6 +50,8 @@ class CallIvrHost:
         self._callbacks = callbacks
         self.leg: Leg = lc.leg
         self._sensitive = False
+        self._listening = False
+        self._tell = tell
 
     def now(self) -> float:
         return self._clock.now()
@@ -108,3 +118,12 @@ class CallIvrHost:
                 media.pause_recording()
             else:
                 media.resume_recording()
+
+    def listening(self, on: bool) -> None:
+        """Tell the caller's client when the IVR takes keys (edge-triggered): ``collecting``
+        with ``listening`` true or false. Keys sent before are kept for the next question."""
+        if on == self._listening:
+            return
+        self._listening = on
+        if self._tell is not None:
+            self._tell("collecting", {"listening": on})

@@ -100,6 +100,8 @@ async def test_a_transfer_to_an_outside_number_goes_to_an_agent_with_the_reason(
     await customer.call()
     assert customer.sig is not None and customer.phone is not None
     assert await hears(customer.phone.receiver, RECORDED_HZ), "the recorded welcome was not heard"
+    listening = await customer.sig.event("collecting", timeout_s=20)  # the menu takes keys now
+    assert listening["data"] == {"listening": True}
     await customer.press("6", how="datachannel")
     fallback = await customer.sig.event("transfer_fallback", timeout_s=60)
     assert fallback["data"]["target"] == "+861088880000" and "SIP trunk" in fallback["data"]["reason"]
