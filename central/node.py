@@ -17,6 +17,7 @@ from central.api import CentralApi
 from central.config import CentralSettings
 from central.cors import install_cors
 from central.openapi import describe
+from central.records_api import CallRecordsApi
 from central.routing.classify import Classifier
 from central.routing.router import Router
 from central.state import ClusterState
@@ -58,6 +59,7 @@ class CentralNode:
         self.api.install(self.app)
         install_cors(self.app)
         install_wallboard(self.app, lambda: self.state)
+        CallRecordsApi(lambda: self.state, self.api.signer).install(self.app)
         describe().install(self.app)
         self.http = HttpServer(
             self.app,

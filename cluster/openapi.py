@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
+
+from cluster.cdr import CDR_COLUMNS
 
 REF = "#/components/schemas/{model}"
 
@@ -28,6 +30,20 @@ class Health(BaseModel):
     ok: bool
     role: str
     name: str
+
+
+_CDR_TYPES: dict[str, Any] = {"text": str, "int": int, "time": float, "seconds": float, "bool": bool}
+CdrRow: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "CdrRow",
+    __doc__="One call detail record: what happened to a call at one site (times: epoch seconds).",
+    **{name: (_CDR_TYPES[kind] | None, None) for name, kind in CDR_COLUMNS.items()},
+)
+
+
+class CdrPage(BaseModel):
+    calls: list[CdrRow]  # type: ignore[valid-type]
+    next: str | None = None  # central: the cursor of the next page (null: the last page)
+    unavailable: list[str] = []  # central: sites that did not answer (the page lacks their calls)
 
 
 COMMON_ERRORS = {

@@ -101,3 +101,20 @@ class TokenSigner:
             token_id=str(payload["jti"]),
             extra=dict(payload.get("ext", {})),
         )
+
+
+SUPERVISOR_ROLES = frozenset({"team_leader", "manager", "admin"})
+"""Agent roles that read other people's calls (call records, reports)."""
+
+
+def bearer_claims(signer: TokenSigner, authorization: str, *, roles: frozenset[str], why: str) -> Claims:
+    """The verified agent behind ``Authorization: Bearer <agent token>``, whose role is one of
+    ``roles`` (else ``403 role.forbidden`` saying ``why``)."""
+    from cluster.errors import CallCenterError
+
+    if not authorization.startswith("Bearer "):
+        raise TokenError("send your agent token as 'Authorization: Bearer <token>'", error_id="token.malformed")
+    claims = signer.verify(authorization[7:], kind="agent")
+    if claims.extra.get("role") not in roles:
+        raise CallCenterError(why, error_id="role.forbidden", status=403)
+    return claims

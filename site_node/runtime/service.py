@@ -36,6 +36,7 @@ from cluster.tokens import TokenSigner
 from site_node.acd import Acd, Decision
 from site_node.agents import AgentDesk, AgentsApi, LiveAgent
 from site_node.calls.cdr import CdrWriter
+from site_node.calls.cdr_api import CdrApi
 from site_node.calls.control import CallControlService
 from site_node.calls.dispatch import Dispatcher
 from site_node.calls.ending import CallEnding
@@ -99,6 +100,7 @@ class SiteRuntime:
         self.signalling.add_routes(app)
         self.agents_api.install(app, self._guarded)
         app.router.add_get("/v1/status", self._guarded(self.http_status))
+        CdrApi(lambda: self.storage, self.signer).install(app, self._guarded)
         FlowsApi(
             lambda: self.storage,
             self.flows,

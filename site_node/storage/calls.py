@@ -62,6 +62,32 @@ class CallRepository(Repository):
             rows = (await session.scalars(query.order_by(Call.arrival_at, Call.call_id))).all()
             return [_to_record(row) for row in rows]
 
+    async def calls_page(
+        self,
+        start: float,
+        end: float,
+        *,
+        queue: str | None = None,
+        agent_id: str | None = None,
+        after: tuple[float, str] | None = None,
+        inclusive: bool = False,
+        limit: int = 100,
+    ) -> list[CallDetailRecord]:
+        """CDRs whose ``arrival_at`` is in ``[start, end)``, ordered by ``(arrival_at, call_id)``,
+        from just after ``after`` (or at it, ``inclusive``), at most ``limit`` (the read API)."""
+        query = select(Call).where(Call.arrival_at >= start, Call.arrival_at < end)
+        if queue is not None:
+            query = query.where(Call.queue == queue)
+        if agent_id is not None:
+            query = query.where(Call.agent_id == agent_id)
+        if after is not None:
+            at, call_id = after
+            later = Call.call_id >= call_id if inclusive else Call.call_id > call_id
+            query = query.where((Call.arrival_at > at) | ((Call.arrival_at == at) & later))
+        query = query.order_by(Call.arrival_at, Call.call_id).limit(limit)
+        async with self._transaction("calls_page") as session:
+            return [_to_record(row) for row in (await session.scalars(query)).all()]
+
     async def recent_for_customer(self, customer_id: str, *, limit: int = 5) -> list[CallDetailRecord]:
         """The customer's latest calls at this site, newest first (contact history, C3)."""
         query = select(Call).where(Call.customer_id == customer_id)

@@ -61,6 +61,11 @@ def _own_document(app: web.Application) -> dict[str, Any]:
     return (central_doc() if "/v1/calls" in paths else site_doc()).document()
 
 
+async def _login(http: aiohttp.ClientSession, site: str) -> dict[str, Any]:
+    async with http.post(site + "/v1/agents/login", json={"agent_id": "north-01", "password": "demo"}) as r:
+        return await r.json()  # type: ignore[no-any-return]
+
+
 class Checker:
     def __init__(self, http: aiohttp.ClientSession, base: str, doc: dict[str, Any]) -> None:
         self.http, self.base, self.doc = http, base, doc
@@ -103,6 +108,9 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         await c.call("GET", "/v1/sites")
         await c.call("GET", "/v1/wallboard")
         await c.call("GET", "/healthz")
+        login = await _login(http, site)
+        await c.call("GET", "/v1/calls", headers={"Authorization": f"Bearer {login['token']}"})
+        await c.call("GET", "/v1/calls")
 
         s = Checker(http, site, site_doc)
         login = await s.call("POST", "/v1/agents/login", json={"agent_id": "north-01", "password": "demo"})
@@ -114,4 +122,6 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
                      headers=bearer)
         await s.call("POST", "/v1/flows", json={"id": "x", "languages": ["en"], "start": "a", "nodes": []})
         await s.call("GET", "/healthz")
-    assert len(c.checked) == 11 and len(s.checked) == 7
+        await s.call("GET", "/v1/cdrs", headers=bearer)
+        await s.call("GET", "/v1/cdrs", params={"limit": "0"}, headers=bearer)
+    assert len(c.checked) == 13 and len(s.checked) == 9
