@@ -23,6 +23,7 @@ from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
 from cluster.commands import serve_until
+from cluster.config import require_secret
 from cluster.election import Election
 from cluster.etcd import Etcd, EtcdTls
 from cluster.http import HttpServer, make_app
@@ -50,7 +51,7 @@ class CentralNode:
         self.api = CentralApi(
             None,  # type: ignore[arg-type]  # the router exists once etcd is reachable
             lambda: self.leadership,
-            TokenSigner(tokens.secret, ttl_s=tokens.call_ttl_s),
+            TokenSigner(require_secret(tokens), ttl_s=tokens.call_ttl_s, previous=tokens.previous_secrets),
             capacity_cps=settings.central.route_capacity_cps,
             max_body_bytes=settings.central.http.max_body_bytes,
             call_ttl_s=tokens.call_ttl_s,

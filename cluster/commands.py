@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 import uvloop
 
-from cluster.config import ClusterSettings, load_settings
+from cluster.config import ClusterSettings, load_settings, require_secret
 from cluster.errors import CallCenterError
 from cluster.tasks import cancel_and_wait
 
@@ -23,9 +23,12 @@ S = TypeVar("S", bound=ClusterSettings)
 
 
 def load_role_settings(model: type[S], config: str | None, overrides: dict[str, Any]) -> S:
-    """Settings for one role's command; a bad configuration is a click error naming the key."""
+    """Settings for one role's service; a bad configuration, or no token secret, is a click
+    error naming the key (the process does not start)."""
     try:
-        return load_settings(config, overrides=drop_none(overrides), model=model)
+        settings = load_settings(config, overrides=drop_none(overrides), model=model)
+        require_secret(settings.tokens)
+        return settings
     except CallCenterError as exc:
         raise click.ClickException(str(exc)) from exc
 

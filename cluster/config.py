@@ -94,12 +94,33 @@ class HttpConfig(Section):
 
 
 class TokenConfig(Section):
-    secret: str = Field(default="dev-only-secret-change-me-in-production-0123456789", min_length=32)
+    # No default: every central and site must be given the same secret (CC_TOKENS__SECRET);
+    # `callcenter demo` makes a random one per run. Tokens signed with an earlier secret stay
+    # valid while it is listed in previous_secrets (rotation: add the new secret, move the old
+    # one here, drop it once its tokens have expired).
+    secret: str | None = Field(default=None, min_length=32)
+    previous_secrets: list[str] = Field(default_factory=list)
     call_ttl_s: float = Field(default=300.0, gt=0)
     agent_ttl_s: float = Field(default=12 * 3600.0, gt=0)
 
 
 S = TypeVar("S", bound="ClusterSettings")
+
+
+def require_secret(tokens: TokenConfig) -> str:
+    """The signing secret, or a start-up error naming the setting (no process runs on a default)."""
+    if tokens.secret is None:
+        raise ConfigError(
+            "tokens.secret is not set: give every central and site the same random secret of at least 32 bytes "
+            "(CC_TOKENS__SECRET, or tokens.secret in --config); `callcenter demo` makes one per run",
+            error_id="config.missing_secret",
+            key="tokens.secret",
+        )
+    for old in tokens.previous_secrets:
+        if len(old.encode()) < 32:
+            raise ConfigError("tokens.previous_secrets: each secret needs at least 32 bytes",
+                              error_id="config.bad_value", key="tokens.previous_secrets")
+    return tokens.secret
 
 
 class ClusterSettings(Section):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -111,6 +112,8 @@ class LocalCluster:
     procs: list[Proc] = field(default_factory=list)
     agent_procs: list[Proc] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the seed says a newcomer can try
+    # The cluster's token secret: the environment's if set, else a random one for this run only.
+    secret: str = field(default_factory=lambda: os.environ.get("CC_TOKENS__SECRET") or secrets.token_urlsafe(48))
 
     def site_names(self) -> list[str]:
         names = list(DEMO_SITES[: self.sites])
@@ -125,6 +128,7 @@ class LocalCluster:
         env = dict(os.environ)
         env.update(
             {
+                "CC_TOKENS__SECRET": self.secret,
                 "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints),
                 "CC_ETCD__LEASE_TTL_S": str(self.lease_ttl_s),
                 "PYTHONUNBUFFERED": "1",

@@ -7,7 +7,9 @@ credentials again. Both are verified by every site with the cluster's shared sec
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,11 +34,24 @@ class Claims:
     extra: dict[str, Any]
 
 
+def key_id(secret: str) -> str:
+    """The ``kid`` naming a secret in token headers (a digest: the secret is not derivable)."""
+    return hashlib.sha256(b"callcenter-kid:" + secret.encode()).hexdigest()[:16]
+
+
 class TokenSigner:
-    def __init__(self, secret: str, *, ttl_s: float = 300.0, clock: Clock = SYSTEM_CLOCK) -> None:
-        if len(secret.encode()) < 32:
-            raise ValueError("token secret must be at least 32 bytes (HS256)")
+    """Signs with one secret; verifies with it and the ``previous`` ones (rotation), chosen by
+    the token header's ``kid``."""
+
+    def __init__(
+        self, secret: str, *, ttl_s: float = 300.0, clock: Clock = SYSTEM_CLOCK, previous: Sequence[str] = ()
+    ) -> None:
+        for candidate in (secret, *previous):
+            if len(candidate.encode()) < 32:
+                raise ValueError("token secret must be at least 32 bytes (HS256)")
         self._secret = secret
+        self._kid = key_id(secret)
+        self._keys = {key_id(s): s for s in (*previous, secret)}
         self._ttl_s = ttl_s
         self._clock = clock
 
@@ -62,7 +77,7 @@ class TokenSigner:
             payload["site"] = site
         if extra:
             payload["ext"] = extra
-        return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
+        return jwt.encode(payload, self._secret, algorithm=_ALGORITHM, headers={"kid": self._kid})
 
     def verify(self, token: str, *, kind: TokenKind | None = None, leeway_s: float = 0.0) -> Claims:
         """Return the claims of a valid token or raise :class:`TokenError` with a stable id.
@@ -73,9 +88,16 @@ class TokenSigner:
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise TokenError("token missing or malformed", error_id="token.malformed")
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise TokenError(f"token is not valid: {exc}", error_id="token.malformed") from exc
+        key = self._keys.get(str(kid)) if kid is not None else None
+        if key is None:
+            raise TokenError("token signed with a key this cluster does not hold", error_id="token.forged")
+        try:
             payload = jwt.decode(
                 token,
-                self._secret,
+                key,
                 algorithms=[_ALGORITHM],
                 issuer=_ISSUER,
                 options={"require": ["exp", "iat", "sub", "kind", "jti"], "verify_exp": False},

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -43,7 +44,8 @@ async def run(trials: int, ttl_s: int, replicas: int) -> dict[str, float | int]:
     etcd_server = EtcdCluster(base / "etcd").start()
     keys = Keyspace("/bench")
     env = dict(os.environ, CC_ETCD__ENDPOINTS=",".join(etcd_server.endpoints), CC_ETCD__PREFIX=keys.prefix,
-               CC_ETCD__LEASE_TTL_S=str(ttl_s), CC_LOG_LEVEL="WARNING")
+               CC_ETCD__LEASE_TTL_S=str(ttl_s), CC_LOG_LEVEL="WARNING",
+               CC_TOKENS__SECRET=os.environ.get("CC_TOKENS__SECRET") or secrets.token_urlsafe(48))
     procs = {f"central-{i + 1}": _start_central(f"central-{i + 1}", env, base) for i in range(replicas)}
     etcd = await Etcd.connect(etcd_server.endpoints)
     observer = Election(etcd, Session(etcd, ttl_s), keys.election("central"))

@@ -4,6 +4,7 @@ processes started by tests."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def proc_env(etcd_endpoints: list[str], keyspace: Keyspace) -> dict[str, str]:
             "CC_ETCD__LEASE_TTL_S": "2",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(ROOT),
+            "CC_TOKENS__SECRET": secrets.token_urlsafe(48),  # a fresh one per test: no default exists
         }
     )
     return env

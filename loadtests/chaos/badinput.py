@@ -15,8 +15,6 @@ import aiohttp
 
 from cluster.tokens import TokenSigner
 
-SECRET = "dev-only-secret-change-me-in-production-0123456789"
-
 
 async def _post(http: aiohttp.ClientSession, url: str, body: Any, headers: dict[str, str] | None = None
                 ) -> tuple[int, dict[str, Any]]:
@@ -35,7 +33,7 @@ async def _ws_exchange(http: aiohttp.ClientSession, ws_url: str, messages: list[
     return replies
 
 
-async def run_suite(central: str, site_url: str, *, secret: str = SECRET) -> dict[str, Any]:
+async def run_suite(central: str, site_url: str, *, secret: str) -> dict[str, Any]:
     """Returns ``{"cases": n, "failures": [...]}``; a failure names the case and what came back."""
     signer = TokenSigner(secret)
     forged = TokenSigner("not-the-cluster-secret-0123456789-abcdef").issue("call", "x")

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from cluster.callrecords import SiteCallStore
 from cluster.clock import LOOP_SCHEDULER, SYSTEM_CLOCK, Clock, Scheduler
+from cluster.config import require_secret
 from cluster.errors import CallCenterError, EtcdUnavailable
 from cluster.etcd import Etcd
 from cluster.keys import Keyspace
@@ -69,7 +70,10 @@ class SiteRuntime:
         self.settings = settings
         self.site = settings.site.name
         self.clock = clock
-        self.signer = TokenSigner(settings.tokens.secret, ttl_s=settings.tokens.call_ttl_s, clock=clock)
+        self.signer = TokenSigner(
+            require_secret(settings.tokens), ttl_s=settings.tokens.call_ttl_s, clock=clock,
+            previous=settings.tokens.previous_secrets,
+        )
         self.owner = TaskOwner(f"site-{self.site}", scheduler=scheduler)
         self.notify = Notifier(self.owner)
         self.book = CallBook(self.site)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,7 @@ async def test_wallboard_in_chromium_shows_a_queued_call_within_two_seconds(
     settings = load_settings(environ={}, model=CentralSettings, overrides={
         "etcd": {"endpoints": etcd_endpoints, "prefix": keyspace.prefix, "lease_ttl_s": 2},
         "central": {"name": "central-wb", "http": {"port": 0}},
+        "tokens": {"secret": secrets.token_urlsafe(48)},
     })
     node = CentralNode(settings)
     await node.start()

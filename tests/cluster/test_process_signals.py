@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    return {**os.environ, "CC_LOG_LEVEL": "INFO", "CC_SITE__DATA_DIR": str(tmp / "data")}
+    return {**os.environ, "CC_LOG_LEVEL": "INFO", "CC_SITE__DATA_DIR": str(tmp / "data"),
+            "CC_TOKENS__SECRET": "s" * 48}
 
 
 def _start(args: list[str], tmp: Path) -> subprocess.Popen[str]:

@@ -20,7 +20,6 @@ from cluster.tokens import TokenSigner
 from tests.e2e.helpers import centrals, running_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-SECRET = "dev-only-secret-change-me-in-production-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +94,7 @@ async def test_leader_killed_during_a_burst_every_accepted_call_routed_exactly_o
 async def test_bad_input_gets_stable_errors_and_changes_nothing(cluster: LocalCluster) -> None:
     url = centrals(cluster)[0]
     before = await records(cluster)
-    signer = TokenSigner(SECRET)
+    signer = TokenSigner(cluster.secret)
     forged = TokenSigner("another-secret-that-nobody-configured-0123456789").issue("call", "x")
     async with aiohttp.ClientSession() as http:
         cases: list[tuple[str, Any, int, str]] = [

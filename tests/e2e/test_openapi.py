@@ -45,8 +45,10 @@ def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def test_every_route_of_central_and_of_a_site_is_documented(tmp_path: Path) -> None:
-    central = CentralNode(load_settings(environ={}, model=CentralSettings))
-    site = SiteNode(load_settings(environ={}, overrides={"site": {"data_dir": str(tmp_path)}}, model=SiteSettings))
+    secret = {"tokens": {"secret": "x" * 48}}
+    central = CentralNode(load_settings(environ={}, overrides=secret, model=CentralSettings))
+    site = SiteNode(load_settings(environ={}, overrides={**secret, "site": {"data_dir": str(tmp_path)}},
+                                  model=SiteSettings))
     for app in (central.app, site.app):
         doc = _own_document(app)
         missing = served_routes(app) - documented(doc)
