@@ -13,6 +13,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from cluster.errors import BadRequest, CallCenterError
+from cluster.limits import MAX_DEPTH, nesting_depth
 from cluster.logs import log
 
 _log = logging.getLogger(__name__)
@@ -30,6 +31,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def error_response(error: CallCenterError) -> web.Response:
     return web.json_response(error.to_dict(), status=error.status)
+
+
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self' http: https: ws: wss:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _secure_headers(response: web.StreamResponse) -> None:
+    """Every answer: no MIME sniffing, no referrer, a strict CSP (what matters for the pages;
+    harmless elsewhere, and files' types are only known once they are sent), never framed."""
+    if response.prepared:  # a stream (WebSocket, server-sent events) has sent its headers
+        return
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
 
 
 @web.middleware
@@ -53,11 +72,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             log(_log, logging.ERROR, "unhandled error", route=route, exc_info=True)
             response = error_response(CallCenterError("internal error; see the server log"))
     HTTP_REQUESTS.labels(route, str(response.status)).inc()
+    _secure_headers(response)
     return response
 
 
 async def read_json(request: web.Request, *, max_bytes: int | None = None) -> dict[str, Any]:
-    """The request body as a JSON object, or a :class:`BadRequest` with a stable id."""
+    """The request body as a JSON object, or a :class:`BadRequest` with a stable id.
+
+    Only ``Content-Type: application/json`` is read: a cross-site "simple" request (a form, a
+    text/plain POST) never reaches a handler. Containers nest at most ``MAX_DEPTH`` deep."""
+    if request.content_type != "application/json":
+        raise BadRequest(
+            f"send the body as Content-Type: application/json (got {request.content_type or 'none'})",
+            error_id="request.content_type",
+            status=415,
+        )
     if max_bytes is not None and request.content_length is not None and request.content_length > max_bytes:
         raise BadRequest(f"request body too large (limit {max_bytes} bytes)", error_id="request.too_large", status=413)
     raw = await request.read()
@@ -67,6 +96,10 @@ async def read_json(request: web.Request, *, max_bytes: int | None = None) -> di
         body = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}", error_id="request.malformed_json") from exc
+    except RecursionError as exc:
+        raise BadRequest(f"body nests deeper than {MAX_DEPTH} levels", error_id="request.malformed_json") from exc
+    if nesting_depth(body) > MAX_DEPTH:
+        raise BadRequest(f"body nests deeper than {MAX_DEPTH} levels", error_id="request.malformed_json")
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", error_id="request.malformed_json")
     return body

@@ -24,6 +24,7 @@ Every problem raises :class:`InvalidFlow` naming the flow and the node.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ LOOKUP_KINDS = frozenset({"caller_number", "customer_number", "account"})
 TRANSFER_KINDS = frozenset({"return_to_agent", "number", "site", "queue"})
 CONDITION_KEYS = frozenset({"segment", "verified", "found", "identified", "var", "equals", "time",
                             "days", "holiday", "language"})
+FLOW_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIGITS = frozenset("0123456789*#")
 _KEY_WORDS = {"en": ("press",), "zh": ("按",)}
@@ -172,6 +174,8 @@ class _Parser:
             raise self.fail(None, f"unknown flow field(s) {', '.join(sorted(map(str, unknown)))}")
         if not raw.get("id") or not isinstance(raw.get("id"), str):
             raise self.fail(None, "the flow needs a string id")
+        if not FLOW_ID.fullmatch(raw["id"]):
+            raise self.fail(None, "the id must be 1-64 letters, digits, '_' or '-' (it names keys and files)")
         langs = raw.get("languages", ["en"])
         if not isinstance(langs, list) or not langs or not all(isinstance(x, str) for x in langs):
             raise self.fail(None, "languages must be a non-empty list")

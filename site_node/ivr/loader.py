@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from cluster.limits import MAX_DEPTH, nesting_depth
+
 from .errors import InvalidFlow
 from .flow import Flow, parse_flow
 from .registry import FlowRegistry
@@ -26,6 +28,10 @@ def parse_text(text: str, *, fmt: str = "yaml") -> dict[str, Any]:
         raw = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InvalidFlow("?", None, f"not valid {fmt}: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidFlow("?", None, f"nests deeper than {MAX_DEPTH} levels") from exc
+    if nesting_depth(raw) > MAX_DEPTH:
+        raise InvalidFlow("?", None, f"nests deeper than {MAX_DEPTH} levels")
     if not isinstance(raw, dict):
         raise InvalidFlow("?", None, "a flow document must be a mapping")
     return raw

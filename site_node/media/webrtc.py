@@ -52,7 +52,7 @@ def validate_offer(sdp: str) -> None:
     if "video" in kinds:
         raise BadSdp("video is not supported")
     audio = next(media for media in parsed.media if media.kind == "audio")
-    if audio.ice is None or not audio.ice.usernameFragment or audio.dtls is None:
+    if audio.ice is None or not audio.ice.usernameFragment or audio.dtls is None or not audio.dtls.fingerprints:
         raise BadSdp("the offer has no ICE credentials or DTLS fingerprint")
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from cluster.limits import MAX_DEPTH, nesting_depth
 from site_node.signalling.errors import Malformed, TooLarge, UnknownType
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -163,6 +164,10 @@ def parse(raw: str | bytes) -> _Message:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Malformed(f"message is not JSON: {exc}") from None
+    except RecursionError:
+        raise Malformed(f"message nests deeper than {MAX_DEPTH} levels") from None
+    if nesting_depth(data) > MAX_DEPTH:
+        raise Malformed(f"message nests deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise Malformed("message must be a JSON object")
     kind = data.get("type")

@@ -12,10 +12,11 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 import site_node.signalling.protocol as protocol
 from cluster.errors import CallCenterError, TokenError
+from cluster.tasks import cancel_and_wait
 from cluster.tokens import TokenSigner
 from site_node.media.errors import BadSdp as MediaBadSdp
 from site_node.media.webrtc import validate_offer
@@ -23,6 +24,7 @@ from site_node.signalling.control import CallControl, Session
 from site_node.signalling.errors import AlreadyJoined, BadSdp, Forbidden, NotJoined
 
 logger = logging.getLogger(__name__)
+JOIN_WITHIN_S = 5.0  # a socket must join this soon after it opens
 
 _EVERYONE = frozenset({"call", "agent", "supervisor"})
 _AGENT = frozenset({"agent"})
@@ -94,6 +96,7 @@ class SignallingServer:
         await ws.prepare(request)
         conn = _Connection(ws)
         self._connections.add(conn)
+        deadline = asyncio.create_task(self._join_deadline(conn), name="ws-join-deadline")
         try:
             async for msg in ws:
                 if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -101,6 +104,7 @@ class SignallingServer:
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
+            await cancel_and_wait([deadline])
             self._connections.discard(conn)
             session, conn.session = conn.session, None
             if session is not None:
@@ -110,6 +114,12 @@ class SignallingServer:
                 except Exception:
                     logger.exception("leave(%s) failed", session)
         return ws
+
+    async def _join_deadline(self, conn: _Connection) -> None:
+        """A socket that has not joined within ``JOIN_WITHIN_S`` is closed (no idle sockets)."""
+        await asyncio.sleep(JOIN_WITHIN_S)
+        if conn.session is None and not conn.ws.closed:
+            await conn.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"join within the first seconds")
 
     async def _on_message(self, conn: _Connection, raw: str | bytes) -> None:
         msg_id: str | None = None
