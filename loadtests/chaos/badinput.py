@@ -57,6 +57,14 @@ async def run_suite(central: str, site_url: str, *, secret: str) -> dict[str, An
         expect("missing field", await _post(http, route, {"caller": "+1"}), 400, "request.bad_field")
         expect("bad number", await _post(http, route, {"caller": "DROP TABLE", "dialled": "1"}), 400,
                "route.bad_number")
+        expect("deeply nested json", await _post(http, route, b'{"x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"),
+               400, "request.malformed_json")
+        expect("cross-site simple post", await _post(http, route, {"caller": "+1", "dialled": "95589"},
+                                                     {"Content-Type": "text/plain"}), 415, "request.content_type")
+        expect("unsafe flow id", await _post(http, site_url + "/v1/flows",
+                                             {"id": "../x", "start": "a", "nodes": [{"id": "a", "type": "hangup"}]},
+                                             {"Authorization": f"Bearer {signer.issue('agent', 'm', role='manager')}"}),
+               400, "ivr.invalid_flow")
         expect("forged customer token",
                await _post(http, route, {"caller": "+1", "dialled": "95589", "customer_token": forged}), 401,
                "token.forged")
