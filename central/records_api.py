@@ -17,7 +17,7 @@ from aiohttp import web
 
 from central.state import ClusterState
 from cluster.errors import BadRequest, CallCenterError
-from cluster.tokens import SUPERVISOR_ROLES, TokenSigner, bearer_claims
+from cluster.tokens import TokenSigner, bearer_claims
 
 MAX_PAGE = 500
 WHY = "only team leaders, managers and administrators read call records"
@@ -59,7 +59,7 @@ class CallRecordsApi:
 
     async def list_calls(self, request: web.Request) -> web.Response:
         authorization = request.headers.get("Authorization", "")
-        bearer_claims(self._signer, authorization, roles=SUPERVISOR_ROLES, why=WHY)
+        bearer_claims(self._signer, authorization, action="records.read", why=WHY)
         state = self._state()
         if state is None:
             raise CallCenterError("central is starting (waiting for etcd); retry shortly",

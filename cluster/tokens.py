@@ -125,18 +125,13 @@ class TokenSigner:
         )
 
 
-SUPERVISOR_ROLES = frozenset({"team_leader", "manager", "admin"})
-"""Agent roles that read other people's calls (call records, reports)."""
-
-
-def bearer_claims(signer: TokenSigner, authorization: str, *, roles: frozenset[str], why: str) -> Claims:
-    """The verified agent behind ``Authorization: Bearer <agent token>``, whose role is one of
-    ``roles`` (else ``403 role.forbidden`` saying ``why``)."""
-    from cluster.errors import CallCenterError
+def bearer_claims(signer: TokenSigner, authorization: str, *, action: str, why: str) -> Claims:
+    """The verified agent behind ``Authorization: Bearer <agent token>`` whose role may do
+    ``action`` (:mod:`cluster.roles`; else ``403 role.forbidden`` saying ``why``)."""
+    from cluster.roles import require
 
     if not authorization.startswith("Bearer "):
         raise TokenError("send your agent token as 'Authorization: Bearer <token>'", error_id="token.malformed")
     claims = signer.verify(authorization[7:], kind="agent")
-    if claims.extra.get("role") not in roles:
-        raise CallCenterError(why, error_id="role.forbidden", status=403)
+    require(claims.extra, action, why)
     return claims

@@ -62,6 +62,7 @@ class SiteConfig(Section):
     acd: AcdConfig = Field(default_factory=AcdConfig)
     timers: TimersConfig = Field(default_factory=TimersConfig)
     ivr: IvrConfig = Field(default_factory=IvrConfig)
+    announce_taps: bool = False  # tell an agent when a supervisor listens, whispers or barges in
 
     @field_validator("backup_sites", mode="before")
     @classmethod

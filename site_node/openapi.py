@@ -90,7 +90,7 @@ def describe() -> ApiDoc:
     doc.op("get", "/v1/flows", "the flow versions and number routes here", response=FlowList, errors=STARTING)
     doc.op("post", "/v1/flows", "publish a new flow version cluster-wide (managers and administrators)",
            request=FlowDocument, response=Published, status=201,
-           errors={**STARTING, **TOKEN, "ivr.invalid_flow": 400, "flow.forbidden": 403, "flow.conflict": 409,
+           errors={**STARTING, **TOKEN, "ivr.invalid_flow": 400, "role.forbidden": 403, "flow.conflict": 409,
                    "flow.unavailable": 503})
     doc.op("get", "/ws", "the signalling socket (WebSocket upgrade; docs/signalling.md)", content="text/plain")
     doc.op("get", "/agent", "the agent desktop page", content="text/html")

@@ -102,7 +102,11 @@ class AgentDesk:
             skills = {str(k): int(v) for k, v in dict(extra.get("skills", {})).items()}
             if not skills:
                 raise UnknownAgentError(f"agent {agent_id} has no skills", agent_id=agent_id)
-            live = LiveAgent(Agent(agent_id), str(extra.get("name", agent_id)), skills, str(extra.get("role", "agent")))
+            team = extra.get("team")
+            live = LiveAgent(
+                Agent(agent_id), str(extra.get("name", agent_id)), skills, str(extra.get("role", "agent")),
+                team=None if team is None else str(team),
+            )
             self.agents[agent_id] = live
             resume = dict(extra.get("resume") or {})
             self.apply(live, Login(ready=False, reason=str(resume.get("reason") or "login")))

@@ -54,6 +54,7 @@ class AgentsApi:
             name=view.name,
             skills=view.skills,
             role=view.role,
+            team=view.team,
             backup_sites=self._backup_sites,
             home_site=self._site,
         )

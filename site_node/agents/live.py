@@ -15,6 +15,7 @@ class LiveAgent:
     name: str
     skills: dict[str, int]
     role: str = "agent"
+    team: str | None = None
     session: Session | None = None
     leg: Leg | None = None
     transitions: list[AgentTransition] = field(default_factory=list)

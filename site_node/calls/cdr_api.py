@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from cluster.errors import BadRequest
-from cluster.tokens import SUPERVISOR_ROLES, TokenSigner, bearer_claims
+from cluster.tokens import TokenSigner, bearer_claims
 from site_node.storage import Storage
 
 MAX_PAGE = 500
@@ -45,7 +45,7 @@ class CdrApi:
         app.router.add_get("/v1/cdrs", guard(self.list_cdrs))
 
     async def list_cdrs(self, request: web.Request) -> web.Response:
-        bearer_claims(self._signer, request.headers.get("Authorization", ""), roles=SUPERVISOR_ROLES,
+        bearer_claims(self._signer, request.headers.get("Authorization", ""), action="records.read",
                       why="only team leaders, managers and administrators read call records")
         q = request.query
         start, end = number(q, "from", 0.0), number(q, "to", 1e12)

@@ -19,15 +19,13 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from cluster.errors import BadRequest, CallCenterError, TokenError
+from cluster.errors import BadRequest
 from cluster.http import read_json
-from cluster.tokens import TokenSigner
+from cluster.tokens import TokenSigner, bearer_claims
 from site_node.flows.audio import check_flow_audio
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import FLOWS_DIR, FlowRegistry, parse_flow, parse_text
 from site_node.storage import Storage
-
-EDITORS = frozenset({"manager", "admin"})
 
 
 async def load_flows(storage: Storage, registry: FlowRegistry, *, now: float) -> None:
@@ -76,14 +74,8 @@ class FlowsApi:
         app.router.add_post("/v1/flows", guard(self.publish))
 
     def _editor(self, request: web.Request) -> str:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise TokenError("send your agent token as 'Authorization: Bearer <token>'", error_id="token.malformed")
-        claims = self._signer.verify(header[7:], kind="agent")
-        if claims.extra.get("role") not in EDITORS:
-            raise CallCenterError(
-                "only managers and administrators publish flows", error_id="flow.forbidden", status=403
-            )
+        claims = bearer_claims(self._signer, request.headers.get("Authorization", ""), action="flows.publish",
+                               why="only managers and administrators publish flows")
         return claims.subject
 
     async def list_flows(self, _: web.Request) -> web.Response:

@@ -32,6 +32,7 @@ from cluster.errors import CallCenterError, EtcdUnavailable
 from cluster.etcd import Etcd
 from cluster.keys import Keyspace
 from cluster.logs import log
+from cluster.roles import Forbidden, may_supervise
 from cluster.tasks import TaskOwner
 from cluster.tokens import TokenSigner
 from site_node.acd import Acd, Decision
@@ -357,11 +358,26 @@ class SiteRuntime:
         self.calls.digits(session, digits)
 
     async def supervise(self, session: Session, call_id: str, mode: TapKind) -> None:
+        """Listen, whisper or barge: a team leader on their team's calls, a manager on any
+        (cluster.roles); every tap is audited and, where configured, announced to the agent."""
+        lc = self.book.get(call_id)
+        agent = self.desk.get(lc.call.agent_id) if lc is not None else None
+        if not may_supervise(session.claims.extra, agent.team if agent is not None else None):
+            raise Forbidden("team leaders supervise their own team's calls, managers any call",
+                            action="calls.supervise_team")
         leg = self.supervisor_legs.get(session.subject)
         if leg is None:
             live = self.desk.get(session.subject)
             leg = live.leg if live is not None else None
         self.control.tap(leg, call_id, mode)
+        target_agent = agent.agent_id if agent is not None else None
+        self.owner.spawn(
+            self.storage.audit.audit(at=self.clock.now(), actor=session.subject, action=f"tap_{mode}", target=call_id,
+                                     details={"agent_id": target_agent, "site": self.site}),
+            f"audit-tap-{call_id}",
+        )
+        if agent is not None and self.settings.site.announce_taps:
+            self.notify.send(agent.session, "supervised", {"call_id": call_id, "mode": mode, "by": session.subject})
 
     async def answer_call(self, session: Session, call_id: str) -> None:
         self.dispatcher.answer(self.desk.get(session.subject), call_id)

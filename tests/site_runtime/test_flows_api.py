@@ -120,7 +120,7 @@ async def test_new_version_applies_to_new_calls_and_survives_a_restart(site: dic
     ("role", "mutate", "status", "error_id"),
     [
         (None, None, 401, "token.malformed"),
-        ("agent", None, 403, "flow.forbidden"),
+        ("agent", None, 403, "role.forbidden"),
         ("manager", "bad_next", 400, "ivr.invalid_flow"),
         ("manager", "no_nodes", 400, "ivr.invalid_flow"),
     ],

@@ -1,0 +1,53 @@
+"""Who may do what: the roles of the people who use the center and the permission of each
+action, in one place. Every HTTP endpoint and WebSocket command that needs more than "an
+agent at work" asks :func:`require` (A3; after Amazon Connect's security profiles).
+
+    agent        takes calls: state, answer, hold, consult, transfer, wrap-up
+    team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
+    manager      + supervises anyone at the center; publishes IVR flows
+    admin        + everything a manager may
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cluster.errors import CallCenterError
+
+ROLES = ("agent", "team_leader", "manager", "admin")
+
+PERMISSIONS: Mapping[str, frozenset[str]] = {
+    "calls.handle": frozenset(ROLES),
+    "calls.supervise_team": frozenset({"team_leader", "manager", "admin"}),
+    "calls.supervise_any": frozenset({"manager", "admin"}),
+    "records.read": frozenset({"team_leader", "manager", "admin"}),
+    "flows.publish": frozenset({"manager", "admin"}),
+}
+"""Action -> the roles allowed to do it."""
+
+
+class Forbidden(CallCenterError):
+    error_id = "role.forbidden"
+    status = 403
+
+
+def allowed(role: str | None, action: str) -> bool:
+    return role in PERMISSIONS[action]
+
+
+def require(claims_extra: Mapping[str, Any], action: str, why: str) -> str:
+    """The caller's role if it may do ``action``; else :class:`Forbidden` saying ``why``."""
+    role = claims_extra.get("role")
+    if not allowed(role if isinstance(role, str) else None, action):
+        raise Forbidden(f"{why} (your role: {role or 'none'})", action=action)
+    return str(role)
+
+
+def may_supervise(supervisor: Mapping[str, Any], agent_team: str | None) -> bool:
+    """Managers and administrators supervise anyone; a team leader only their own team."""
+    role = supervisor.get("role")
+    role = role if isinstance(role, str) else None
+    if allowed(role, "calls.supervise_any"):
+        return True
+    return allowed(role, "calls.supervise_team") and agent_team is not None and supervisor.get("team") == agent_team

@@ -1,0 +1,86 @@
+"""Finding 2: roles are checked on every action that needs one, in one place (cluster.roles).
+Every (role, action) pair is tried against a real cluster and exactly the allowed set passes:
+an agent cannot listen to a call, a team leader only to their own team's calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from cluster.launcher import LocalCluster
+from cluster.roles import PERMISSIONS, ROLES, allowed
+from tests.e2e.helpers import agent_ready, call_to_queue, centrals, running_cluster, site_url, wait_published
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+# who tries, with the role the demo gives them; the call is answered by north-04 (team north-a)
+PEOPLE = {
+    "north-05": "agent",
+    "north-02": "team_leader",  # team north-a: the talking agent's own team
+    "north-03": "team_leader",  # team north-b
+    "north-01": "manager",
+    "north-10": "admin",
+}
+EXPECTED = {  # (person, action) -> allowed
+    **{(p, "flows.publish"): r in ("manager", "admin") for p, r in PEOPLE.items()},
+    **{(p, "records.read@site"): r != "agent" for p, r in PEOPLE.items()},
+    **{(p, "records.read@central"): r != "agent" for p, r in PEOPLE.items()},
+    **{(p, "supervise"): p in ("north-02", "north-01", "north-10") for p in PEOPLE},
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), sites=1, centrals=1) as c:
+        yield c
+
+
+def test_the_permission_table_is_the_one_place_roles_are_named() -> None:
+    assert set(ROLES) == {"agent", "team_leader", "manager", "admin"}
+    assert [a for a in PERMISSIONS if allowed("agent", a)] == ["calls.handle"]
+    assert all(allowed("admin", a) for a in PERMISSIONS)
+
+
+async def _try(http: aiohttp.ClientSession, cluster: LocalCluster, token: str, action: str, call_id: str) -> str:
+    site, central = site_url(cluster, "branch-north"), centrals(cluster)[0]
+    bearer = {"Authorization": f"Bearer {token}"}
+    if action == "flows.publish":  # an invalid document: allowed gets as far as validation
+        async with http.post(site + "/v1/flows", json={"id": "x", "nodes": []}, headers=bearer) as r:
+            return str((await r.json())["error_id"])
+    if action.startswith("records.read"):
+        url = site + "/v1/cdrs" if action.endswith("site") else central + "/v1/calls"
+        async with http.get(url, headers=bearer) as r:
+            return "ok" if r.status == 200 else str((await r.json())["error_id"])
+    async with http.ws_connect(site.replace("http", "ws", 1) + "/ws") as ws:
+        await ws.send_json({"type": "join", "token": token, "id": "j"})
+        assert (await ws.receive_json(timeout=10))["type"] == "joined"
+        await ws.send_json({"type": "supervise", "call_id": call_id, "mode": "listen", "id": "s"})
+        reply: dict[str, Any] = await ws.receive_json(timeout=10)
+        while reply["type"] == "event":
+            reply = await ws.receive_json(timeout=10)
+        return "ok" if reply["type"] == "ack" else str(reply["error_id"])
+
+
+async def test_every_role_and_action_pair_gets_exactly_the_allowed_answer(cluster: LocalCluster) -> None:
+    talking_agent = await agent_ready(cluster, "branch-north", "north-04", 660.0)
+    await wait_published(cluster, "branch-north", "credit_card", ready=1)
+    customer = await call_to_queue(cluster, "+8613100000009", 440.0)
+    ring = await talking_agent.wait_ringing()
+    await talking_agent.answer(ring["call_id"])
+    got: dict[tuple[str, str], bool] = {}
+    async with aiohttp.ClientSession() as http:
+        for person in PEOPLE:
+            async with http.post(site_url(cluster, "branch-north") + "/v1/agents/login",
+                                 json={"agent_id": person, "password": "demo"}) as r:
+                token = (await r.json())["token"]
+            for action in ("flows.publish", "records.read@site", "records.read@central", "supervise"):
+                answer = await _try(http, cluster, token, action, ring["call_id"])
+                # allowed: refused only for something else (an invalid flow, no softphone yet)
+                got[(person, action)] = answer != "role.forbidden"
+                assert answer in ("ok", "role.forbidden", "ivr.invalid_flow", "media.not_connected"), answer
+    assert got == EXPECTED
+    for client in (customer, talking_agent):
+        await client.close()
