@@ -182,8 +182,11 @@ class CentralApi:
         request_id = _str_field(body, "request_id", required=False)
         if request_id is not None and not _CALL_ID.match(request_id):
             raise BadRequest("request_id: letters, digits, '-' and '_' only", error_id="request.bad_field")
+        # The client's request id is its secret: the call id is a keyed digest of it, so a retry
+        # finds the same call, and knowing a call's id never lets anyone claim it (finding 4).
+        call_id = None if request_id is None else self.signer.digest(request_id)
         routed = await self.router.route(
-            caller, dialled, segment=segment, home_site=home, customer_id=customer_id, call_id=request_id
+            caller, dialled, segment=segment, home_site=home, customer_id=customer_id, call_id=call_id
         )
         record = routed.record
         token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s)

@@ -8,6 +8,7 @@ credentials again. Both are verified by every site with the cluster's shared sec
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ class TokenSigner:
         self._keys = {key_id(s): s for s in (*previous, secret)}
         self._ttl_s = ttl_s
         self._clock = clock
+
+    def digest(self, value: str) -> str:
+        """A keyed, one-way digest of ``value`` (HMAC-SHA256 with the signing secret, 32 hex)."""
+        return hmac.new(self._secret.encode(), b"callcenter-id:" + value.encode(), hashlib.sha256).hexdigest()[:32]
 
     def issue(
         self,

@@ -4,6 +4,7 @@ media legs, and the call's own driver (its IVR, or its re-entry after a failover
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
@@ -81,7 +82,10 @@ class CallService:
                 self._book.live[call_id] = lc
                 self._records.claimed(call_id)
         if lc.session is not None and lc.session is not session:
-            lc.session.closed = True
+            old, lc.session = lc.session, None
+            with contextlib.suppress(Exception):  # the old socket hears why it goes quiet
+                await old.send_event("replaced", {"call_id": call_id})
+            old.closed = True
         lc.session = session
         self._owner.cancel_timer(f"call-gone:{call_id}")
         return {"call_id": call_id, "state": lc.call.state.value, "failovers": lc.call.failovers}
