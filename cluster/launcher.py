@@ -114,6 +114,9 @@ class LocalCluster:
     notes: list[str] = field(default_factory=list)  # what the seed says a newcomer can try
     # The cluster's token secret: the environment's if set, else a random one for this run only.
     secret: str = field(default_factory=lambda: os.environ.get("CC_TOKENS__SECRET") or secrets.token_urlsafe(48))
+    account_key: str = field(
+        default_factory=lambda: os.environ.get("CC_SITE__ACCOUNT_HASH_KEY") or secrets.token_urlsafe(48)
+    )
 
     def site_names(self) -> list[str]:
         names = list(DEMO_SITES[: self.sites])
@@ -129,6 +132,7 @@ class LocalCluster:
         env.update(
             {
                 "CC_TOKENS__SECRET": self.secret,
+                "CC_SITE__ACCOUNT_HASH_KEY": self.account_key,
                 "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints),
                 "CC_ETCD__LEASE_TTL_S": str(self.lease_ttl_s),
                 "PYTHONUNBUFFERED": "1",

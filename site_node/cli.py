@@ -8,8 +8,9 @@ from __future__ import annotations
 import click
 
 from cluster.commands import common_options, load_role_settings, run_service
+from cluster.errors import CallCenterError
 from cluster.logs import setup_logging
-from site_node.config import SiteSettings
+from site_node.config import SiteSettings, require_account_key
 
 
 @click.command("site")
@@ -42,6 +43,10 @@ def site_command(
             },
         },
     )
+    try:
+        require_account_key(settings.site)
+    except CallCenterError as exc:
+        raise click.ClickException(str(exc)) from exc
     setup_logging("site", site=settings.site.name, level=settings.log_level)
     from site_node.node import SiteNode  # after the configuration is known good: media imports are heavy
 

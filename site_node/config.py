@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from cluster.config import ClusterSettings, HttpConfig, Section
+from cluster.errors import ConfigError
 
 
 class MediaConfig(Section):
@@ -63,6 +64,10 @@ class SiteConfig(Section):
     timers: TimersConfig = Field(default_factory=TimersConfig)
     ivr: IvrConfig = Field(default_factory=IvrConfig)
     announce_taps: bool = False  # tell an agent when a supervisor listens, whispers or barges in
+    # The key of the accounts' keyed hash (HMAC-SHA256): required, no default (the demo makes
+    # one per run). Only hashes are stored, so rotating it means re-loading the accounts from
+    # the bank's system of record with the new key (the seed does so for the demo).
+    account_hash_key: str | None = Field(default=None, min_length=32)
 
     @field_validator("backup_sites", mode="before")
     @classmethod
@@ -76,3 +81,15 @@ class SiteSettings(ClusterSettings):
     """What a site node reads: ``log_level``, ``etcd``, ``tokens`` and ``site``."""
 
     site: SiteConfig = Field(default_factory=SiteConfig)
+
+
+def require_account_key(site: SiteConfig) -> bytes:
+    """The account-hash key, or a start-up error naming the setting."""
+    if site.account_hash_key is None:
+        raise ConfigError(
+            "site.account_hash_key is not set: give the site the key its accounts were hashed with "
+            "(CC_SITE__ACCOUNT_HASH_KEY, at least 32 characters); `callcenter demo` makes one per run",
+            error_id="config.missing_secret",
+            key="site.account_hash_key",
+        )
+    return site.account_hash_key.encode()

@@ -46,7 +46,7 @@ from site_node.calls.ivr import IvrRunner
 from site_node.calls.live import CallBook
 from site_node.calls.records import RecordSync
 from site_node.calls.service import CallService
-from site_node.config import SiteSettings
+from site_node.config import SiteSettings, require_account_key
 from site_node.flows.api import FlowsApi, load_flows
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import load_demo_registry
@@ -130,7 +130,7 @@ class SiteRuntime:
     async def start(self, etcd: Etcd) -> None:
         cfg = self.settings.site
         url = database_url(cfg.database_url, data_dir=cfg.data_dir, site=self.site)
-        self.storage = await Storage.open(url)
+        self.storage = await Storage.open(url, account_salt=require_account_key(cfg))
         await load_flows(self.storage, self.flows, now=self.clock.now())
         keys = Keyspace(self.settings.etcd.prefix)
         self.flow_cluster.connect(etcd, keys)

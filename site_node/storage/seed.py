@@ -377,7 +377,11 @@ async def seed_site(
 @click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in --data-dir)")
 @click.option("--all", "all_sites", is_flag=True, help=f"seed the demo sites {', '.join(DEMO_SITES)}")
 @click.option("--data-dir", default="data", show_default=True, help="where SQLite files go")
-def seed_command(site: str | None, database_url: str | None, all_sites: bool, data_dir: str) -> None:
+@click.option("--account-key", envvar="CC_SITE__ACCOUNT_HASH_KEY", default=None,
+              help="the sites' account-hash key (default: CC_SITE__ACCOUNT_HASH_KEY, else the demo key)")
+def seed_command(
+    site: str | None, database_url: str | None, all_sites: bool, data_dir: str, account_key: str | None
+) -> None:
     """Load the demo bank (customers, accounts, agents, skills, queues) into site databases.
 
     Demo agents sign in with the password "demo".
@@ -390,7 +394,8 @@ def seed_command(site: str | None, database_url: str | None, all_sites: bool, da
         reports = []
         for name in sites:
             url = database_url or default_database_url(data_dir, name)
-            reports.append(await seed_site(url, name))
+            salt = DEMO_ACCOUNT_SALT if account_key is None else account_key.encode()
+            reports.append(await seed_site(url, name, account_salt=salt))
         return reports
 
     try:

@@ -71,3 +71,12 @@ def test_a_token_minted_with_the_old_public_default_is_refused(headers: dict[str
     with pytest.raises(TokenError) as info:
         TokenSigner("s" * 40).verify(forged)
     assert info.value.error_id == "token.forged"
+
+
+def test_a_site_without_an_account_hash_key_refuses_to_start(tmp_path: Path) -> None:
+    """Finding 8: the key of the accounts' keyed hash is configuration, never a constant."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CC_SITE__ACCOUNT")}
+    env.update(CC_TOKENS__SECRET="s" * 48, CC_SITE__DATA_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "cluster.cli", "site", "--port", "0"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0 and "site.account_hash_key is not set" in result.stderr
