@@ -54,11 +54,14 @@ async def test_health_metrics_and_json_errors(aiohttp_unused_port=None) -> None:
                 assert r.status == 200 and (await r.json())["role"] == "test"
             async with client.get(server.url + "/metrics") as r:
                 assert r.status == 200 and "cc_http_requests_total" in await r.text()
-            async with client.post(server.url + "/echo", data=b"{not json") as r:
+            as_json = {"Content-Type": "application/json"}
+            async with client.post(server.url + "/echo", data=b"{not json", headers=as_json) as r:
                 assert r.status == 400 and (await r.json())["error_id"] == "request.malformed_json"
-            async with client.post(server.url + "/echo", data=b"[1]") as r:
+            async with client.post(server.url + "/echo", data=b"{}") as r:  # no JSON content type
+                assert r.status == 415 and (await r.json())["error_id"] == "request.content_type"
+            async with client.post(server.url + "/echo", data=b"[1]", headers=as_json) as r:
                 assert r.status == 400 and (await r.json())["error_id"] == "request.malformed_json"
-            async with client.post(server.url + "/echo", data=b"x" * 5000) as r:
+            async with client.post(server.url + "/echo", data=b"x" * 5000, headers=as_json) as r:
                 assert r.status == 413 and (await r.json())["error_id"] == "request.too_large"
             async with client.get(server.url + "/nowhere") as r:
                 assert r.status == 404 and (await r.json())["error_id"] == "http.404"
