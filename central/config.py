@@ -30,6 +30,8 @@ class CentralConfig(Section):
     dnis_table: str | None = None  # YAML file: dialled number -> service, skill, priority
     overflow_after_s: dict[str, float] = Field(default_factory=dict)  # per skill; cross-site overflow off if absent
     timers: CentralTimersConfig = Field(default_factory=CentralTimersConfig)
+    # Browser origins besides the cluster's own sites that may call the API (e.g. a CRM).
+    cors_origins: list[str] = Field(default_factory=list)
 
 
 class CentralSettings(ClusterSettings):

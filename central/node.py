@@ -15,7 +15,7 @@ from prometheus_client import Gauge
 
 from central.api import CentralApi
 from central.config import CentralSettings
-from central.cors import install_cors
+from central.cors import install_cors, origin_of
 from central.openapi import describe
 from central.records_api import CallRecordsApi
 from central.routing.classify import Classifier
@@ -58,7 +58,7 @@ class CentralNode:
             agent_ttl_s=tokens.agent_ttl_s,
         )
         self.api.install(self.app)
-        install_cors(self.app)
+        install_cors(self.app, self._origin_allowed)
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer).install(self.app)
         describe().install(self.app)
@@ -68,6 +68,16 @@ class CentralNode:
             settings.central.http.port,
             port_flag="--port or CC_CENTRAL__HTTP__PORT",
         )
+
+    def _origin_allowed(self, origin: str) -> bool:
+        """The cluster's own sites' pages (live or failed), and the configured origins."""
+        if origin in self.settings.central.cors_origins:
+            return True
+        if self.state is None:
+            return False
+        # a failed site's pages stay open in browsers: they must still reach central to re-attach
+        known = [*self.state.sites.values(), *self.state.departed.values()]
+        return any(origin == origin_of(str(info.get("url", ""))) for info in known)
 
     @property
     def url(self) -> str:

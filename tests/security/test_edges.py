@@ -115,3 +115,20 @@ async def test_pages_and_json_carry_protective_headers(cluster: LocalCluster) ->
                 assert r.headers["Referrer-Policy"] == "no-referrer"
         async with http.get(centrals(cluster)[0] + "/v1/sites") as r:
             assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_only_the_clusters_own_pages_may_call_central_from_a_browser(cluster: LocalCluster) -> None:
+    """Finding 6 (CORS): central answers cross-origin requests only for its sites' pages (and
+    configured origins), not for any page on the web."""
+    site_origin = site_url(cluster, "branch-north")
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    async with aiohttp.ClientSession() as http:
+        url = centrals(cluster)[0] + "/v1/calls"
+        async with http.options(url, headers={**preflight, "Origin": site_origin}) as r:
+            assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == site_origin
+        async with http.options(url, headers={**preflight, "Origin": "https://evil.example"}) as r:
+            assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
+        async with http.get(centrals(cluster)[0] + "/v1/sites", headers={"Origin": "https://evil.example"}) as r:
+            assert "Access-Control-Allow-Origin" not in r.headers
+        async with http.get(centrals(cluster)[0] + "/v1/sites", headers={"Origin": site_origin}) as r:
+            assert r.headers["Access-Control-Allow-Origin"] == site_origin
