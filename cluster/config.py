@@ -107,20 +107,27 @@ class TokenConfig(Section):
 S = TypeVar("S", bound="ClusterSettings")
 
 
-def require_secret(tokens: TokenConfig) -> str:
-    """The signing secret, or a start-up error naming the setting (no process runs on a default)."""
-    if tokens.secret is None:
+def required_secret(value: str | None, key: str, what: str) -> str:
+    """A secret setting's value, or a start-up error naming it: no process runs on a default."""
+    if value is None:
+        env = "CC_" + "__".join(part.upper() for part in key.split("."))
         raise ConfigError(
-            "tokens.secret is not set: give every central and site the same random secret of at least 32 bytes "
-            "(CC_TOKENS__SECRET, or tokens.secret in --config); `callcenter demo` makes one per run",
+            f"{key} is not set: {what} ({env}, or {key} in --config; at least 32 characters); "
+            "`callcenter demo` makes one per run",
             error_id="config.missing_secret",
-            key="tokens.secret",
+            key=key,
         )
+    return value
+
+
+def require_secret(tokens: TokenConfig) -> str:
+    """The signing secret (the same at every central and site)."""
+    secret = required_secret(tokens.secret, "tokens.secret", "give every central and site the same random secret")
     for old in tokens.previous_secrets:
         if len(old.encode()) < 32:
             raise ConfigError("tokens.previous_secrets: each secret needs at least 32 bytes",
                               error_id="config.bad_value", key="tokens.previous_secrets")
-    return tokens.secret
+    return secret
 
 
 class ClusterSettings(Section):

@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from cluster.config import ClusterSettings, HttpConfig, Section
-from cluster.errors import ConfigError
+from cluster.config import ClusterSettings, HttpConfig, Section, required_secret
 
 
 class MediaConfig(Section):
@@ -84,12 +83,6 @@ class SiteSettings(ClusterSettings):
 
 
 def require_account_key(site: SiteConfig) -> bytes:
-    """The account-hash key, or a start-up error naming the setting."""
-    if site.account_hash_key is None:
-        raise ConfigError(
-            "site.account_hash_key is not set: give the site the key its accounts were hashed with "
-            "(CC_SITE__ACCOUNT_HASH_KEY, at least 32 characters); `callcenter demo` makes one per run",
-            error_id="config.missing_secret",
-            key="site.account_hash_key",
-        )
-    return site.account_hash_key.encode()
+    """The account-hash key (the one the site's accounts were hashed with)."""
+    key = required_secret(site.account_hash_key, "site.account_hash_key", "give the site the key of its accounts")
+    return key.encode()
