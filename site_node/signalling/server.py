@@ -24,7 +24,7 @@ from site_node.signalling.control import CallControl, Session
 from site_node.signalling.errors import AlreadyJoined, BadSdp, Forbidden, NotJoined
 
 logger = logging.getLogger(__name__)
-JOIN_WITHIN_S = 5.0  # a socket must join this soon after it opens
+JOIN_WITHIN_S = 20.0  # a socket must join this soon after it opens (a cold browser can take seconds)
 
 _EVERYONE = frozenset({"call", "agent", "supervisor"})
 _AGENT = frozenset({"agent"})

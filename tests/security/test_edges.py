@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from cluster.launcher import LocalCluster
+from site_node.signalling.server import JOIN_WITHIN_S
 from tests.e2e.helpers import centrals, running_cluster, site_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -100,7 +101,7 @@ async def test_an_offer_without_a_dtls_fingerprint_is_bad_sdp(cluster: LocalClus
 async def test_a_socket_that_never_joins_is_closed(cluster: LocalCluster) -> None:
     url = site_url(cluster, "branch-north").replace("http", "ws", 1) + "/ws"
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(JOIN_WITHIN_S + 10):
             message = await ws.receive()
         assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
 
