@@ -1,7 +1,8 @@
 """Central's HTTP API (JSON). Every error carries a stable ``error_id``.
 
     POST /v1/calls                    route a call -> call id, site, signalling URL, token
-    GET  /v1/calls/{call_id}          where a call is now and its state (any replica)
+    GET  /v1/calls/{call_id}          where a call is now and its state (any replica): the call's
+                                      own token, or a supervisor's agent token
     POST /v1/calls/{call_id}/reconnect   {token} -> the call's current site and a fresh token
     POST /v1/agents/reattach          {token} -> the site an agent continues at, a fresh token
     GET  /v1/sites                    live sites, their health and load
@@ -23,10 +24,11 @@ from aiohttp import web
 
 from central.routing.router import Router
 from cluster.callrecords import CallRecord
-from cluster.errors import BadRequest, CallCenterError, NotLeader
+from cluster.clock import SYSTEM_CLOCK, Clock
+from cluster.errors import BadRequest, CallCenterError, NotLeader, TokenError
 from cluster.http import read_json
 from cluster.leadership import Leadership
-from cluster.tokens import TokenSigner
+from cluster.tokens import TokenSigner, bearer_claims
 
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RECONNECT_GRACE_S = 4 * 3600.0
@@ -91,6 +93,8 @@ class CentralApi:
         max_body_bytes: int,
         call_ttl_s: float,
         agent_ttl_s: float,
+        reattach_grace_s: float = 120.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.router = router
         self._leadership_ref = leadership_ref  # callable returning the Leadership (set after start)
@@ -99,6 +103,8 @@ class CentralApi:
         self.max_body = max_body_bytes
         self.call_ttl_s = call_ttl_s
         self.agent_ttl_s = agent_ttl_s
+        self.reattach_grace_s = reattach_grace_s
+        self._clock = clock
         self._client: aiohttp.ClientSession | None = None
 
     def install(self, app: web.Application) -> None:
@@ -200,7 +206,22 @@ class CentralApi:
             raise CallCenterError(f"no live call {call_id}", error_id="call.unknown", status=404)
         return record
 
+    def _may_see(self, request: web.Request, call_id: str) -> None:
+        """A call's whereabouts are for its caller (the call's own token) and supervisors."""
+        authorization = request.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer "):
+            raise TokenError("send the call's token or a supervisor's as 'Authorization: Bearer <token>'",
+                             error_id="token.malformed")
+        claims = self.signer.verify(authorization[7:], leeway_s=RECONNECT_GRACE_S)
+        if claims.kind == "call" and claims.subject == call_id:
+            return
+        if claims.kind == "call":
+            raise CallCenterError("token is for another call", error_id="token.wrong_call", status=403)
+        bearer_claims(self.signer, authorization, action="records.read",
+                      why="only the caller and team leaders, managers and administrators see a call")
+
     async def lookup(self, request: web.Request) -> web.Response:
+        self._may_see(request, request.match_info["call_id"])
         record = self._record(request.match_info["call_id"])
         return web.json_response(call_view(record, self._site_ws(record.site)))
 
@@ -228,8 +249,13 @@ class CentralApi:
         """An agent whose site failed continues at a live site: its backup if alive."""
         body = await read_json(request, max_bytes=self.max_body)
         claims = self.signer.verify(
-            str(_str_field(body, "token", limit=4096)), kind="agent", leeway_s=RECONNECT_GRACE_S
+            str(_str_field(body, "token", limit=4096)), kind="agent", leeway_s=self.reattach_grace_s
         )
+        # no re-issue outlives the login (plus the grace): renewing forever is not possible
+        login_ends = float(claims.extra.get("auth_exp", claims.expires_at)) + self.reattach_grace_s
+        now = self._clock.now()
+        if login_ends <= now:
+            raise TokenError("your login has expired; log in again", error_id="token.expired")
         sites = self.router.state.sites
         home = claims.site or ""
         extra = dict(claims.extra)
@@ -249,7 +275,8 @@ class CentralApi:
             if not backups:
                 raise CallCenterError("no live site to re-attach to", error_id="route.no_site", status=503)
             target = backups[0]
-        token = self.signer.issue("agent", claims.subject, site=target, ttl_s=self.agent_ttl_s, **extra)
+        ttl = min(self.agent_ttl_s, login_ends - now)
+        token = self.signer.issue("agent", claims.subject, site=target, ttl_s=ttl, **extra)
         return web.json_response(
             {"agent_id": claims.subject, "site": target, "ws_url": self._site_ws(target), "token": token}
         )

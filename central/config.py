@@ -20,6 +20,9 @@ class CentralTimersConfig(Section):
     watch_retry_s: float = Field(default=0.5, gt=0)  # site / call watch: sleep after an etcd error
     failover_retry_s: float = Field(default=0.5, gt=0)  # a site's failover that failed is retried after
     overflow_interval_s: float = Field(default=1.0, gt=0)  # how often the leader checks cross-site overflow
+    # An agent token that expired at most this long ago may still re-attach (a failover at the
+    # end of a token's life); no re-issue ever outlives the login by more than this.
+    reattach_grace_s: float = Field(default=120.0, gt=0, le=3600)
 
 
 class CentralConfig(Section):

@@ -7,6 +7,7 @@ routing and failover decisions; followers keep a hot copy and forward to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -22,6 +23,7 @@ from central.routing.classify import Classifier
 from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
+from cluster.clock import SYSTEM_CLOCK
 from cluster.commands import serve_until
 from cluster.config import require_secret
 from cluster.election import Election
@@ -30,6 +32,7 @@ from cluster.http import HttpServer, make_app
 from cluster.keys import Keyspace
 from cluster.leadership import Leadership
 from cluster.logs import log
+from cluster.revocation import Revocations
 from cluster.tokens import TokenSigner
 
 _log = logging.getLogger(__name__)
@@ -48,14 +51,18 @@ class CentralNode:
         self.state: ClusterState | None = None
         self.router: Router | None = None
         tokens = settings.tokens
+        self.revocations = Revocations(self.keys, SYSTEM_CLOCK, retry_s=settings.central.timers.watch_retry_s)
+        self._revocation_watch: asyncio.Task[None] | None = None
         self.api = CentralApi(
             None,  # type: ignore[arg-type]  # the router exists once etcd is reachable
             lambda: self.leadership,
-            TokenSigner(require_secret(tokens), ttl_s=tokens.call_ttl_s, previous=tokens.previous_secrets),
+            TokenSigner(require_secret(tokens), ttl_s=tokens.call_ttl_s, previous=tokens.previous_secrets,
+                        denylist=self.revocations),
             capacity_cps=settings.central.route_capacity_cps,
             max_body_bytes=settings.central.http.max_body_bytes,
             call_ttl_s=tokens.call_ttl_s,
             agent_ttl_s=tokens.agent_ttl_s,
+            reattach_grace_s=settings.central.timers.reattach_grace_s,
         )
         self.api.install(self.app)
         install_cors(self.app, self._origin_allowed)
@@ -115,6 +122,8 @@ class CentralNode:
             max_backoff_s=self.settings.etcd.retry_max_backoff_s,
             tls=EtcdTls.from_config(self.settings.etcd),
         )
+        self.revocations.connect(self.etcd)
+        self._revocation_watch = asyncio.create_task(self.revocations.run(), name="revocations")
         self.state = ClusterState(self.etcd, self.keys, watch_retry_s=self.settings.central.timers.watch_retry_s)
         await self.state.start()
         central = self.settings.central
@@ -143,6 +152,10 @@ class CentralNode:
             await self.router.stop()
         if self.state is not None:
             await self.state.stop()
+        if self._revocation_watch is not None:
+            self._revocation_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revocation_watch
         await self.http.stop()
         if self.etcd is not None:
             await self.etcd.close()

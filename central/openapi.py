@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cluster.openapi import ApiDoc, CdrPage
+from cluster.openapi import TOKEN_ERRORS, ApiDoc, CdrPage
 
 STARTING = {"central.starting": 503, "cluster.not_leader": 503, "etcd.unavailable": 503}
-TOKEN = {"token.invalid": 401, "token.expired": 401, "token.forged": 401, "token.malformed": 401,
-         "token.wrong_kind": 401}
+TOKEN = TOKEN_ERRORS
 
 
 class RouteRequest(BaseModel):
@@ -80,8 +79,10 @@ def describe() -> ApiDoc:
     doc.op("get", "/v1/calls", "call records of every site (from, to, site, queue, agent, limit, cursor); "
            "supervisors only (Authorization: Bearer <agent token>)", response=CdrPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
-    doc.op("get", "/v1/calls/{call_id}", "where a live call is", response=CallView,
-           errors={**STARTING, "call.bad_id": 400, "call.unknown": 404})
+    doc.op("get", "/v1/calls/{call_id}", "where a live call is (Authorization: Bearer <the call's token> or a "
+           "supervisor's agent token)", response=CallView,
+           errors={**STARTING, **TOKEN, "call.bad_id": 400, "call.unknown": 404, "token.wrong_call": 403,
+                   "role.forbidden": 403})
     doc.op("post", "/v1/calls/{call_id}/reconnect", "a caller whose socket dropped asks where its call is now",
            request=TokenRequest, response=RoutedCall,
            errors={**STARTING, **TOKEN, "call.bad_id": 400, "call.unknown": 404, "call.ended": 410,

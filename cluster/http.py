@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,7 +31,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error_response(error: CallCenterError) -> web.Response:
-    return web.json_response(error.to_dict(), status=error.status)
+    """The error as JSON; one that says when to retry (``retry_after_s``) also as ``Retry-After``."""
+    retry = error.details.get("retry_after_s")
+    headers = {"Retry-After": str(max(1, math.ceil(float(retry))))} if isinstance(retry, int | float) else None
+    return web.json_response(error.to_dict(), status=error.status, headers=headers)
 
 
 PAGE_CSP = (

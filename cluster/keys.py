@@ -6,6 +6,8 @@
     <prefix>/agents/<agent_id>              where an agent is attached and its state
     <prefix>/config/<name>                  live configuration (routing policy, flow pointers)
     <prefix>/config/flows/<flow_id>/<version>  an IVR flow version, published cluster-wide
+    <prefix>/lockouts/<kind>/<subject>      failed PIN / login attempts and locks (leased)
+    <prefix>/revoked/<id>                   revoked token or login session ids (leased to expiry)
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ class Keyspace:
 
     def agent(self, agent_id: str) -> str:
         return f"{self.agents}{agent_id}"
+
+    def lockouts(self, kind: str) -> str:
+        return f"{self.prefix}/lockouts/{kind}/"
+
+    @property
+    def revoked(self) -> str:
+        return f"{self.prefix}/revoked/"
 
     def config(self, name: str) -> str:
         return f"{self.prefix}/config/{name}"

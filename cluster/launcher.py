@@ -76,9 +76,9 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def http_json(url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+def http_json(url: str, timeout_s: float = 1.0, *, headers: dict[str, str] | None = None) -> dict[str, Any] | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout_s) as response:
             body = json.loads(response.read())
             return body if isinstance(body, dict) else None
     except (OSError, ValueError):
@@ -117,6 +117,13 @@ class LocalCluster:
     account_key: str = field(
         default_factory=lambda: os.environ.get("CC_SITE__ACCOUNT_HASH_KEY") or secrets.token_urlsafe(48)
     )
+
+    def operator_headers(self) -> dict[str, str]:
+        """A manager's bearer token for this run's own tools (status checks, tests, chaos)."""
+        from cluster.tokens import TokenSigner
+
+        token = TokenSigner(self.secret, ttl_s=3600).issue("agent", "demo-operator", role="manager")
+        return {"Authorization": f"Bearer {token}"}
 
     def site_names(self) -> list[str]:
         names = list(DEMO_SITES[: self.sites])

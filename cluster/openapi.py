@@ -16,6 +16,11 @@ from cluster.cdr import CDR_COLUMNS
 REF = "#/components/schemas/{model}"
 
 
+
+TOKEN_ERRORS = {"token.invalid": 401, "token.expired": 401, "token.forged": 401, "token.malformed": 401,
+                "token.wrong_kind": 401, "token.revoked": 401}
+"""What a request that carries a token can be refused with (cluster.tokens)."""
+
 class ErrorBody(BaseModel):
     """What every refusal carries: a stable id to act on, a message for people."""
 

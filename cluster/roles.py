@@ -4,6 +4,7 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up
     team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
+                   and the site's live status; lifts PIN and login lockouts
     manager      + supervises anyone at the center; publishes IVR flows
     admin        + everything a manager may
 """
@@ -23,6 +24,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "calls.supervise_any": frozenset({"manager", "admin"}),
     "records.read": frozenset({"team_leader", "manager", "admin"}),
     "flows.publish": frozenset({"manager", "admin"}),
+    "lockouts.unlock": frozenset({"team_leader", "manager", "admin"}),
+    "status.read": frozenset({"team_leader", "manager", "admin"}),
 }
 """Action -> the roles allowed to do it."""
 

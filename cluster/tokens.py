@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,10 +42,17 @@ def key_id(secret: str) -> str:
 
 class TokenSigner:
     """Signs with one secret; verifies with it and the ``previous`` ones (rotation), chosen by
-    the token header's ``kid``."""
+    the token header's ``kid``; refuses tokens whose ``jti`` or login session (``sid``) is in
+    ``denylist`` (:class:`cluster.revocation.Revocations`)."""
 
     def __init__(
-        self, secret: str, *, ttl_s: float = 300.0, clock: Clock = SYSTEM_CLOCK, previous: Sequence[str] = ()
+        self,
+        secret: str,
+        *,
+        ttl_s: float = 300.0,
+        clock: Clock = SYSTEM_CLOCK,
+        previous: Sequence[str] = (),
+        denylist: Container[str] = frozenset(),
     ) -> None:
         for candidate in (secret, *previous):
             if len(candidate.encode()) < 32:
@@ -55,6 +62,7 @@ class TokenSigner:
         self._keys = {key_id(s): s for s in (*previous, secret)}
         self._ttl_s = ttl_s
         self._clock = clock
+        self._denylist = denylist
 
     def digest(self, value: str) -> str:
         """A keyed, one-way digest of ``value`` (HMAC-SHA256 with the signing secret, 32 hex)."""
@@ -114,6 +122,9 @@ class TokenSigner:
         # Expiry is checked against the injected clock, not the process clock.
         if float(payload["exp"]) + leeway_s <= self._clock.now():
             raise TokenError("token has expired; ask central for a new one", error_id="token.expired")
+        extra = payload.get("ext", {})
+        if payload["jti"] in self._denylist or (isinstance(extra, dict) and extra.get("sid") in self._denylist):
+            raise TokenError("token has been revoked (logged out); log in again", error_id="token.revoked")
         if kind is not None and payload["kind"] != kind:
             raise TokenError(
                 f"a {payload['kind']} token cannot be used here (needs {kind})",
@@ -126,7 +137,7 @@ class TokenSigner:
             issued_at=float(payload["iat"]),
             expires_at=float(payload["exp"]),
             token_id=str(payload["jti"]),
-            extra=dict(payload.get("ext", {})),
+            extra=dict(extra),
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from cluster.config import ClusterSettings, HttpConfig, Section, required_secret
+from cluster.lockouts import LockoutPolicy
 
 
 class MediaConfig(Section):
@@ -49,6 +50,17 @@ class IvrConfig(Section):
     external_transfer_queue: str = "retail"
 
 
+class LockoutsConfig(Section):
+    """Lockouts after repeated failures, counted cluster-wide (etcd): a customer's PIN (any call,
+    any site), an agent's login, and logins from one client address."""
+
+    pin: LockoutPolicy = Field(default_factory=lambda: LockoutPolicy(max_failures=3, window_s=3600, lock_s=1800))
+    login: LockoutPolicy = Field(default_factory=lambda: LockoutPolicy(max_failures=5, window_s=900, lock_s=900))
+    login_address: LockoutPolicy = Field(
+        default_factory=lambda: LockoutPolicy(max_failures=20, window_s=900, lock_s=900)
+    )
+
+
 class SiteConfig(Section):
     name: str = "site-1"
     http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8100))
@@ -62,6 +74,7 @@ class SiteConfig(Section):
     acd: AcdConfig = Field(default_factory=AcdConfig)
     timers: TimersConfig = Field(default_factory=TimersConfig)
     ivr: IvrConfig = Field(default_factory=IvrConfig)
+    lockouts: LockoutsConfig = Field(default_factory=LockoutsConfig)
     announce_taps: bool = False  # tell an agent when a supervisor listens, whispers or barges in
     # The key of the accounts' keyed hash (HMAC-SHA256): required, no default (the demo makes
     # one per run). Only hashes are stored, so rotating it means re-loading the accounts from

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cluster.openapi import ApiDoc, CdrPage
+from cluster.openapi import TOKEN_ERRORS, ApiDoc, CdrPage
 
 STARTING = {"site.starting": 503}
-TOKEN = {"token.invalid": 401, "token.expired": 401, "token.forged": 401, "token.malformed": 401,
-         "token.wrong_kind": 401}
+TOKEN = TOKEN_ERRORS
+SUPERVISOR = {**STARTING, **TOKEN, "role.forbidden": 403}
 
 
 class LoginRequest(BaseModel):
@@ -29,6 +29,29 @@ class AgentProfile(BaseModel):
 class LoginAnswer(BaseModel):
     token: str = Field(description="signed agent token for the signalling socket and the flows API")
     agent: AgentProfile
+
+
+class LogoutAnswer(BaseModel):
+    agent_id: str
+    revoked: bool
+
+
+class LockedSubject(BaseModel):
+    kind: str = Field(description="pin (a customer), login (an agent account) or login_address")
+    subject: str
+    failures: int
+    locked_until: float
+    retry_after_s: float
+
+
+class LockedList(BaseModel):
+    locked: list[LockedSubject]
+
+
+class Unlocked(BaseModel):
+    kind: str
+    subject: str
+    unlocked: bool
 
 
 class CallStatus(BaseModel):
@@ -82,8 +105,15 @@ def describe() -> ApiDoc:
     doc = ApiDoc("callcenter site", "1", "Agent login, status, IVR flow publication; calls run on /ws.")
     doc.op("post", "/v1/agents/login", "an agent logs in with a password and gets a token",
            request=LoginRequest, response=LoginAnswer,
-           errors={**STARTING, "agent.bad_credentials": 401})
-    doc.op("get", "/v1/status", "the site's live calls and load", response=SiteStatus, errors=STARTING)
+           errors={**STARTING, "agent.bad_credentials": 401, "auth.locked": 429, "etcd.unavailable": 503})
+    doc.op("post", "/v1/agents/logout", "log out: every token of this login is revoked cluster-wide",
+           response=LogoutAnswer, errors={**STARTING, **TOKEN, "etcd.unavailable": 503})
+    doc.op("get", "/v1/status", "the site's live calls and load (team leaders, managers, administrators)",
+           response=SiteStatus, errors=SUPERVISOR)
+    doc.op("get", "/v1/lockouts", "customers (PIN) and agents or addresses (login) locked out now",
+           response=LockedList, errors={**SUPERVISOR, "etcd.unavailable": 503})
+    doc.op("delete", "/v1/lockouts/{kind}/{subject}", "lift a lockout (audited)", response=Unlocked,
+           errors={**SUPERVISOR, "lockout.bad_kind": 400, "request.bad_field": 400, "etcd.unavailable": 503})
     doc.op("get", "/v1/cdrs", "this site's call records (from, to, queue, agent, limit, after_at, after_call, "
            "inclusive); supervisors only", response=CdrPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "request.bad_field": 400})

@@ -132,7 +132,10 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
         site_url = next(p.url for p in cluster.procs if p.role == "site")
         bad_input = asyncio.run(run_suite(_central_urls(cluster)[0], site_url, secret=cluster.secret))
         time.sleep(JOIN_TIMEOUT_S + 4)  # the flood's routed calls are closed too
-        statuses = {p.name: http_json(p.url + "/v1/status") or {} for p in cluster.procs if p.role == "site"}
+        operator = cluster.operator_headers()
+        statuses = {
+            p.name: http_json(p.url + "/v1/status", headers=operator) or {} for p in cluster.procs if p.role == "site"
+        }
         assert cluster.etcd is not None
         records, election = asyncio.run(read_history(cluster.etcd.endpoints, Keyspace()))
     finally:

@@ -14,7 +14,7 @@ from site_node import call as callsm
 from site_node.agent import Retrieve
 from site_node.call import CallState, EndReason
 from site_node.calls.ivr_driver import run_flow
-from site_node.calls.ivr_host import Callbacks, CallIvrHost, PromptPlayer
+from site_node.calls.ivr_host import Callbacks, CallIvrHost, PinVerifier, PromptPlayer
 from site_node.calls.live import LiveCall
 from site_node.calls.ports import Desk, Ender, Leaving, Records
 from site_node.ivr import EnqueueCall, Flow, FlowRegistry, HangupCall, StartVoicemail, TransferCall
@@ -39,6 +39,7 @@ class IvrRunner:
         flows: FlowRegistry,
         prompts: PromptPlayer,
         storage: Storage,
+        pins: PinVerifier,
         callbacks: Callbacks,
         queueing: Queueing,
         leaving: Leaving,
@@ -54,6 +55,7 @@ class IvrRunner:
         self._flows = flows
         self._prompts = prompts
         self._storage = storage
+        self._pins = pins
         self._callbacks = callbacks
         self._queueing = queueing
         self._leaving = leaving
@@ -90,6 +92,7 @@ class IvrRunner:
                 lc,
                 prompts=self._prompts,
                 storage=self._storage,
+                pins=self._pins,
                 clock=self._clock,
                 callbacks=self._callbacks,
                 tell=lambda event, data: self._notify.send(lc.session, event, data),
@@ -177,5 +180,8 @@ class IvrRunner:
         if lc.media is not None:
             lc.media.connect_agent(live.leg.leg_id)
         self._records.update(lc)
-        self._notify.send(live.session, "ivr_result", {"call_id": lc.call_id, "verified": bool(verified)})
+        locked = bool(lc.call.data.attributes.get("verification_locked"))
+        self._notify.send(
+            live.session, "ivr_result", {"call_id": lc.call_id, "verified": bool(verified), "locked": locked}
+        )
         self._desk.push_state(live)

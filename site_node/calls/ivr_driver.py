@@ -128,7 +128,7 @@ class IvrHost(Protocol):
 
     async def lookup(self, by: str, key: str | None) -> LookupResult: ...
 
-    async def verify(self, verifier: str, request: VerifyRequest) -> bool: ...
+    async def verify(self, verifier: str, request: VerifyRequest) -> VerifyResult: ...
 
     def set_data(self, section: str, key: str, value: Any) -> None: ...
 
@@ -169,7 +169,7 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
                 elif isinstance(effect, LookupRequest):
                     event = await host.lookup(effect.by, effect.key)
                 elif isinstance(effect, VerifyRequest):
-                    event = VerifyResult(await host.verify(effect.verifier, effect))
+                    event = await host.verify(effect.verifier, effect)
                 elif isinstance(effect, SetCallData):
                     host.set_data(effect.section, effect.key, effect.value)
                 elif isinstance(effect, AddCallAction):

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from cluster.clock import Clock
 from site_node import call as callsm
 from site_node.calls.live import LiveCall
-from site_node.ivr import LookupResult, VerifyRequest
+from site_node.ivr import LookupResult, VerifyRequest, VerifyResult
 from site_node.media.legs import Leg
 from site_node.storage import Storage
 
@@ -27,6 +27,10 @@ class PromptPlayer(Protocol):
     def stop_prompt(self, leg_id: str) -> None: ...
 
 
+class PinVerifier(Protocol):
+    async def verify(self, customer_id: str, pin: str, *, call_id: str) -> Any: ...  # a Verification
+
+
 class Callbacks(Protocol):
     async def request_callback(self, lc: LiveCall, number: str | None) -> None: ...
 
@@ -38,6 +42,7 @@ class CallIvrHost:
         *,
         prompts: PromptPlayer,
         storage: Storage,
+        pins: PinVerifier,
         clock: Clock,
         callbacks: Callbacks,
         tell: Callable[[str, dict[str, Any]], None] | None = None,
@@ -46,6 +51,7 @@ class CallIvrHost:
         self._lc = lc
         self._prompts = prompts
         self._storage = storage
+        self._pins = pins
         self._clock = clock
         self._callbacks = callbacks
         self.leg: Leg = lc.leg
@@ -91,12 +97,14 @@ class CallIvrHost:
             },
         )
 
-    async def verify(self, verifier: str, request: VerifyRequest) -> bool:
-        """The one place a sensitive value is read: handed to the verifier, then forgotten."""
+    async def verify(self, verifier: str, request: VerifyRequest) -> VerifyResult:
+        """The one place a sensitive value is read: handed to the verifier, then forgotten.
+        A customer locked out after repeated failures (any call, any site) is not checked."""
         customer_id = self._lc.call.data.customer_id or self._lc.record.customer_id
         if verifier != "pin" or not customer_id:
-            return False
-        return bool(await self._storage.customers.verify_pin(customer_id, request.secret.reveal()))
+            return VerifyResult(False)
+        outcome = await self._pins.verify(customer_id, request.secret.reveal(), call_id=self._lc.call_id)
+        return VerifyResult(outcome.value == "verified", locked=outcome.value == "locked")
 
     def set_data(self, section: str, key: str, value: Any) -> None:
         self._lc.apply(callsm.SetData(section, key, value), self._clock.now())

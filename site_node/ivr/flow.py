@@ -43,7 +43,7 @@ NODE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "collect": ({"prompt", "var", "digits", "next", "on_fail"},
                 {"terminator", "timeout_s", "retries", "store", "min_digits"}),
     "sensitive_collect": ({"prompt", "verifier", "digits", "next", "on_fail"},
-                          {"terminator", "timeout_s", "retries", "invalid"}),
+                          {"terminator", "timeout_s", "retries", "invalid", "on_locked"}),
     "lookup": ({"by", "next", "on_not_found"}, {"var"}),
     "condition": ({"branches", "default"}, set()),
     "set": ({"next"}, {"values", "action", "language"}),
@@ -56,7 +56,7 @@ NODE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
 }
 FLOW_KEYS = frozenset({"id", "name", "description", "version", "languages", "timezone",
                        "holidays", "start", "nodes"})
-LINK_FIELDS = ("next", "on_fail", "on_not_found", "default", "accept", "decline")
+LINK_FIELDS = ("next", "on_fail", "on_not_found", "on_locked", "default", "accept", "decline")
 WAITING_TYPES = frozenset({"play", "menu", "collect", "sensitive_collect", "lookup",
                            "callback_offer", "queue", "transfer", "voicemail", "hangup"})
 LOOKUP_KINDS = frozenset({"caller_number", "customer_number", "account"})

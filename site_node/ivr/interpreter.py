@@ -98,6 +98,7 @@ class LookupResult:
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     ok: bool
+    locked: bool = False  # too many failures (any call, any site): no retry, the PIN was not checked
 
 
 IvrEvent = PromptDone | Digit | Timeout | LookupResult | VerifyResult
@@ -317,11 +318,16 @@ def _handle(flow: Flow, node: Node, pos: Position, event: IvrEvent, effects: lis
     if phase == "lookup" and isinstance(event, LookupResult):
         return _lookup_result(flow, node, pos, event, effects, now)
     if phase == "verify" and isinstance(event, VerifyResult):
-        vars = {**pos.vars, "verified": event.ok}
+        was_locked = bool(pos.vars.get("verification_locked"))
+        vars = {**pos.vars, "verified": event.ok, "verification_locked": event.locked}
         effects.append(SetCallData("call", "verified", event.ok))
+        if event.locked or was_locked:  # the agent is told "locked", never what was typed
+            effects.append(SetCallData("attributes", "verification_locked", event.locked))
         pos = replace(pos, vars=vars, secret=None)
         if event.ok:
             return _enter(flow, pos, spec["next"], effects, now)
+        if event.locked:  # no retry: the PIN was not even checked
+            return _enter(flow, pos, spec.get("on_locked") or spec["on_fail"], effects, now)
         return _retry_or_fail(flow, node, pos, effects, now)
     raise _unexpected(pos, event)
 

@@ -31,10 +31,12 @@ from cluster.config import require_secret
 from cluster.errors import CallCenterError, EtcdUnavailable
 from cluster.etcd import Etcd
 from cluster.keys import Keyspace
+from cluster.lockouts import Lockouts
 from cluster.logs import log
+from cluster.revocation import Revocations
 from cluster.roles import Forbidden, may_supervise
 from cluster.tasks import TaskOwner
-from cluster.tokens import TokenSigner
+from cluster.tokens import TokenSigner, bearer_claims
 from site_node.acd import Acd, Decision
 from site_node.agents import AgentDesk, AgentsApi, LiveAgent
 from site_node.calls.cdr import CdrWriter
@@ -56,6 +58,7 @@ from site_node.media.switch import MediaSwitch
 from site_node.messages import Messages
 from site_node.runtime.errors import BadCommand
 from site_node.runtime.queues import load_summary, queue_config
+from site_node.security import LockoutsApi, LoginChecks, PinChecks
 from site_node.signalling.control import Session, TapKind, TransferKind
 from site_node.signalling.notify import Notifier
 from site_node.signalling.server import SignallingServer
@@ -71,10 +74,13 @@ class SiteRuntime:
         self.settings = settings
         self.site = settings.site.name
         self.clock = clock
+        self.keys = Keyspace(settings.etcd.prefix)
+        self.revocations = Revocations(self.keys, clock, retry_s=settings.site.timers.watch_retry_s)
         self.signer = TokenSigner(
             require_secret(settings.tokens), ttl_s=settings.tokens.call_ttl_s, clock=clock,
-            previous=settings.tokens.previous_secrets,
+            previous=settings.tokens.previous_secrets, denylist=self.revocations,
         )
+        self.lockouts: dict[str, Lockouts] = {}
         self.owner = TaskOwner(f"site-{self.site}", scheduler=scheduler)
         self.notify = Notifier(self.owner)
         self.book = CallBook(self.site)
@@ -95,6 +101,8 @@ class SiteRuntime:
         self.agents_api = AgentsApi(
             site=self.site,
             storage=lambda: self.storage,
+            checks=lambda: LoginChecks(account=self.lockouts["login"], address=self.lockouts["login_address"]),
+            revoker=self.revocations,
             signer=self.signer,
             clock=clock,
             agent_ttl_s=settings.tokens.agent_ttl_s,
@@ -106,6 +114,10 @@ class SiteRuntime:
         self.agents_api.install(app, self._guarded)
         app.router.add_get("/v1/status", self._guarded(self.http_status))
         CdrApi(lambda: self.storage, self.signer).install(app, self._guarded)
+        LockoutsApi(
+            lockouts=lambda: self.lockouts, signer=self.signer, audit=lambda: self.storage.audit, clock=self.clock,
+            site=self.site,
+        ).install(app, self._guarded)
         FlowsApi(
             lambda: self.storage,
             self.flows,
@@ -132,7 +144,12 @@ class SiteRuntime:
         url = database_url(cfg.database_url, data_dir=cfg.data_dir, site=self.site)
         self.storage = await Storage.open(url, account_salt=require_account_key(cfg))
         await load_flows(self.storage, self.flows, now=self.clock.now())
-        keys = Keyspace(self.settings.etcd.prefix)
+        keys = self.keys
+        self.revocations.connect(etcd)
+        self.lockouts = {
+            kind: Lockouts(etcd, keys, kind, getattr(cfg.lockouts, kind), self.clock)
+            for kind in ("pin", "login", "login_address")
+        }
         self.flow_cluster.connect(etcd, keys)
         with contextlib.suppress(EtcdUnavailable):  # new calls start with the cluster's latest flows
             await self.flow_cluster.sync()
@@ -151,6 +168,7 @@ class SiteRuntime:
         for name in cfg.media.codecs:  # music on hold is encoded once, before any call
             await asyncio.to_thread(self.switch.music.get, codec_by_name(name))
         self.owner.spawn(self.records.watch(etcd, keys), "watch-moves")
+        self.owner.spawn(self.revocations.run(), "revocations")
         self.owner.spawn(self.flow_cluster.run(), "flow-sync")
         self.ready.set()
         log(_log, logging.INFO, "site runtime ready", site=self.site, queues=len(queues))
@@ -227,6 +245,10 @@ class SiteRuntime:
             flows=self.flows,
             prompts=self.switch,
             storage=self.storage,
+            pins=PinChecks(
+                pins=self.storage.customers, lockouts=self.lockouts["pin"], audit=self.storage.audit, clock=clock,
+                site=self.site,
+            ),
             callbacks=self.messages,
             queueing=self.dispatcher,
             leaving=self.messages,
@@ -385,6 +407,8 @@ class SiteRuntime:
     async def agent_command(self, session: Session, command: str, fields: dict[str, Any]) -> None:
         if command == "agent_state":
             self.desk.command_state(session, fields["state"], fields.get("reason"))
+            if fields["state"] == "logout":  # the login ends: its tokens are revoked everywhere
+                self.owner.spawn(self.agents_api.revoke(session.claims, reason="logout"), "revoke-logout")
         elif command == "wrap_up":
             self.desk.wrap_up(session, fields["code"], fields.get("notes") or "", bool(fields.get("end", True)))
         elif command == "decline":
@@ -413,7 +437,10 @@ class SiteRuntime:
             return {}
         return load_summary(self.acd, self.desk, len(self.book), self.clock.now())
 
-    async def http_status(self, _: web.Request) -> web.Response:
+    async def http_status(self, request: web.Request) -> web.Response:
+        """Live calls and agents: for team leaders, managers and administrators only."""
+        bearer_claims(self.signer, request.headers.get("Authorization", ""), action="status.read",
+                      why="only team leaders, managers and administrators see a site's live status")
         calls = {
             cid: {
                 "state": lc.call.state.value,

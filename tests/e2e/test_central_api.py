@@ -116,9 +116,10 @@ async def test_bad_input_gets_stable_errors_and_changes_nothing(cluster: LocalCl
             got_status, got = await post(http, url + path, body)
             assert (got_status, got.get("error_id")) == (status, error_id), (path, body if len(str(body)) < 200 else "")
             assert got.get("message")
-        async with http.get(url + "/v1/calls/does-not-exist") as response:
+        operator = cluster.operator_headers()
+        async with http.get(url + "/v1/calls/does-not-exist", headers=operator) as response:
             assert response.status == 404 and (await response.json())["error_id"] == "call.unknown"
-        async with http.get(url + "/v1/calls/bad%20id") as response:
+        async with http.get(url + "/v1/calls/bad%20id", headers=operator) as response:
             assert response.status == 400 and (await response.json())["error_id"] == "call.bad_id"
     assert await records(cluster) == before
     assert all(http_json(p.url + "/healthz") for p in cluster.procs if p.alive)

@@ -69,7 +69,8 @@ async def publish(cluster: LocalCluster) -> None:
 
 
 async def lookup(cluster: LocalCluster, call_id: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.get(f"{centrals(cluster)[0]}/v1/calls/{call_id}") as r:
+    async with aiohttp.ClientSession(headers=cluster.operator_headers()) as http, \
+            http.get(f"{centrals(cluster)[0]}/v1/calls/{call_id}") as r:
         return await r.json()  # type: ignore[no-any-return]
 
 

@@ -99,8 +99,9 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         c = Checker(http, central_url, central_doc)
         routed = await c.call("POST", "/v1/calls", json={"caller": "+8613200000000", "dialled": "95589"})
         call_id, template = routed["call_id"], "/v1/calls/{call_id}"
+        await c.call("GET", f"/v1/calls/{call_id}", template, headers={"Authorization": f"Bearer {routed['token']}"})
         await c.call("GET", f"/v1/calls/{call_id}", template)
-        await c.call("GET", "/v1/calls/no-such-call", template)
+        await c.call("GET", "/v1/calls/no-such-call", template, headers=cluster.operator_headers())
         await c.call("POST", "/v1/calls", json={"caller": "+86", "dialled": "not a number"})
         await c.call("POST", "/v1/calls", data=b"{not json", headers={"Content-Type": "application/json"})
         reconnect = "/v1/calls/{call_id}/reconnect"
@@ -117,13 +118,21 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         s = Checker(http, site, site_doc)
         login = await s.call("POST", "/v1/agents/login", json={"agent_id": "north-01", "password": "demo"})
         await s.call("POST", "/v1/agents/login", json={"agent_id": "north-01", "password": "wrong"})
-        await s.call("GET", "/v1/status")
-        await s.call("GET", "/v1/flows")
         bearer = {"Authorization": f"Bearer {login['token']}"}
+        await s.call("GET", "/v1/status", headers=cluster.operator_headers())
+        await s.call("GET", "/v1/status")
+        await s.call("GET", "/v1/lockouts", headers=cluster.operator_headers())
+        await s.call("DELETE", "/v1/lockouts/pin/C0000000", "/v1/lockouts/{kind}/{subject}",
+                     headers=cluster.operator_headers())
+        await s.call("DELETE", "/v1/lockouts/nope/x", "/v1/lockouts/{kind}/{subject}",
+                     headers=cluster.operator_headers())
+        await s.call("GET", "/v1/flows")
         await s.call("POST", "/v1/flows", json={"id": "x", "languages": ["en"], "start": "a", "nodes": []},
                      headers=bearer)
         await s.call("POST", "/v1/flows", json={"id": "x", "languages": ["en"], "start": "a", "nodes": []})
         await s.call("GET", "/healthz")
         await s.call("GET", "/v1/cdrs", headers=bearer)
         await s.call("GET", "/v1/cdrs", params={"limit": "0"}, headers=bearer)
-    assert len(c.checked) == 13 and len(s.checked) == 9
+        await s.call("POST", "/v1/agents/logout", headers=bearer)
+        await s.call("POST", "/v1/agents/logout", headers=bearer)  # revoked now
+    assert len(c.checked) == 14 and len(s.checked) == 15

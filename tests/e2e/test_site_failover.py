@@ -41,7 +41,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 
 async def lookup(cluster: LocalCluster, call_id: str) -> dict[str, object]:
-    async with aiohttp.ClientSession() as http, http.get(f"{centrals(cluster)[1]}/v1/calls/{call_id}") as r:
+    async with aiohttp.ClientSession(headers=cluster.operator_headers()) as http, \
+            http.get(f"{centrals(cluster)[1]}/v1/calls/{call_id}") as r:
         return await r.json()  # type: ignore[no-any-return]
 
 
@@ -226,7 +227,8 @@ async def test_paused_site_drops_the_calls_it_lost_and_does_not_serve_them_twice
     for client in (talking, waiting):
         row = cdr(cluster, "branch-north", client.call_id)
         assert row is not None and row["end_reason"] == "failed_over"
-    async with aiohttp.ClientSession() as http, http.get(north.url + "/v1/status") as r:
+    async with aiohttp.ClientSession(headers=cluster.operator_headers()) as http, \
+            http.get(north.url + "/v1/status") as r:
         assert (await r.json())["calls"] == {}
     for client in (talking, waiting, agent):
         await client.close()

@@ -139,6 +139,21 @@ def test_sensitive_collect_verify_retry_and_fail() -> None:
     assert steps[-1].position.vars["verified"] is True
 
 
+@pytest.mark.parametrize("on_locked", [None, "locked"])
+def test_a_locked_customer_gets_no_retry_and_the_agent_learns_locked(on_locked: str | None) -> None:
+    node = {"id": "pin", "type": "sensitive_collect", "verifier": "pin", "digits": 4, "retries": 2,
+            "prompt": texts("PIN?"), "invalid": texts("Wrong."), "next": "ok", "on_fail": "ko"}
+    if on_locked:
+        node["on_locked"] = on_locked
+    f = flow(node, {"id": "ok", "type": "hangup", "reason": "ok"}, {"id": "ko", "type": "hangup", "reason": "ko"},
+             {"id": "locked", "type": "hangup", "reason": "locked"})
+    steps = run(f, start(f, NOW).position, [Digit(d) for d in "4821"], NOW)
+    locked = step(f, steps[-1].position, VerifyResult(False, locked=True), NOW)
+    assert locked.effects[:2] == (SetCallData("call", "verified", False),
+                                  SetCallData("attributes", "verification_locked", True))
+    assert locked.effects[-1] == HangupCall(on_locked or "ko")  # at once, although two retries were left
+
+
 def test_lookup_found_sets_call_data() -> None:
     f = flow({"id": "look", "type": "lookup", "by": "caller_number", "next": "bye",
               "on_not_found": "bye"}, BYE)
