@@ -318,11 +318,10 @@ def _handle(flow: Flow, node: Node, pos: Position, event: IvrEvent, effects: lis
     if phase == "lookup" and isinstance(event, LookupResult):
         return _lookup_result(flow, node, pos, event, effects, now)
     if phase == "verify" and isinstance(event, VerifyResult):
-        was_locked = bool(pos.vars.get("verification_locked"))
-        vars = {**pos.vars, "verified": event.ok, "verification_locked": event.locked}
+        vars = {**pos.vars, "verified": event.ok}
         effects.append(SetCallData("call", "verified", event.ok))
-        if event.locked or was_locked:  # the agent is told "locked", never what was typed
-            effects.append(SetCallData("attributes", "verification_locked", event.locked))
+        # the agent is told "locked", never what was typed
+        effects.append(SetCallData("attributes", "verification_locked", event.locked))
         pos = replace(pos, vars=vars, secret=None)
         if event.ok:
             return _enter(flow, pos, spec["next"], effects, now)

@@ -117,7 +117,7 @@ async def test_temporary_ivr_for_pin_returns_to_the_same_agent_who_never_sees_it
     customer.phone.send_tones("123456#")
     assert agent.sig is not None
     result = await agent.sig.event("ivr_result", timeout_s=30)
-    assert result["data"] == {"call_id": customer.call_id, "verified": True}
+    assert result["data"] == {"call_id": customer.call_id, "verified": True, "locked": False}
     assert await hears(customer.phone.receiver, 660.0), "the caller is not back with the same agent"
     assert "123456" not in json.dumps(agent.sig.received)
     await agent.hangup()

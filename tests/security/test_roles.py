@@ -29,6 +29,16 @@ EXPECTED = {  # (person, action) -> allowed
     **{(p, "records.read@site"): r != "agent" for p, r in PEOPLE.items()},
     **{(p, "records.read@central"): r != "agent" for p, r in PEOPLE.items()},
     **{(p, "supervise"): p in ("north-02", "north-01", "north-10") for p in PEOPLE},
+    **{(p, "status.read"): r != "agent" for p, r in PEOPLE.items()},
+    **{(p, "lockouts.unlock"): r != "agent" for p, r in PEOPLE.items()},
+    **{(p, "calls.lookup"): r != "agent" for p, r in PEOPLE.items()},
+}
+GETS = {  # action -> (which server, path) of a plain GET that needs it
+    "records.read@site": ("site", "/v1/cdrs"),
+    "records.read@central": ("central", "/v1/calls"),
+    "status.read": ("site", "/v1/status"),
+    "lockouts.unlock": ("site", "/v1/lockouts"),
+    "calls.lookup": ("central", "/v1/calls/{call_id}"),
 }
 
 
@@ -50,8 +60,9 @@ async def _try(http: aiohttp.ClientSession, cluster: LocalCluster, token: str, a
     if action == "flows.publish":  # an invalid document: allowed gets as far as validation
         async with http.post(site + "/v1/flows", json={"id": "x", "nodes": []}, headers=bearer) as r:
             return str((await r.json())["error_id"])
-    if action.startswith("records.read"):
-        url = site + "/v1/cdrs" if action.endswith("site") else central + "/v1/calls"
+    if action in GETS:
+        server, path = GETS[action]
+        url = (site if server == "site" else central) + path.format(call_id=call_id)
         async with http.get(url, headers=bearer) as r:
             return "ok" if r.status == 200 else str((await r.json())["error_id"])
     async with http.ws_connect(site.replace("http", "ws", 1) + "/ws") as ws:
@@ -76,7 +87,7 @@ async def test_every_role_and_action_pair_gets_exactly_the_allowed_answer(cluste
             async with http.post(site_url(cluster, "branch-north") + "/v1/agents/login",
                                  json={"agent_id": person, "password": "demo"}) as r:
                 token = (await r.json())["token"]
-            for action in ("flows.publish", "records.read@site", "records.read@central", "supervise"):
+            for action in ("flows.publish", *GETS, "supervise"):
                 answer = await _try(http, cluster, token, action, ring["call_id"])
                 # allowed: refused only for something else (an invalid flow, no softphone yet)
                 got[(person, action)] = answer != "role.forbidden"
@@ -84,3 +95,29 @@ async def test_every_role_and_action_pair_gets_exactly_the_allowed_answer(cluste
     assert got == EXPECTED
     for client in (customer, talking_agent):
         await client.close()
+
+
+async def test_live_calls_and_agents_are_not_disclosed_without_a_token(cluster: LocalCluster) -> None:
+    """Finding 6: a site's live status and central's call look-up need a token with the role;
+    a caller's token shows its own call only."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(centrals(cluster)[0] + "/v1/calls",
+                             json={"caller": "+8613100000077", "dialled": "95589"}) as r:
+            mine = await r.json()
+        async with http.post(centrals(cluster)[0] + "/v1/calls",
+                             json={"caller": "+8613100000078", "dialled": "95589"}) as r:
+            other = await r.json()
+        answers = []
+        for url, headers in (
+            (site_url(cluster, "branch-north") + "/v1/status", {}),
+            (f"{centrals(cluster)[0]}/v1/calls/{other['call_id']}", {}),
+            (f"{centrals(cluster)[0]}/v1/calls/{other['call_id']}", {"Authorization": f"Bearer {mine['token']}"}),
+        ):
+            async with http.get(url, headers=headers) as r:
+                answers.append((r.status, (await r.json())["error_id"]))
+        assert answers == [(401, "token.malformed"), (401, "token.malformed"), (403, "token.wrong_call")]
+        async with http.get(f"{centrals(cluster)[0]}/v1/calls/{mine['call_id']}",
+                            headers={"Authorization": f"Bearer {mine['token']}"}) as r:
+            assert r.status == 200 and (await r.json())["call_id"] == mine["call_id"]
+        async with http.get(site_url(cluster, "branch-north") + "/healthz") as r:
+            assert r.status == 200  # health stays open

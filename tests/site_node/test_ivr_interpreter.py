@@ -127,15 +127,17 @@ def test_sensitive_collect_verify_retry_and_fail() -> None:
     assert isinstance(verify, VerifyRequest) and verify.secret.reveal() == "4821"
     assert verify.verifier == "pin" and steps[-1].position.phase == "verify"
     wrong = step(f, steps[-1].position, VerifyResult(False), NOW)
-    assert wrong.effects[0] == SetCallData("call", "verified", False)
-    assert wrong.effects[1] == PlayPrompt("pin", "en", "Wrong.")
+    assert wrong.effects[:2] == (SetCallData("call", "verified", False),
+                                 SetCallData("attributes", "verification_locked", False))
+    assert wrong.effects[2] == PlayPrompt("pin", "en", "Wrong.")
     steps = run(f, wrong.position, [Digit("1"), Digit("#")], NOW)  # terminator ends early
     assert isinstance(steps[-1].effects[0], VerifyRequest)
     assert steps[-1].effects[0].secret.reveal() == "1"
     failed = step(f, steps[-1].position, VerifyResult(False), NOW)
     assert failed.effects[-1] == HangupCall("ko")
     steps = run(f, s.position, [Digit(d) for d in "4821"] + [VerifyResult(True)], NOW)
-    assert steps[-1].effects == (SetCallData("call", "verified", True), HangupCall("ok"))
+    assert steps[-1].effects == (SetCallData("call", "verified", True),
+                                 SetCallData("attributes", "verification_locked", False), HangupCall("ok"))
     assert steps[-1].position.vars["verified"] is True
 
 

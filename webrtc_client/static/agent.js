@@ -166,8 +166,13 @@ function onEvent(name, data) {
     case "ivr_result":
       app.inIvr = false;
       app.verified = Boolean(data.verified);
-      logLine(`verification: ${app.verified ? "yes" : "no"}`);
-      status(`The caller is back. Verified: ${app.verified ? "yes" : "no"}.`);
+      if (data.locked) {
+        logLine("verification: locked (too many wrong PINs)");
+        status("The caller is back. Not verified: the PIN is locked after too many failures; a team leader can unlock it.");
+      } else {
+        logLine(`verification: ${app.verified ? "yes" : "no"}`);
+        status(`The caller is back. Verified: ${app.verified ? "yes" : "no"}.`);
+      }
       break;
     default:
       logLine(`event ${name}`);
