@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from site_node.storage._base import Repository, table_of, upsert
@@ -20,6 +20,7 @@ from site_node.storage.hashing import (
     check_pin,
     hash_pin,
     mask_account_number,
+    needs_rehash,
     normalise_phone,
     verify_pin,
 )
@@ -110,7 +111,13 @@ class CustomerRepository(Repository):
         """
         async with self._transaction("verify_pin") as session:
             stored = await session.scalar(select(Customer.pin_hash).where(Customer.id == customer_id))
-        return await asyncio.to_thread(verify_pin, pin, stored)
+        ok = await asyncio.to_thread(verify_pin, pin, stored)
+        if ok and stored is not None and needs_rehash(stored):  # upgrade to argon2id, transparently
+            fresh = await asyncio.to_thread(hash_pin, pin)
+            async with self._transaction("rehash_pin") as session:
+                same = (Customer.id == customer_id) & (Customer.pin_hash == stored)
+                await session.execute(update(Customer).where(same).values(pin_hash=fresh))
+        return ok
 
     async def by_id(self, customer_id: str) -> CustomerView | None:
         return await self._one(select(Customer.id).where(Customer.id == customer_id), "by_id")

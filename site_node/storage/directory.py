@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from site_node.storage._base import Repository, table_of, upsert
 from site_node.storage.errors import NotFound, StorageError
-from site_node.storage.hashing import hash_password, verify_password
+from site_node.storage.hashing import hash_password, needs_rehash, verify_password
 from site_node.storage.models import (
     AGENT_ROLES,
     OVERFLOW_ACTIONS,
@@ -77,6 +77,12 @@ class DirectoryRepository(Repository):
             stored = None if row is None or not row.active else row.password_hash
         if stored is None or not await asyncio.to_thread(verify_password, password, stored):
             return None
+        if needs_rehash(stored):  # an older scheme or weaker parameters: upgrade now, transparently
+            fresh = await asyncio.to_thread(hash_password, password)
+            async with self._transaction("rehash_password") as session:
+                await session.execute(
+                    update(Agent).where(Agent.id == agent_id, Agent.password_hash == stored).values(password_hash=fresh)
+                )
         return await self.agent(agent_id)
 
     async def set_agent_skill(self, agent_id: str, skill: str, level: int) -> None:

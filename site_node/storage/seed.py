@@ -49,9 +49,9 @@ from site_node.storage.errors import StorageError, translate_errors
 from site_node.storage.hashing import (
     DEMO_ACCOUNT_SALT,
     account_number_hash,
-    hash_password,
-    hash_pin,
+    check_pin,
     mask_account_number,
+    scrypt_hash,
 )
 from site_node.storage.migrate import migrate
 from site_node.storage.models import (
@@ -202,13 +202,13 @@ def _luhn_complete(partial: str) -> str:
 @functools.cache
 def _demo_password_hash(agent_id: str) -> str:
     salt = hashlib.sha256(f"demo-salt:{agent_id}".encode()).digest()[:16]
-    return hash_password(DEMO_PASSWORD, salt)
+    return scrypt_hash(DEMO_PASSWORD, salt)  # deterministic; re-hashed with argon2id on first login
 
 
 @functools.cache
 def _demo_pin_hash(customer_id: str) -> str:
     salt = hashlib.sha256(f"demo-pin-salt:{customer_id}".encode()).digest()[:16]
-    return hash_pin(DEMO_PIN, salt, n=DEMO_PIN_SCRYPT_N)
+    return scrypt_hash(check_pin(DEMO_PIN), salt, n=DEMO_PIN_SCRYPT_N)  # re-hashed on first use
 
 
 def _demo_pin_hashes(customers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

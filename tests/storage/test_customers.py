@@ -163,8 +163,35 @@ async def test_the_clear_pin_is_stored_nowhere_and_shown_nowhere(
 
     values = await all_values(db_url)
     assert [v for v in values if PIN in v] == []
-    assert sum(v.startswith("scrypt$") for v in values) == 1
+    assert sum(v.startswith("$argon2id$") for v in values) == 1
     view = await storage.customers.by_id("cust-1")
     assert [f.name for f in dataclasses.fields(CustomerView) if "pin" in f.name] == []
-    assert PIN not in repr(view) and "scrypt$" not in repr(view)
+    assert PIN not in repr(view) and "$argon2" not in repr(view)
     assert PIN not in caplog.text
+
+
+async def test_an_older_pin_hash_is_replaced_by_argon2id_on_the_next_good_check(storage: Storage, db_url: str) -> None:
+    from site_node.storage.hashing import scrypt_hash
+
+    await _alice(storage)
+    await storage.customers.set_pin("cust-1", PIN)
+    old = scrypt_hash(PIN, n=2**10)  # the cheap deterministic kind the demo seed writes
+    await _set_pin_hash(db_url, "cust-1", old)
+    assert not await storage.customers.verify_pin("cust-1", "000000")
+    assert old in await all_values(db_url)  # a wrong PIN changes nothing
+    assert await storage.customers.verify_pin("cust-1", PIN)
+    values = await all_values(db_url)
+    assert old not in values and sum(v.startswith("$argon2id$") for v in values) == 1
+    assert await storage.customers.verify_pin("cust-1", PIN)
+
+
+async def _set_pin_hash(db_url: str, customer_id: str, digest: str) -> None:
+    from sqlalchemy import update
+
+    from site_node.storage.engine import create_engine
+    from site_node.storage.models import Customer
+
+    engine = create_engine(db_url)
+    async with engine.begin() as conn:
+        await conn.execute(update(Customer).where(Customer.id == customer_id).values(pin_hash=digest))
+    await engine.dispose()

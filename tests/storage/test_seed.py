@@ -70,6 +70,11 @@ async def test_seeded_data_serves_the_site(db_url: str) -> None:
         agents = await storage.directory.agents(site="branch-south")
         signed_in = await storage.directory.authenticate("south-04", DEMO_PASSWORD)
         queues = {q.name for q in await storage.directory.queues()}
+        again = await storage.directory.authenticate("south-04", DEMO_PASSWORD)
+    # the seed's deterministic scrypt hashes were replaced by argon2id on first use
+    values = await all_values(db_url)
+    assert sum(v.startswith("$argon2id$") for v in values) == 6  # five PINs and one password
+    assert again is not None
 
     assert by_phone is not None and by_phone.id == customer["id"]
     assert by_account is not None and by_account.id == customer["id"]
