@@ -1,8 +1,9 @@
 """Bad input against a running cluster: every answer is a clear error with a stable id,
 nothing already in the system changes, and the service stays up.
 
-Covers malformed and oversized JSON, malformed SDP, wrong / expired / replayed / forged
-tokens, unknown call and agent ids, an invalid IVR flow, and a flood of route requests.
+Covers malformed and oversized JSON, malformed SDP, wrong / expired / replayed / forged /
+revoked tokens, unknown call and agent ids, an invalid IVR flow, reads without a token, an
+agent lifting a lockout, and a flood of route requests.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ async def _post(http: aiohttp.ClientSession, url: str, body: Any, headers: dict[
                 ) -> tuple[int, dict[str, Any]]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with http.post(url, data=data, headers={"Content-Type": "application/json", **(headers or {})}) as r:
+        return r.status, await r.json(content_type=None)
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, Any]]:
+    async with http.get(url) as r:
+        return r.status, await r.json(content_type=None)
+
+
+async def _delete(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    async with http.delete(url, headers=headers) as r:
         return r.status, await r.json(content_type=None)
 
 
@@ -82,6 +93,16 @@ async def run_suite(central: str, site_url: str, *, secret: str) -> dict[str, An
         expect("invalid IVR flow", await _post(http, site_url + "/v1/flows",
                                                {"id": "broken", "start": "a", "nodes": [{"id": "a", "type": "menu"}]},
                                                {"Authorization": f"Bearer {manager}"}), 400, "ivr.invalid_flow")
+        expect("status without a token", await _get(http, site_url + "/v1/status"), 401, "token.malformed")
+        expect("call look-up without a token", await _get(http, central + "/v1/calls/x"), 401, "token.malformed")
+        agent = {"Authorization": f"Bearer {signer.issue('agent', 'chaos-agent', role='agent')}"}
+        expect("agent lifts a lockout", await _delete(http, site_url + "/v1/lockouts/pin/C1", agent), 403,
+               "role.forbidden")
+        session = signer.issue("agent", "chaos-leaver", role="agent", sid="chaos-session", auth_exp=2**31)
+        await _post(http, site_url + "/v1/agents/logout", {}, {"Authorization": f"Bearer {session}"})
+        await asyncio.sleep(0.5)  # central learns the revocation from etcd
+        expect("revoked token re-attaches", await _post(http, central + "/v1/agents/reattach", {"token": session}),
+               401, "token.revoked")
         ws_url = site_url.replace("http", "ws", 1) + "/ws"
         replies = await _ws_exchange(http, ws_url, [
             "not json",
