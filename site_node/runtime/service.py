@@ -130,7 +130,8 @@ class SiteRuntime:
     async def start(self, etcd: Etcd) -> None:
         cfg = self.settings.site
         url = database_url(cfg.database_url, data_dir=cfg.data_dir, site=self.site)
-        self.storage = await Storage.open(url, account_salt=require_account_key(cfg))
+        self.storage = await Storage.open(url, account_salt=require_account_key(cfg), site=self.site,
+                                          app_role=cfg.database_app_role)
         await load_flows(self.storage, self.flows, now=self.clock.now())
         keys = Keyspace(self.settings.etcd.prefix)
         self.flow_cluster.connect(etcd, keys)
