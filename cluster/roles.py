@@ -5,7 +5,8 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up
     team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
     manager      + supervises anyone at the center; publishes IVR flows
-    admin        + everything a manager may
+    admin        + everything a manager may; reads the audit trail
+    compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from typing import Any
 
 from cluster.errors import CallCenterError
 
-ROLES = ("agent", "team_leader", "manager", "admin")
+CALL_ROLES = ("agent", "team_leader", "manager", "admin")
+ROLES = (*CALL_ROLES, "compliance")
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {
-    "calls.handle": frozenset(ROLES),
+    "calls.handle": frozenset(CALL_ROLES),
     "calls.supervise_team": frozenset({"team_leader", "manager", "admin"}),
     "calls.supervise_any": frozenset({"manager", "admin"}),
     "records.read": frozenset({"team_leader", "manager", "admin"}),
     "flows.publish": frozenset({"manager", "admin"}),
+    "audit.read": frozenset({"admin", "compliance"}),
 }
 """Action -> the roles allowed to do it."""
 

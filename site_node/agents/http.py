@@ -9,6 +9,7 @@ from aiohttp import web
 from cluster.clock import Clock
 from cluster.http import read_json
 from cluster.tokens import TokenSigner
+from site_node.audit import AuditTrail
 from site_node.runtime.errors import BadCredentials
 from site_node.storage import Storage
 
@@ -23,8 +24,10 @@ class AgentsApi:
         clock: Clock,
         agent_ttl_s: float,
         backup_sites: list[str],
+        audit: AuditTrail,
     ) -> None:
         self._site = site
+        self._audit = audit
         self._storage = storage
         self._signer = signer
         self._clock = clock
@@ -41,11 +44,12 @@ class AgentsApi:
             raise BadCredentials("agent_id and password are required")
         storage = self._storage()
         view = await storage.directory.authenticate(agent_id, password)
-        now = self._clock.now()
         if view is None or not view.active:
-            await storage.audit.audit(at=now, actor=agent_id[:64], action="login_failed", target=self._site, details={})
+            await self._audit.record(actor=agent_id[:64], action="login_failed", target=self._site,
+                                     details={"client": request.remote or ""})
             raise BadCredentials("unknown agent or wrong password")
-        await storage.audit.audit(at=now, actor=view.id, action="login", target=self._site, details={})
+        await self._audit.record(actor=view.id, role=view.role, action="login", target=self._site,
+                                 details={"client": request.remote or ""})
         token = self._signer.issue(
             "agent",
             view.id,

@@ -37,6 +37,7 @@ from cluster.tasks import TaskOwner
 from cluster.tokens import TokenSigner
 from site_node.acd import Acd, Decision
 from site_node.agents import AgentDesk, AgentsApi, LiveAgent
+from site_node.audit import AuditApi, AuditTrail
 from site_node.calls.cdr import CdrWriter
 from site_node.calls.cdr_api import CdrApi
 from site_node.calls.control import CallControlService
@@ -77,6 +78,7 @@ class SiteRuntime:
         )
         self.owner = TaskOwner(f"site-{self.site}", scheduler=scheduler)
         self.notify = Notifier(self.owner)
+        self.audit = AuditTrail(lambda: self.storage, clock, self.owner)
         self.book = CallBook(self.site)
         self.supervisors: dict[str, Session] = {}
         self.supervisor_legs: dict[str, Leg] = {}
@@ -99,6 +101,7 @@ class SiteRuntime:
             clock=clock,
             agent_ttl_s=settings.tokens.agent_ttl_s,
             backup_sites=settings.site.backup_sites,
+            audit=self.audit,
         )
 
     def install(self, app: web.Application) -> None:
@@ -106,6 +109,7 @@ class SiteRuntime:
         self.agents_api.install(app, self._guarded)
         app.router.add_get("/v1/status", self._guarded(self.http_status))
         CdrApi(lambda: self.storage, self.signer).install(app, self._guarded)
+        AuditApi(lambda: self.storage, self.signer, self.clock).install(app, self._guarded)
         FlowsApi(
             lambda: self.storage,
             self.flows,
@@ -113,6 +117,7 @@ class SiteRuntime:
             self.clock,
             self.flow_cluster,
             prompts_dir=Path(self.switch.config.prompts_dir),
+            audit=self.audit,
         ).install(app, self._guarded)
 
     def _guarded(self, handler: Any) -> Any:
@@ -177,6 +182,7 @@ class SiteRuntime:
             config=cfg.acd,
             gone_grace_s=timers.gone_grace_s,
             hooks=self,
+            audit=self.audit,
         )
         self.cdr = CdrWriter(storage=self.storage, owner=owner, clock=clock, acd=self.acd, book=book)
         self.records = RecordSync(
@@ -223,6 +229,7 @@ class SiteRuntime:
             storage=self.storage,
             ring_timeout_s=cfg.acd.ring_timeout_s,
             reattach_wait_s=timers.reattach_wait_s,
+            audit=self.audit,
         )
         self.ivr = IvrRunner(
             flows=self.flows,
@@ -372,11 +379,8 @@ class SiteRuntime:
             leg = live.leg if live is not None else None
         self.control.tap(leg, call_id, mode)
         target_agent = agent.agent_id if agent is not None else None
-        self.owner.spawn(
-            self.storage.audit.audit(at=self.clock.now(), actor=session.subject, action=f"tap_{mode}", target=call_id,
-                                     details={"agent_id": target_agent, "site": self.site}),
-            f"audit-tap-{call_id}",
-        )
+        self.audit.spawn(actor=session.subject, role=str(session.claims.extra.get("role", "")),
+                         action=f"tap_{mode}", target=call_id, details={"agent_id": target_agent})
         if agent is not None and self.settings.site.announce_taps:
             self.notify.send(agent.session, "supervised", {"call_id": call_id, "mode": mode, "by": session.subject})
 

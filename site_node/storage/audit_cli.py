@@ -4,8 +4,9 @@
     callcenter audit verify --site branch-north --data-dir data
 
 Prints each site's chain (entries, head hash: keep the head somewhere else and pass it back as
-``--expect-head SITE=HASH`` to detect the newest entries being cut off), then the first entry that was edited, deleted before, or inserted out of
-chain. Exit status: 0 intact, 1 broken, 2 the database could not be read.
+``--expect-head SITE=HASH`` to detect the newest entries being cut off), then the first entry
+that was edited, deleted before, or inserted out of chain. Exit status: 0 intact, 1 broken,
+2 the database could not be read.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def verify_command(database_url: str | None, site: str | None, data_dir: str, ex
         sys.exit(1)
     if expect_head is not None:
         name, _, head = expect_head.partition("=")
-        chain = report.chains.get(name)
-        if chain is None or head not in chain.hashes:
+        expected = report.chains.get(name)
+        if expected is None or head not in expected.hashes:
             click.echo(f"site {name}: {head} is no longer in the chain (its newest entries were cut off)", err=True)
             sys.exit(1)
     click.echo("audit trail intact")

@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from cluster.roles import ROLES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -34,7 +36,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-AGENT_ROLES = ("agent", "team_leader", "manager", "admin", "compliance")
+AGENT_ROLES = ROLES  # who may be an agent row: the roles of cluster.roles
 SEGMENTS = ("retail", "vip", "business")
 OVERFLOW_ACTIONS = ("none", "queue", "voicemail", "callback", "disconnect")
 CALLBACK_STATES = ("pending", "dialling", "done", "failed", "cancelled")
