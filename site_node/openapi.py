@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cluster.openapi import ApiDoc, CdrPage
+from cluster.openapi import ApiDoc, AuditPage, CdrPage
 
 STARTING = {"site.starting": 503}
 TOKEN = {"token.invalid": 401, "token.expired": 401, "token.forged": 401, "token.malformed": 401,
@@ -86,6 +86,9 @@ def describe() -> ApiDoc:
     doc.op("get", "/v1/status", "the site's live calls and load", response=SiteStatus, errors=STARTING)
     doc.op("get", "/v1/cdrs", "this site's call records (from, to, queue, agent, limit, after_at, after_call, "
            "inclusive); supervisors only", response=CdrPage,
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "request.bad_field": 400})
+    doc.op("get", "/v1/audit", "this site's audit trail, oldest first (from, to, actor, action, target, limit, "
+           "cursor); administrators and compliance officers; the read is audited", response=AuditPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "request.bad_field": 400})
     doc.op("get", "/v1/flows", "the flow versions and number routes here", response=FlowList, errors=STARTING)
     doc.op("post", "/v1/flows", "publish a new flow version cluster-wide (managers and administrators)",
