@@ -9,9 +9,9 @@ chain (several sites may share one PostgreSQL database); the first entry of a ch
 ``prev_hash`` :data:`GENESIS`.
 
 :func:`verify_chain` is pure: it walks rows in append order (``id``) and names the first entry
-that was edited (its content no longer matches its hash), inserted out of chain (it does not
-link to the entry before it, yet the next entry does), or that follows a deleted entry (its
-link points at something that is no longer there). Deleting the newest entries of a chain
+that was edited (its content no longer matches its hash), inserted out of chain (it links to
+an older entry than the one before it, or the next entry skips it), or that follows a deleted
+entry (its link points at something that is no longer there). Deleting the newest entries of a chain
 leaves a shorter valid chain: record :attr:`SiteChain.head` elsewhere now and then, and check
 later that it is still in :attr:`SiteChain.hashes`.
 """
@@ -76,7 +76,8 @@ class Break:
         what = {
             "edited": "was edited after it was written (its content does not match its hash)",
             "inserted": "was inserted out of chain (it does not follow the entry before it)",
-            "deleted": "follows an entry that is missing (an entry before it was deleted, or rewritten)",
+            "deleted": "follows an entry that is missing (an entry before it was deleted or rewritten, "
+                       "or it was inserted out of chain)",
         }[self.problem]
         return f"site {self.site or '(none)'}: audit entry {self.entry_id} {what}"
 
@@ -115,7 +116,8 @@ def verify_chain(rows: Iterable[ChainRow]) -> ChainReport:
         chain = report.chains[site] = SiteChain(site, entries=len(chain_rows))
         expected = GENESIS
         for index, row in enumerate(chain_rows):
-            problem = _problem(row, expected, chain_rows[index + 1] if index + 1 < len(chain_rows) else None)
+            following = chain_rows[index + 1] if index + 1 < len(chain_rows) else None
+            problem = _problem(row, expected, following, chain.hashes)
             if problem is not None and not chain.breaks:
                 chain.breaks.append(Break(site, row.id, problem))
             if problem == "inserted":
@@ -126,13 +128,13 @@ def verify_chain(rows: Iterable[ChainRow]) -> ChainReport:
     return report
 
 
-def _problem(row: ChainRow, expected_prev: str, following: ChainRow | None) -> Problem | None:
+def _problem(row: ChainRow, expected_prev: str, following: ChainRow | None, earlier: set[str]) -> Problem | None:
     if row.hash is None or row.prev_hash is None:
         return "inserted"
     if row.prev_hash != expected_prev:
-        if following is not None and following.prev_hash == expected_prev:
-            return "inserted"
-        return "deleted"
+        forked = row.prev_hash in earlier or row.prev_hash == GENESIS  # hangs off an older entry
+        skipped = following is not None and following.prev_hash == expected_prev  # the chain ignores it
+        return "inserted" if forked or skipped else "deleted"
     if row_hash(row) != row.hash:
         return "edited"
     return None
