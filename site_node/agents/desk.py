@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from cluster.clock import Clock
 from cluster.errors import CallCenterError
 from cluster.logs import log
+from cluster.roles import Forbidden, allowed
 from cluster.tasks import TaskOwner
 from site_node.acd import Acd, Decision, UnknownAgent
 from site_node.agent import (
@@ -101,6 +102,9 @@ class AgentDesk:
         agent_id = session.subject
         extra = session.claims.extra
         live = self.agents.get(agent_id)
+        role = extra.get("role")  # every login's token names one (tokens made by tests may not)
+        if role is not None and not allowed(str(role), "calls.handle"):
+            raise Forbidden(f"a {role} does not take calls (cluster.roles)", action="calls.handle")
         if live is None:
             skills = {str(k): int(v) for k, v in dict(extra.get("skills", {})).items()}
             if not skills:
