@@ -93,7 +93,8 @@ class SiteRuntime:
         self.signalling = SignallingServer(self, self.signer, site=self.site)
         self.ready = asyncio.Event()
         timers = settings.site.timers
-        self.flow_cluster = FlowCluster(lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s)
+        self.flow_cluster = FlowCluster(lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s,
+                                        audit=self.audit)
         self.agents_api = AgentsApi(
             site=self.site,
             storage=lambda: self.storage,
