@@ -15,6 +15,7 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from central.api import CentralApi
+from central.audit_api import AuditReadApi
 from central.config import CentralSettings
 from central.cors import install_cors, origin_of
 from central.openapi import describe
@@ -68,6 +69,7 @@ class CentralNode:
         install_cors(self.app, self._origin_allowed)
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer).install(self.app)
+        AuditReadApi(lambda: self.state, self.api.signer).install(self.app)
         describe().install(self.app)
         self.http = HttpServer(
             self.app,

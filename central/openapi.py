@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cluster.openapi import TOKEN_ERRORS, ApiDoc, CdrPage
+from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
 STARTING = {"central.starting": 503, "cluster.not_leader": 503, "etcd.unavailable": 503}
 TOKEN = TOKEN_ERRORS
@@ -78,6 +78,10 @@ def describe() -> ApiDoc:
                    "route.duplicate": 409, "route.no_site": 503, "route.busy": 503})
     doc.op("get", "/v1/calls", "call records of every site (from, to, site, queue, agent, limit, cursor); "
            "supervisors only (Authorization: Bearer <agent token>)", response=CdrPage,
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
+    doc.op("get", "/v1/audit", "the audit trail of every site, oldest first (from, to, site, actor, action, "
+           "target, limit, cursor); administrators and compliance officers; each site audits the read",
+           response=AuditPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
     doc.op("get", "/v1/calls/{call_id}", "where a live call is (Authorization: Bearer <the call's token> or a "
            "supervisor's agent token)", response=CallView,

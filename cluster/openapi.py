@@ -51,6 +51,27 @@ class CdrPage(BaseModel):
     unavailable: list[str] = []  # central: sites that did not answer (the page lacks their calls)
 
 
+class AuditEntryRow(BaseModel):
+    """One audit entry: who (actor, role) did what (action) to what (target), when, at which site;
+    ``hash`` chains it to the site's entry before it."""
+
+    id: int
+    at: float
+    site: str
+    actor: str
+    role: str
+    action: str
+    target: str | None = None
+    details: dict[str, Any] = {}
+    hash: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryRow]
+    next: str | None = None  # the cursor of the next page (null: the last page)
+    unavailable: list[str] = []  # central: sites that did not answer (the page lacks their entries)
+
+
 COMMON_ERRORS = {
     "request.malformed_json": 400,
     "request.too_large": 413,

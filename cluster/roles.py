@@ -6,7 +6,8 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
     team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts
     manager      + supervises anyone at the center; publishes IVR flows
-    admin        + everything a manager may
+    admin        + everything a manager may; reads the audit trail
+    compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from typing import Any
 
 from cluster.errors import CallCenterError
 
-ROLES = ("agent", "team_leader", "manager", "admin")
+CALL_ROLES = ("agent", "team_leader", "manager", "admin")
+ROLES = (*CALL_ROLES, "compliance")
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {
-    "calls.handle": frozenset(ROLES),
+    "calls.handle": frozenset(CALL_ROLES),
     "calls.supervise_team": frozenset({"team_leader", "manager", "admin"}),
     "calls.supervise_any": frozenset({"manager", "admin"}),
     "records.read": frozenset({"team_leader", "manager", "admin"}),
     "flows.publish": frozenset({"manager", "admin"}),
     "lockouts.unlock": frozenset({"team_leader", "manager", "admin"}),
     "status.read": frozenset({"team_leader", "manager", "admin"}),
+    "audit.read": frozenset({"admin", "compliance"}),
 }
 """Action -> the roles allowed to do it."""
 

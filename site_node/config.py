@@ -66,6 +66,9 @@ class SiteConfig(Section):
     http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8100))
     advertise_url: str | None = None  # what central hands to clients; derived from http if unset
     database_url: str | None = None  # default: sqlite file per site under data_dir
+    # PostgreSQL: the role the site connects as when another role owns and migrates the schema;
+    # migrating leaves it only INSERT and SELECT on the audit table (docs/architecture.md)
+    database_app_role: str | None = None
     data_dir: str = "data"
     backup_sites: list[str] = Field(default_factory=list)
     load_publish_interval_s: float = Field(default=1.0, ge=0.2)

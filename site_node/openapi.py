@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cluster.openapi import TOKEN_ERRORS, ApiDoc, CdrPage
+from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
 STARTING = {"site.starting": 503}
 TOKEN = TOKEN_ERRORS
@@ -116,6 +116,9 @@ def describe() -> ApiDoc:
            errors={**SUPERVISOR, "lockout.bad_kind": 400, "request.bad_field": 400, "etcd.unavailable": 503})
     doc.op("get", "/v1/cdrs", "this site's call records (from, to, queue, agent, limit, after_at, after_call, "
            "inclusive); supervisors only", response=CdrPage,
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "request.bad_field": 400})
+    doc.op("get", "/v1/audit", "this site's audit trail, oldest first (from, to, actor, action, target, limit, "
+           "cursor); administrators and compliance officers; the read is audited", response=AuditPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "request.bad_field": 400})
     doc.op("get", "/v1/flows", "the flow versions and number routes here", response=FlowList, errors=STARTING)
     doc.op("post", "/v1/flows", "publish a new flow version cluster-wide (managers and administrators)",

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from cluster.clock import Clock
 from cluster.errors import CallCenterError
 from cluster.logs import log
+from cluster.roles import Forbidden, allowed
 from cluster.tasks import TaskOwner
 from site_node.acd import Acd, Decision, UnknownAgent
 from site_node.agent import (
@@ -32,6 +33,7 @@ from site_node.agent import (
     WrapUpTimeout,
 )
 from site_node.agents.live import LiveAgent
+from site_node.audit import AuditTrail
 from site_node.config import AcdConfig
 from site_node.media.legs import Leg
 from site_node.runtime.errors import BadCommand
@@ -75,8 +77,10 @@ class AgentDesk:
         config: AcdConfig,
         gone_grace_s: float,
         hooks: DeskHooks,
+        audit: AuditTrail,
     ) -> None:
         self.site = site
+        self._audit = audit
         self._clock = clock
         self._owner = owner
         self.acd = acd
@@ -98,6 +102,9 @@ class AgentDesk:
         agent_id = session.subject
         extra = session.claims.extra
         live = self.agents.get(agent_id)
+        role = extra.get("role")  # every login's token names one (tokens made by tests may not)
+        if role is not None and not allowed(str(role), "calls.handle"):
+            raise Forbidden(f"a {role} does not take calls (cluster.roles)", action="calls.handle")
         if live is None:
             skills = {str(k): int(v) for k, v in dict(extra.get("skills", {})).items()}
             if not skills:
@@ -144,7 +151,7 @@ class AgentDesk:
         with contextlib.suppress(CallCenterError):
             if live.agent.state is AgentState.AFTER_CALL_WORK:
                 self.end_wrap_up(live)
-            self.logout(live)
+            self.logout(live, reason="disconnected")
 
     def view(self, live: LiveAgent) -> dict[str, Any]:
         snap = live.agent.snapshot()
@@ -247,7 +254,7 @@ class AgentDesk:
         self._hooks.wrap_up_finished(live)
         self.available_again(live)
 
-    def logout(self, live: LiveAgent) -> None:
+    def logout(self, live: LiveAgent, *, reason: str = "agent") -> None:
         if live.agent.state not in (AgentState.READY, AgentState.NOT_READY):
             raise BadCommand("finish the call and wrap-up before logging out")
         self.apply(live, Logout())
@@ -258,6 +265,8 @@ class AgentDesk:
         if live.leg is not None:
             self._owner.spawn(self._legs.close_leg(live.leg.leg_id, "logout"), "close-agent-leg")
         log(_log, logging.INFO, "agent logged out", agent_id=live.agent_id)
+        self._audit.spawn(actor=live.agent_id, role=live.role, action="logout", target=self.site,
+                          details={"reason": reason})
 
     # ---- look-ups ----------------------------------------------------------------------------
     def live_agent(self, session: Session) -> LiveAgent:

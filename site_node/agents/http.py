@@ -18,6 +18,7 @@ from aiohttp import web
 from cluster.clock import Clock
 from cluster.http import read_json
 from cluster.tokens import Claims, TokenSigner, bearer_claims
+from site_node.audit import AuditTrail
 from site_node.runtime.errors import BadCredentials
 from site_node.security.checks import LoginChecks
 from site_node.storage import Storage
@@ -39,8 +40,10 @@ class AgentsApi:
         clock: Clock,
         agent_ttl_s: float,
         backup_sites: list[str],
+        audit: AuditTrail,
     ) -> None:
         self._site = site
+        self._audit = audit
         self._storage = storage
         self._checks = checks
         self._revoker = revoker
@@ -65,15 +68,15 @@ class AgentsApi:
         now = self._clock.now()
         if view is None or not view.active:
             locked = await checks.failed(agent_id, address)
-            details = {"site": self._site, "address": address}
-            await storage.audit.audit(at=now, actor=agent_id, action="login_failed", target=self._site, details=details)
+            await self._audit.record(actor=agent_id, action="login_failed", target=self._site,
+                                     details={"client": address})
             if locked:
-                await storage.audit.audit(at=now, actor=agent_id, action="login_locked", target=agent_id,
-                                          details=details)
+                await self._audit.record(actor=agent_id, action="login_locked", target=agent_id,
+                                         details={"client": address})
             raise BadCredentials("unknown agent or wrong password")
         await checks.succeeded(agent_id)
-        await storage.audit.audit(at=now, actor=view.id, action="login", target=self._site,
-                                  details={"site": self._site, "address": address})
+        await self._audit.record(actor=view.id, role=view.role, action="login", target=self._site,
+                                 details={"client": address})
         token = self._signer.issue(
             "agent",
             view.id,
@@ -95,6 +98,8 @@ class AgentsApi:
     async def logout(self, request: web.Request) -> web.Response:
         claims = bearer_claims(self._signer, request.headers.get("Authorization", ""), action="calls.handle",
                                why="any agent may log out")
+        await self._audit.record(actor=claims.subject, role=str(claims.extra.get("role", "")), action="logout",
+                                 target=self._site, details={"reason": "http"})
         await self.revoke(claims, reason="logout")
         return web.json_response({"agent_id": claims.subject, "revoked": True})
 
@@ -103,9 +108,5 @@ class AgentsApi:
         ident = str(claims.extra.get("sid") or claims.token_id)
         until = max(claims.expires_at, float(claims.extra.get("auth_exp", 0))) + 3600.0
         await self._revoker.revoke(ident, until=until)
-        audit, now = self._storage().audit, self._clock.now()
-        if reason == "logout":
-            await audit.audit(at=now, actor=claims.subject, action="logout", target=self._site,
-                              details={"site": self._site})
-        await audit.audit(at=now, actor=claims.subject, action="token_revoked", target=ident[:8] + "...",
-                          details={"site": self._site, "reason": reason})
+        await self._audit.record(actor=claims.subject, role=str(claims.extra.get("role", "")),
+                                 action="token_revoked", target=ident[:8] + "...", details={"reason": reason})

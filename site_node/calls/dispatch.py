@@ -17,6 +17,7 @@ from site_node.acd import Acd, Decision, LimitAction, LimitReached, OfferCall, O
 from site_node.agent import AgentState, Decline, Offer, RingTimeout, SetReady
 from site_node.agent import Answer as AgentAnswer
 from site_node.agents.live import LiveAgent
+from site_node.audit import AuditTrail
 from site_node.call import CallState
 from site_node.call.routing import lost_at
 from site_node.calls.live import CallBook, LiveCall
@@ -47,7 +48,9 @@ class Dispatcher:
         storage: Storage,
         ring_timeout_s: float,
         reattach_wait_s: float,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._book = book
         self._desk = desk
         self._acd = acd
@@ -166,6 +169,9 @@ class Dispatcher:
             live.session, "ringing", {"call_id": lc.call_id, "ring_timeout_s": self._ring_s, "screen_pop": pop}
         )
         self._desk.push_state(live)
+        if pop["customer"] is not None:  # the agent now sees the customer's record: audited
+            await self._audit.record(actor=live.agent_id, role=live.role, action="customer_viewed",
+                                     target=pop["customer"]["id"], details={"call_id": lc.call_id})
 
     def ring_timed_out(self, live: LiveAgent, call_id: str) -> None:
         self._desk.apply(live, RingTimeout(call_id))

@@ -21,7 +21,8 @@ from aiohttp import web
 
 from cluster.errors import BadRequest
 from cluster.http import read_json
-from cluster.tokens import TokenSigner, bearer_claims
+from cluster.tokens import Claims, TokenSigner, bearer_claims
+from site_node.audit import AuditTrail
 from site_node.flows.audio import check_flow_audio
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import FLOWS_DIR, FlowRegistry, parse_flow, parse_text
@@ -60,7 +61,9 @@ class FlowsApi:
         cluster: FlowCluster | None = None,
         *,
         prompts_dir: Path | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit = audit or AuditTrail(storage_ref, clock)
         self._prompts_dir = prompts_dir  # recorded prompts a flow may name (checked on publish)
         self._storage_ref = storage_ref
         self._registry = registry
@@ -73,10 +76,9 @@ class FlowsApi:
         app.router.add_get("/v1/flows", guard(self.list_flows))
         app.router.add_post("/v1/flows", guard(self.publish))
 
-    def _editor(self, request: web.Request) -> str:
-        claims = bearer_claims(self._signer, request.headers.get("Authorization", ""), action="flows.publish",
-                               why="only managers and administrators publish flows")
-        return claims.subject
+    def _editor(self, request: web.Request) -> Claims:
+        return bearer_claims(self._signer, request.headers.get("Authorization", ""), action="flows.publish",
+                             why="only managers and administrators publish flows")
 
     async def list_flows(self, _: web.Request) -> web.Response:
         registry = self._registry
@@ -88,7 +90,8 @@ class FlowsApi:
         )
 
     async def publish(self, request: web.Request) -> web.Response:
-        editor = self._editor(request)
+        claims = self._editor(request)
+        editor = claims.subject
         if request.content_type in ("application/yaml", "text/yaml", "application/x-yaml"):
             raw_text = (await request.read()).decode("utf-8", errors="replace")
             try:
@@ -109,9 +112,8 @@ class FlowsApi:
                 await self._cluster.claim(flow_id, version, document, editor=editor, now=now)
             stored = await storage.flows.save_flow(flow_id, document, published_at=now, published_by=editor)
             flow = self._registry.publish(document)
-        await storage.audit.audit(
-            at=now, actor=editor, action="publish_flow", target=flow_id, details={"version": flow.version}
-        )
+        await self._audit.record(at=now, actor=editor, role=str(claims.extra.get("role", "")),
+                                 action="flow_published", target=flow_id, details={"version": flow.version})
         return web.json_response(
             {"flow_id": flow.id, "version": flow.version, "stored_version": getattr(stored, "version", flow.version)},
             status=201,

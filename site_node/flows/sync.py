@@ -17,10 +17,12 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cluster.clock import SYSTEM_CLOCK
 from cluster.errors import CallCenterError, EtcdUnavailable
 from cluster.etcd import Etcd, EventType
 from cluster.keys import Keyspace
 from cluster.logs import log
+from site_node.audit import AuditTrail
 from site_node.ivr import FlowRegistry, parse_flow
 from site_node.ivr.errors import IvrError
 from site_node.storage import Storage
@@ -42,8 +44,15 @@ class FlowCluster:
     """One site's view of the cluster's flows: publishes its own versions, applies the others'."""
 
     def __init__(
-        self, storage_ref: Callable[[], Storage], registry: FlowRegistry, *, site: str, retry_s: float = 0.5
+        self,
+        storage_ref: Callable[[], Storage],
+        registry: FlowRegistry,
+        *,
+        site: str,
+        retry_s: float = 0.5,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit = audit or AuditTrail(storage_ref, SYSTEM_CLOCK)
         self._retry_s = retry_s
         self._etcd: Etcd | None = None
         self._keys = Keyspace()
@@ -140,7 +149,7 @@ class FlowCluster:
             published_by=str(body.get("published_by") or "?"),
         )
         self._registry.publish(document)
-        await storage.audit.audit(
+        await self._audit.record(
             at=float(body.get("published_at") or 0.0),
             actor=str(body.get("published_by")),
             action="apply_flow",

@@ -39,6 +39,7 @@ from cluster.tasks import TaskOwner
 from cluster.tokens import TokenSigner, bearer_claims
 from site_node.acd import Acd, Decision
 from site_node.agents import AgentDesk, AgentsApi, LiveAgent
+from site_node.audit import AuditApi, AuditTrail
 from site_node.calls.cdr import CdrWriter
 from site_node.calls.cdr_api import CdrApi
 from site_node.calls.control import CallControlService
@@ -83,6 +84,7 @@ class SiteRuntime:
         self.lockouts: dict[str, Lockouts] = {}
         self.owner = TaskOwner(f"site-{self.site}", scheduler=scheduler)
         self.notify = Notifier(self.owner)
+        self.audit = AuditTrail(lambda: self.storage, clock, self.owner)
         self.book = CallBook(self.site)
         self.supervisors: dict[str, Session] = {}
         self.supervisor_legs: dict[str, Leg] = {}
@@ -97,7 +99,8 @@ class SiteRuntime:
         self.signalling = SignallingServer(self, self.signer, site=self.site)
         self.ready = asyncio.Event()
         timers = settings.site.timers
-        self.flow_cluster = FlowCluster(lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s)
+        self.flow_cluster = FlowCluster(lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s,
+                                        audit=self.audit)
         self.agents_api = AgentsApi(
             site=self.site,
             storage=lambda: self.storage,
@@ -107,6 +110,7 @@ class SiteRuntime:
             clock=clock,
             agent_ttl_s=settings.tokens.agent_ttl_s,
             backup_sites=settings.site.backup_sites,
+            audit=self.audit,
         )
 
     def install(self, app: web.Application) -> None:
@@ -115,9 +119,9 @@ class SiteRuntime:
         app.router.add_get("/v1/status", self._guarded(self.http_status))
         CdrApi(lambda: self.storage, self.signer).install(app, self._guarded)
         LockoutsApi(
-            lockouts=lambda: self.lockouts, signer=self.signer, audit=lambda: self.storage.audit, clock=self.clock,
-            site=self.site,
+            lockouts=lambda: self.lockouts, signer=self.signer, audit=self.audit, clock=self.clock, site=self.site,
         ).install(app, self._guarded)
+        AuditApi(lambda: self.storage, self.signer, self.clock).install(app, self._guarded)
         FlowsApi(
             lambda: self.storage,
             self.flows,
@@ -125,6 +129,7 @@ class SiteRuntime:
             self.clock,
             self.flow_cluster,
             prompts_dir=Path(self.switch.config.prompts_dir),
+            audit=self.audit,
         ).install(app, self._guarded)
 
     def _guarded(self, handler: Any) -> Any:
@@ -142,7 +147,8 @@ class SiteRuntime:
     async def start(self, etcd: Etcd) -> None:
         cfg = self.settings.site
         url = database_url(cfg.database_url, data_dir=cfg.data_dir, site=self.site)
-        self.storage = await Storage.open(url, account_salt=require_account_key(cfg))
+        self.storage = await Storage.open(url, account_salt=require_account_key(cfg), site=self.site,
+                                          app_role=cfg.database_app_role)
         await load_flows(self.storage, self.flows, now=self.clock.now())
         keys = self.keys
         self.revocations.connect(etcd)
@@ -194,6 +200,7 @@ class SiteRuntime:
             config=cfg.acd,
             gone_grace_s=timers.gone_grace_s,
             hooks=self,
+            audit=self.audit,
         )
         self.cdr = CdrWriter(storage=self.storage, owner=owner, clock=clock, acd=self.acd, book=book)
         self.records = RecordSync(
@@ -240,13 +247,14 @@ class SiteRuntime:
             storage=self.storage,
             ring_timeout_s=cfg.acd.ring_timeout_s,
             reattach_wait_s=timers.reattach_wait_s,
+            audit=self.audit,
         )
         self.ivr = IvrRunner(
             flows=self.flows,
             prompts=self.switch,
             storage=self.storage,
             pins=PinChecks(
-                pins=self.storage.customers, lockouts=self.lockouts["pin"], audit=self.storage.audit, clock=clock,
+                pins=self.storage.customers, lockouts=self.lockouts["pin"], audit=self.audit, clock=clock,
                 site=self.site,
             ),
             callbacks=self.messages,
@@ -393,11 +401,8 @@ class SiteRuntime:
             leg = live.leg if live is not None else None
         self.control.tap(leg, call_id, mode)
         target_agent = agent.agent_id if agent is not None else None
-        self.owner.spawn(
-            self.storage.audit.audit(at=self.clock.now(), actor=session.subject, action=f"tap_{mode}", target=call_id,
-                                     details={"agent_id": target_agent, "site": self.site}),
-            f"audit-tap-{call_id}",
-        )
+        self.audit.spawn(actor=session.subject, role=str(session.claims.extra.get("role", "")),
+                         action=f"tap_{mode}", target=call_id, details={"agent_id": target_agent})
         if agent is not None and self.settings.site.announce_taps:
             self.notify.send(agent.session, "supervised", {"call_id": call_id, "mode": mode, "by": session.subject})
 

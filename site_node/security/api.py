@@ -28,7 +28,7 @@ class LockoutsApi:
         *,
         lockouts: Callable[[], Mapping[str, Lockouts]],
         signer: TokenSigner,
-        audit: Callable[[], Audit],
+        audit: Audit,
         clock: Clock,
         site: str,
     ) -> None:
@@ -68,8 +68,6 @@ class LockoutsApi:
         if not subject or len(subject) > 128:
             raise BadRequest("subject must be 1 to 128 characters", error_id="request.bad_field")
         existed = await lockouts.unlock(subject)
-        await self._audit().audit(
-            at=self._clock.now(), actor=claims.subject, action=f"{kind}_unlocked", target=subject,
-            details={"site": self._site, "role": str(claims.extra.get("role")), "had_record": existed},
-        )
+        await self._audit.record(actor=claims.subject, role=str(claims.extra.get("role", "")),
+                                 action=f"{kind}_unlocked", target=subject, details={"had_record": existed})
         return web.json_response({"kind": kind, "subject": subject, "unlocked": existed})

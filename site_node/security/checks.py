@@ -33,8 +33,11 @@ class PinStore(Protocol):
     async def verify_pin(self, customer_id: str, pin: str) -> bool: ...
 
 
-class Audit(Protocol):
-    async def audit(self, *, at: float, actor: str, action: str, target: str, details: Mapping[str, Any]) -> object: ...
+class Audit(Protocol):  # site_node.audit.AuditTrail
+    async def record(
+        self, *, actor: str, action: str, target: str | None = None, details: Mapping[str, Any] | None = None,
+        role: str = "",
+    ) -> bool: ...
 
 
 class PinChecks:
@@ -65,10 +68,8 @@ class PinChecks:
         return Verification.WRONG
 
     async def _record(self, customer_id: str, action: str, call_id: str, **details: object) -> None:
-        await self._audit.audit(
-            at=self._clock.now(), actor=f"call:{call_id}", action=action, target=customer_id,
-            details={"site": self._site, "call_id": call_id, **details},
-        )
+        await self._audit.record(actor=f"call:{call_id}", action=action, target=customer_id,
+                                 details={"call_id": call_id, **details})
 
 
 class LoginChecks:

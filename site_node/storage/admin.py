@@ -1,58 +1,18 @@
-"""Audit trail (D3) and the statistics job's KPI aggregates (M2)."""
+"""The statistics job's KPI aggregates (M2); the audit trail is :mod:`site_node.storage.audit`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 
 from site_node.storage._base import Repository, table_of
-from site_node.storage.guard import check_not_sensitive
-from site_node.storage.models import AuditEntry, StatsAggregate
-from site_node.storage.records import AuditRecord, KpiAggregate
+from site_node.storage.models import StatsAggregate
+from site_node.storage.records import KpiAggregate
 
 _ANY: Any = object()
 """Sentinel of :meth:`StatsRepository.load_aggregates`: no filter on that column."""
-
-
-class AuditRepository(Repository):
-    async def audit(
-        self,
-        *,
-        at: float,
-        actor: str,
-        action: str,
-        target: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Append an audit entry (details go through the sensitive-data guard)."""
-        payload = dict(details or {})
-        check_not_sensitive(payload, "audit_log")
-        async with self._transaction("audit") as session:
-            row = AuditEntry(at=at, actor=actor, action=action, target=target, details=payload)
-            session.add(row)
-            await session.flush()
-            return row.id
-
-    async def entries(
-        self,
-        *,
-        since: float | None = None,
-        actor: str | None = None,
-        action: str | None = None,
-        limit: int = 100,
-    ) -> list[AuditRecord]:
-        query = select(AuditEntry).order_by(AuditEntry.at, AuditEntry.id).limit(limit)
-        if since is not None:
-            query = query.where(AuditEntry.at >= since)
-        if actor is not None:
-            query = query.where(AuditEntry.actor == actor)
-        if action is not None:
-            query = query.where(AuditEntry.action == action)
-        async with self._transaction("audit_entries") as session:
-            rows = (await session.scalars(query)).all()
-            return [AuditRecord(r.at, r.actor, r.action, r.target, dict(r.details), r.id) for r in rows]
 
 
 class StatsRepository(Repository):

@@ -13,6 +13,7 @@ from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from site_node.storage.append_only import grant_append_only
 from site_node.storage.engine import check_url, create_engine
 from site_node.storage.errors import (
     MigrationFailed,
@@ -49,6 +50,8 @@ def _run(connection: Connection, config: Config, target: str, direction: str) ->
     config.attributes["connection"] = connection
     if direction == "up":
         command.upgrade(config, target)
+        if _current(connection) is not None:  # also when the role is configured after 0006 ran
+            grant_append_only(connection, config.attributes.get("app_role"))
     else:
         command.downgrade(config, target)
 
@@ -57,14 +60,15 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def migrate(url: str, target: str = "head") -> str | None:
+async def migrate(url: str, target: str = "head", *, app_role: str | None = None) -> str | None:
     """Bring the database at ``url`` to ``target`` (default: the newest revision).
 
     Safe to call at every start-up: an up-to-date database is left alone. Concurrent calls
-    on one PostgreSQL database are serialised by an advisory lock. Returns the revision the
-    database is at afterwards.
+    on one PostgreSQL database are serialised by an advisory lock. ``app_role``: the
+    PostgreSQL role the application runs as, left only INSERT and SELECT on the audit table
+    when it is not the migrating role. Returns the revision the database is at afterwards.
     """
-    return await _migrate(url, target, "up")
+    return await _migrate(url, target, "up", app_role=app_role)
 
 
 async def downgrade(url: str, target: str) -> str | None:
@@ -72,8 +76,9 @@ async def downgrade(url: str, target: str) -> str | None:
     return await _migrate(url, target, "down")
 
 
-async def _migrate(url: str, target: str, direction: str) -> str | None:
+async def _migrate(url: str, target: str, direction: str, *, app_role: str | None = None) -> str | None:
     config = alembic_config(url)
+    config.attributes["app_role"] = app_role
     engine = create_engine(url)
     try:
         async with translate_errors("migrate"):

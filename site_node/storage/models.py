@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from cluster.roles import ROLES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -34,7 +36,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-AGENT_ROLES = ("agent", "team_leader", "manager", "admin")
+AGENT_ROLES = ROLES  # who may be an agent row: the roles of cluster.roles
 SEGMENTS = ("retail", "vip", "business")
 OVERFLOW_ACTIONS = ("none", "queue", "voicemail", "callback", "disconnect")
 CALLBACK_STATES = ("pending", "dialling", "done", "failed", "cancelled")
@@ -257,14 +259,23 @@ class Voicemail(Base):
 
 
 class AuditEntry(Base):
+    """Append-only (triggers refuse UPDATE and DELETE; see migration 0006) and hash-chained
+    per site (:mod:`site_node.storage.chain`)."""
+
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20), server_default="")
+    site: Mapped[str] = mapped_column(String(64), server_default="")
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_log_site_id", "site", "id"),)
 
 
 class StatsAggregate(Base):

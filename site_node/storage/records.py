@@ -196,6 +196,13 @@ class AuditRecord:
     target: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+    role: str = ""
+    site: str = ""
+    hash: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "site": self.site, "actor": self.actor, "role": self.role,
+                "action": self.action, "target": self.target, "details": dict(self.details), "hash": self.hash}
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,8 @@ from sqlalchemy import bindparam, func, select, update
 
 from cluster.clock import SYSTEM_CLOCK, Clock
 from site_node.storage._base import insert_ignore, table_of
-from site_node.storage.engine import check_url, create_engine, default_database_url
+from site_node.storage.audit import AuditRepository
+from site_node.storage.engine import check_url, create_engine, default_database_url, session_factory
 from site_node.storage.errors import StorageError, translate_errors
 from site_node.storage.hashing import (
     DEMO_ACCOUNT_SALT,
@@ -58,7 +59,6 @@ from site_node.storage.models import (
     Account,
     Agent,
     AgentSkill,
-    AuditEntry,
     Customer,
     CustomerPhone,
     Queue,
@@ -359,11 +359,12 @@ async def seed_site(
                 for start in range(0, len(rows), 500):
                     await connection.execute(stmt, rows[start : start + 500])
             await connection.execute(_SET_MISSING_PIN, pins)
-            await connection.execute(
-                table_of(AuditEntry).insert(),
-                [{"at": clock.now(), "actor": "seed", "action": "seed_demo_data",
-                  "target": site_name, "details": {"customers": len(bank.customers)}}],
-            )  # fmt: skip
+        # through the repository: the entry joins the site's hash chain like any other
+        await AuditRepository(session_factory(engine), site=site_name).audit(
+            at=clock.now(), actor="seed", role="", action="seed_demo_data", target=site_name,
+            details={"customers": len(bank.customers)},
+        )
+        async with translate_errors("seed"), engine.connect() as connection:
             for model in _COUNTED:
                 query = select(func.count()).select_from(table_of(model))
                 counts[table_of(model).name] = int((await connection.execute(query)).scalar_one())

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from site_node.storage.admin import AuditRepository, StatsRepository
+from site_node.storage.admin import StatsRepository
+from site_node.storage.audit import AuditRepository
 from site_node.storage.calls import CallRepository, EventInput
 from site_node.storage.customers import CustomerRepository
 from site_node.storage.directory import DirectoryRepository
@@ -37,7 +38,7 @@ class CallStore(Protocol):
 
 
 class Storage:
-    def __init__(self, engine: AsyncEngine, *, account_salt: bytes = DEMO_ACCOUNT_SALT) -> None:
+    def __init__(self, engine: AsyncEngine, *, account_salt: bytes = DEMO_ACCOUNT_SALT, site: str = "") -> None:
         self.engine = engine
         sessions = session_factory(engine)
         self.calls = CallRepository(sessions)
@@ -47,7 +48,7 @@ class Storage:
         self.recordings = RecordingRepository(sessions)
         self.voicemail = VoicemailRepository(sessions)
         self.callbacks = CallbackRepository(sessions)
-        self.audit = AuditRepository(sessions)
+        self.audit = AuditRepository(sessions, site=site)  # entries name the site they happen at
         self.stats = StatsRepository(sessions)
 
     @classmethod
@@ -57,13 +58,17 @@ class Storage:
         *,
         migrate: bool = True,
         account_salt: bytes = DEMO_ACCOUNT_SALT,
+        site: str = "",
+        app_role: str | None = None,
         **engine_options: Any,
     ) -> Storage:
-        """Migrate the database to the newest schema (unless told not to) and connect."""
+        """Migrate the database to the newest schema (unless told not to) and connect;
+        ``site`` names this site in its audit entries, ``app_role`` is the PostgreSQL role the
+        application runs as (see :mod:`site_node.storage.append_only`)."""
         checked = check_url(url)
         if migrate:
-            await run_migrations(checked)
-        storage = cls(create_engine(checked, **engine_options), account_salt=account_salt)
+            await run_migrations(checked, app_role=app_role)
+        storage = cls(create_engine(checked, **engine_options), account_salt=account_salt, site=site)
         await storage.ping()
         return storage
 

@@ -63,8 +63,8 @@ def _own_document(app: web.Application) -> dict[str, Any]:
     return (central_doc() if "/v1/calls" in paths else site_doc()).document()
 
 
-async def _login(http: aiohttp.ClientSession, site: str) -> dict[str, Any]:
-    async with http.post(site + "/v1/agents/login", json={"agent_id": "north-01", "password": "demo"}) as r:
+async def _login(http: aiohttp.ClientSession, site: str, agent_id: str = "north-01") -> dict[str, Any]:
+    async with http.post(site + "/v1/agents/login", json={"agent_id": agent_id, "password": "demo"}) as r:
         return await r.json()  # type: ignore[no-any-return]
 
 
@@ -114,6 +114,9 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         login = await _login(http, site)
         await c.call("GET", "/v1/calls", headers={"Authorization": f"Bearer {login['token']}"})
         await c.call("GET", "/v1/calls")
+        admin = await _login(http, site, "north-10")
+        await c.call("GET", "/v1/audit", headers={"Authorization": f"Bearer {admin['token']}"})
+        await c.call("GET", "/v1/audit", headers={"Authorization": f"Bearer {login['token']}"})  # a manager
 
         s = Checker(http, site, site_doc)
         login = await s.call("POST", "/v1/agents/login", json={"agent_id": "north-01", "password": "demo"})
@@ -133,6 +136,10 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         await s.call("GET", "/healthz")
         await s.call("GET", "/v1/cdrs", headers=bearer)
         await s.call("GET", "/v1/cdrs", params={"limit": "0"}, headers=bearer)
+        await s.call("GET", "/v1/audit", headers={"Authorization": f"Bearer {admin['token']}"})
+        await s.call("GET", "/v1/audit", params={"cursor": "not-a-cursor"},
+                     headers={"Authorization": f"Bearer {admin['token']}"})
+        await s.call("GET", "/v1/audit", headers=bearer)  # a manager: refused
         await s.call("POST", "/v1/agents/logout", headers=bearer)
         await s.call("POST", "/v1/agents/logout", headers=bearer)  # revoked now
-    assert len(c.checked) == 14 and len(s.checked) == 15
+    assert len(c.checked) == 15 and len(s.checked) == 18

@@ -112,7 +112,7 @@ async def test_new_version_applies_to_new_calls_and_survives_a_restart(site: dic
     await load_flows(site["storage"], restarted, now=0.0)
     assert restarted.latest("loans").version == before.version + 1
     assert restarted.latest("loans").name == "Loans hotline (new wording)"
-    audit = await site["storage"].audit.entries(action="publish_flow")
+    audit = await site["storage"].audit.entries(action="flow_published")
     assert [(a.actor, a.target) for a in audit] == [("a-manager", "loans")]
 
 
@@ -193,7 +193,7 @@ async def test_two_sites_cannot_both_publish_the_same_version(tmp_path: Path, et
         assert (status, body["error_id"]) == (409, "flow.conflict")
         assert south["registry"].versions("loans") == [1]
         assert await south["storage"].flows.flow_versions("loans") == [1]
-        assert await south["storage"].audit.entries(action="publish_flow") == []
+        assert await south["storage"].audit.entries(action="flow_published") == []
         # Once it has caught up, publishing again makes version 3 everywhere.
         await south["cluster"].sync()
         status, body = await publish(south, reworded(south, "Loans (south wording)"), "manager")
