@@ -112,14 +112,13 @@ def a_customer(cluster: LocalCluster) -> tuple[str, str]:
 
 def add_agent(cluster: LocalCluster, site: str, agent_id: str, role: str, password: str = "demo") -> None:
     """A person the demo does not have (e.g. a compliance officer), as the bank would add them."""
-    import os
 
     from site_node.storage.hashing import hash_password
 
     with sqlite3.connect(cluster.base_dir / "data" / f"{site}.db") as db:
         db.execute("INSERT INTO agents (id, name, site, team, role, password_hash, active) "
                    "VALUES (?, ?, ?, NULL, ?, ?, 1)", (agent_id, f"{role} {agent_id}", site, role,
-                                                       hash_password(password, os.urandom(16))))
+                                                       hash_password(password)))
 
 
 def cdr(cluster: LocalCluster, site: str, call_id: str) -> dict[str, Any] | None:

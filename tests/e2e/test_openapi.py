@@ -142,4 +142,4 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         await s.call("GET", "/v1/audit", headers=bearer)  # a manager: refused
         await s.call("POST", "/v1/agents/logout", headers=bearer)
         await s.call("POST", "/v1/agents/logout", headers=bearer)  # revoked now
-    assert len(c.checked) == 15 and len(s.checked) == 18
+    assert len(c.checked) == 16 and len(s.checked) == 18
