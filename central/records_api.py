@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from central.state import ClusterState
 from cluster.errors import BadRequest, CallCenterError
+from cluster.tls import client_session
 from cluster.tokens import TokenSigner, bearer_claims
 
 MAX_PAGE = 500
@@ -44,9 +46,12 @@ def _limit(raw: str | None) -> int:
 
 
 class CallRecordsApi:
-    def __init__(self, state: Callable[[], ClusterState | None], signer: TokenSigner) -> None:
+    def __init__(
+        self, state: Callable[[], ClusterState | None], signer: TokenSigner, *, ca_file: Path | None = None
+    ) -> None:
         self._state = state
         self._signer = signer
+        self._ca_file = ca_file  # sites' https URLs are signed by this CA (tls.ca_file)
         self._http: aiohttp.ClientSession | None = None
 
     def install(self, app: web.Application) -> None:
@@ -74,7 +79,7 @@ class CallRecordsApi:
         params = {k: q[k] for k in ("from", "to", "queue", "agent") if q.get(k)}
         params["limit"] = str(limit)
         if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+            self._http = client_session(self._ca_file, timeout=aiohttp.ClientTimeout(total=10))
         answers = await asyncio.gather(
             *(self._site_page(name, url, params, cursor, authorization) for name, url in sorted(sites.items()))
         )

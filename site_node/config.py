@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from cluster.config import ClusterSettings, HttpConfig, Section, required_secret
+from cluster.config import ClusterSettings, HttpConfig, MetricsConfig, Section, required_secret
 
 
 class MediaConfig(Section):
@@ -52,6 +52,7 @@ class IvrConfig(Section):
 class SiteConfig(Section):
     name: str = "site-1"
     http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8100))
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # a port: /metrics only there
     advertise_url: str | None = None  # what central hands to clients; derived from http if unset
     database_url: str | None = None  # default: sqlite file per site under data_dir
     data_dir: str = "data"
