@@ -54,6 +54,7 @@ def make_ca(folder: Path, *, name: str = "callcenter throw-away CA") -> tuple[Pa
             .sign(key, hashes.SHA256()))
     path = folder / "ca.pem"
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_key(folder / "ca-key.pem", key)  # throw-away: lets a test (or you) issue a renewed certificate
     return path, cert, key
 
 
