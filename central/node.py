@@ -25,7 +25,7 @@ from central.wallboard import install as install_wallboard
 from cluster.commands import serve_until
 from cluster.config import require_secret
 from cluster.election import Election
-from cluster.etcd import Etcd, EtcdTls
+from cluster.etcd import Etcd
 from cluster.http import make_app
 from cluster.keys import Keyspace
 from cluster.leadership import Leadership
@@ -109,12 +109,7 @@ class CentralNode:
 
     async def start(self) -> None:
         await self.http.start()
-        self.etcd = await Etcd.connect(
-            self.settings.etcd.endpoints,
-            timeout_s=None,
-            max_backoff_s=self.settings.etcd.retry_max_backoff_s,
-            tls=EtcdTls.from_config(self.settings.etcd),
-        )
+        self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.state = ClusterState(self.etcd, self.keys, watch_retry_s=self.settings.central.timers.watch_retry_s)
         await self.state.start()
         central = self.settings.central

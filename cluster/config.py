@@ -153,13 +153,15 @@ class TokenConfig(Section):
 S = TypeVar("S", bound="ClusterSettings")
 
 
-def required_secret(value: str | None, key: str, what: str) -> str:
+DEMO_HINT = "at least 32 characters); `callcenter demo` makes one per run"
+
+
+def required_secret(value: str | None, key: str, what: str, *, hint: str = DEMO_HINT) -> str:
     """A secret setting's value, or a start-up error naming it: no process runs on a default."""
     if value is None:
         env = "CC_" + "__".join(part.upper() for part in key.split("."))
         raise ConfigError(
-            f"{key} is not set: {what} ({env}, or {key} in --config; at least 32 characters); "
-            "`callcenter demo` makes one per run",
+            f"{key} is not set: {what} ({env}, or {key} in --config; {hint}",
             error_id="config.missing_secret",
             key=key,
         )
@@ -174,6 +176,14 @@ def require_secret(tokens: TokenConfig) -> str:
             raise ConfigError("tokens.previous_secrets: each secret needs at least 32 bytes",
                               error_id="config.bad_value", key="tokens.previous_secrets")
     return secret
+
+
+def require_etcd_password(etcd: EtcdConfig) -> str | None:
+    """The etcd user's password when ``etcd.user`` is set (from the secret store, no default)."""
+    if etcd.user is None:
+        return None
+    return required_secret(etcd.password, "etcd.password", f"the password of etcd user {etcd.user!r}",
+                           hint="from your secret store)")
 
 
 class ClusterSettings(Section):

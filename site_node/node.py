@@ -17,7 +17,7 @@ from aiohttp import web
 
 from cluster.commands import serve_until
 from cluster.errors import EtcdUnavailable
-from cluster.etcd import Etcd, EtcdTls, Session
+from cluster.etcd import Etcd, Session
 from cluster.http import make_app
 from cluster.keys import Keyspace
 from cluster.listeners import Listeners, serves_metrics_publicly
@@ -83,12 +83,7 @@ class SiteNode:
 
     async def start(self) -> None:
         await self.http.start()
-        self.etcd = await Etcd.connect(
-            self.settings.etcd.endpoints,
-            timeout_s=None,
-            max_backoff_s=self.settings.etcd.retry_max_backoff_s,
-            tls=EtcdTls.from_config(self.settings.etcd),
-        )
+        self.etcd = await Etcd.connect_configured(self.settings.etcd)
         await self.runtime.start(self.etcd)
         await self._register()
         self._task = asyncio.create_task(self._stay_member(), name=f"site-{self.name}-membership")
