@@ -124,6 +124,10 @@ class LocalCluster:
     account_key: str = field(
         default_factory=lambda: os.environ.get("CC_SITE__ACCOUNT_HASH_KEY") or secrets.token_urlsafe(48)
     )
+    # The key recordings and voicemail are sealed with (per run, like the account key).
+    recording_key: str = field(
+        default_factory=lambda: os.environ.get("CC_SITE__RECORDING_KEY") or secrets.token_urlsafe(48)
+    )
 
     def site_names(self) -> list[str]:
         names = list(DEMO_SITES[: self.sites])
@@ -140,6 +144,7 @@ class LocalCluster:
             {
                 "CC_TOKENS__SECRET": self.secret,
                 "CC_SITE__ACCOUNT_HASH_KEY": self.account_key,
+                "CC_SITE__RECORDING_KEY": self.recording_key,
                 "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints),
                 "CC_ETCD__LEASE_TTL_S": str(self.lease_ttl_s),
                 "PYTHONUNBUFFERED": "1",

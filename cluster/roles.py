@@ -3,7 +3,8 @@ action, in one place. Every HTTP endpoint and WebSocket command that needs more 
 agent at work" asks :func:`require` (A3; after Amazon Connect's security profiles).
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up
-    team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
+    team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records;
+                   plays recordings and voicemail (audited)
     manager      + supervises anyone at the center; publishes IVR flows
     admin        + everything a manager may
 """
@@ -23,6 +24,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "calls.supervise_any": frozenset({"manager", "admin"}),
     "records.read": frozenset({"team_leader", "manager", "admin"}),
     "flows.publish": frozenset({"manager", "admin"}),
+    "recordings.play": frozenset({"team_leader", "manager", "admin"}),
 }
 """Action -> the roles allowed to do it."""
 
