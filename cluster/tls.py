@@ -28,6 +28,7 @@ from cluster.logs import log
 _log = logging.getLogger(__name__)
 
 CA_ENV = "CC_TLS__CA_FILE"
+CLIENT_KEEPALIVE_S = 3.0
 
 
 class ServerTls:
@@ -77,8 +78,12 @@ def client_ssl(ca_file: str | Path | None = None) -> ssl.SSLContext:
 
 def client_session(ca_file: str | Path | None = None, *, limit: int = 100,
                    timeout: aiohttp.ClientTimeout | None = None) -> aiohttp.ClientSession:
-    """An aiohttp session whose ``https``/``wss`` connections trust :func:`client_ssl`'s CAs."""
-    connector = aiohttp.TCPConnector(ssl=client_ssl(ca_file), limit=limit)
+    """An aiohttp session whose ``https``/``wss`` connections trust :func:`client_ssl`'s CAs.
+
+    Idle pooled connections are dropped after ``CLIENT_KEEPALIVE_S``, before our servers close
+    idle ones (``http.header_timeout_s``, 5 s by default), so a request never goes out on a
+    connection the server is closing."""
+    connector = aiohttp.TCPConnector(ssl=client_ssl(ca_file), limit=limit, keepalive_timeout=CLIENT_KEEPALIVE_S)
     if timeout is None:
         return aiohttp.ClientSession(connector=connector)
     return aiohttp.ClientSession(connector=connector, timeout=timeout)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 import wave
 from collections.abc import Iterator
@@ -155,3 +158,12 @@ def test_voicemail_is_played_only_through_its_endpoint(cluster: LocalCluster) ->
     status, body, _ = asyncio.run(_play(cluster, "voicemail", vm_id, "north-10"))
     assert status == 200 and body.startswith(b"RIFF")
     assert [a["actor"] for a in _audits(cluster, "voicemail_played", vm_id)] == ["north-10"]
+
+
+def test_a_site_without_a_recording_key_refuses_to_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CC_SITE__RECORDING")}
+    env.update(CC_TOKENS__SECRET="s" * 48, CC_SITE__ACCOUNT_HASH_KEY="k" * 48, CC_SITE__DATA_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "cluster.cli", "site", "--port", "0"], env=env,
+                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode != 0 and "site.recording_key is not set" in result.stderr

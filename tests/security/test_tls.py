@@ -18,9 +18,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from cluster.config import load_settings
+from cluster.errors import ConfigError
 from cluster.launcher import LocalCluster
-from cluster.tls import client_session, client_ssl
-from cluster.tls_certs import issue_server
+from cluster.tls import ServerTls, client_session, client_ssl
+from cluster.tls_certs import issue_server, make_demo_certs
 from tests.e2e.helpers import centrals, proc, running_cluster
 from webrtc_client.client import CustomerClient
 
@@ -100,3 +102,20 @@ def test_sighup_puts_a_new_certificate_on_new_handshakes(cluster: LocalCluster) 
         assert time.monotonic() < deadline, "the new certificate was never served"
         time.sleep(0.1)
     assert serial != before and central.alive  # reloaded, not restarted
+
+
+def test_tls_settings_errors_name_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'tls\.cert_file'"):
+        load_settings(environ={"CC_TLS__CERT_FILE": str(tmp_path / "missing.pem")})
+    certs = make_demo_certs(tmp_path / "tls")
+    with pytest.raises(ConfigError, match=r"'tls'.*cert_file and key_file go together"):
+        load_settings(environ={"CC_TLS__CERT_FILE": str(certs.cert_file)})
+    assert load_settings(environ=certs.env()).tls.enabled
+
+
+def test_a_bad_renewal_keeps_the_current_certificate(tmp_path: Path) -> None:
+    certs = make_demo_certs(tmp_path / "tls")
+    server = ServerTls(certs.cert_file, certs.key_file)
+    assert server.reload() and server.reloads == 1
+    certs.key_file.write_text("not a key")
+    assert not server.reload() and server.reloads == 1  # logged; the live context keeps serving
