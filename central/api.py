@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,7 @@ from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.errors import BadRequest, CallCenterError, NotLeader, TokenError
 from cluster.http import read_json
 from cluster.leadership import Leadership
+from cluster.tls import client_session
 from cluster.tokens import TokenSigner, bearer_claims
 
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -95,6 +97,7 @@ class CentralApi:
         agent_ttl_s: float,
         reattach_grace_s: float = 120.0,
         clock: Clock = SYSTEM_CLOCK,
+        ca_file: Path | None = None,
     ) -> None:
         self.router = router
         self._leadership_ref = leadership_ref  # callable returning the Leadership (set after start)
@@ -106,6 +109,7 @@ class CentralApi:
         self.reattach_grace_s = reattach_grace_s
         self._clock = clock
         self._client: aiohttp.ClientSession | None = None
+        self._ca_file = ca_file  # the CA of the cluster's own https URLs (tls.ca_file)
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/v1/calls", self._ready(self.route))
@@ -141,7 +145,7 @@ class CentralApi:
         if request.headers.get("X-CC-Forwarded") or not leader or not leader.get("url"):
             raise NotLeader("no leader right now; retry in a second", status=503)
         if self._client is None:
-            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+            self._client = client_session(self._ca_file, timeout=aiohttp.ClientTimeout(total=5))
         try:
             async with self._client.post(
                 f"{leader['url']}{request.path}", json=body, headers={"X-CC-Forwarded": "1"}

@@ -9,6 +9,7 @@ pages with an opaque ``cursor``. Sites that do not answer are listed in ``unavai
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -32,8 +33,10 @@ def _cursor(raw: str | None) -> tuple[float, str, int] | None:
 
 
 class AuditReadApi:
-    def __init__(self, state: Callable[[], ClusterState | None], signer: TokenSigner) -> None:
-        self._gather = SiteGather(state)
+    def __init__(
+        self, state: Callable[[], ClusterState | None], signer: TokenSigner, *, ca_file: Path | None = None
+    ) -> None:
+        self._gather = SiteGather(state, ca_file=ca_file)
         self._signer = signer
 
     def install(self, app: web.Application) -> None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cluster.config import ClusterSettings, HttpConfig, Section
+from cluster.config import ClusterSettings, HttpConfig, MetricsConfig, Section
 
 
 class CentralTimersConfig(Section):
@@ -28,6 +28,7 @@ class CentralTimersConfig(Section):
 class CentralConfig(Section):
     name: str = "central-1"
     http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8000))
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # a port: /metrics only there
     route_capacity_cps: float = Field(default=2000.0, gt=0)
     site_strategy: Literal["least_wait", "home_branch", "most_ready"] = "least_wait"
     dnis_table: str | None = None  # YAML file: dialled number -> service, skill, priority

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from central.state import ClusterState
 from cluster.errors import BadRequest, CallCenterError
+from cluster.tls import client_session
 
 MAX_PAGE = 500
 
@@ -30,9 +32,12 @@ def page_limit(raw: str | None) -> int:
 
 
 class SiteGather:
-    def __init__(self, state: Callable[[], ClusterState | None], *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, state: Callable[[], ClusterState | None], *, timeout_s: float = 10.0, ca_file: Path | None = None
+    ) -> None:
         self._state = state
         self._timeout_s = timeout_s
+        self._ca_file = ca_file
         self._http: aiohttp.ClientSession | None = None
 
     def install(self, app: web.Application) -> None:
@@ -66,7 +71,7 @@ class SiteGather:
         """``GET <site><path>?<params(site)>`` at every site at once: the rows under ``key`` of
         each site that answered, and the names of those that did not (sorted)."""
         if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout_s))
+            self._http = client_session(self._ca_file, timeout=aiohttp.ClientTimeout(total=self._timeout_s))
         names = sorted(sites)
         answers = await asyncio.gather(
             *(self._page(sites[name] + path, key, params(name), authorization) for name in names)

@@ -28,10 +28,11 @@ from cluster.clock import SYSTEM_CLOCK
 from cluster.commands import serve_until
 from cluster.config import require_secret
 from cluster.election import Election
-from cluster.etcd import Etcd, EtcdTls
-from cluster.http import HttpServer, make_app
+from cluster.etcd import Etcd
+from cluster.http import make_app
 from cluster.keys import Keyspace
 from cluster.leadership import Leadership
+from cluster.listeners import Listeners, serves_metrics_publicly
 from cluster.logs import log
 from cluster.revocation import Revocations
 from cluster.tokens import TokenSigner
@@ -48,7 +49,10 @@ class CentralNode:
         self.keys = Keyspace(settings.etcd.prefix)
         self.etcd: Etcd | None = None
         self.leadership: Leadership | None = None
-        self.app: web.Application = make_app(self.health, max_body_bytes=settings.central.http.max_body_bytes)
+        central = settings.central
+        self.app: web.Application = make_app(
+            self.health, max_body_bytes=central.http.max_body_bytes, metrics=serves_metrics_publicly(central.metrics)
+        )
         self.state: ClusterState | None = None
         self.router: Router | None = None
         tokens = settings.tokens
@@ -64,19 +68,15 @@ class CentralNode:
             call_ttl_s=tokens.call_ttl_s,
             agent_ttl_s=tokens.agent_ttl_s,
             reattach_grace_s=settings.central.timers.reattach_grace_s,
+            ca_file=settings.tls.ca_file,
         )
         self.api.install(self.app)
         install_cors(self.app, self._origin_allowed)
         install_wallboard(self.app, lambda: self.state)
-        CallRecordsApi(lambda: self.state, self.api.signer).install(self.app)
-        AuditReadApi(lambda: self.state, self.api.signer).install(self.app)
+        CallRecordsApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
+        AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         describe().install(self.app)
-        self.http = HttpServer(
-            self.app,
-            settings.central.http.host,
-            settings.central.http.port,
-            port_flag="--port or CC_CENTRAL__HTTP__PORT",
-        )
+        self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
 
     def _origin_allowed(self, origin: str) -> bool:
         """The cluster's own sites' pages (live or failed), and the configured origins."""
@@ -118,12 +118,7 @@ class CentralNode:
 
     async def start(self) -> None:
         await self.http.start()
-        self.etcd = await Etcd.connect(
-            self.settings.etcd.endpoints,
-            timeout_s=None,
-            max_backoff_s=self.settings.etcd.retry_max_backoff_s,
-            tls=EtcdTls.from_config(self.settings.etcd),
-        )
+        self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.revocations.connect(self.etcd)
         self._revocation_watch = asyncio.create_task(self.revocations.run(), name="revocations")
         self.state = ClusterState(self.etcd, self.keys, watch_retry_s=self.settings.central.timers.watch_retry_s)

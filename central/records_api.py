@@ -9,6 +9,7 @@ answer is named in ``unavailable``: a partial answer never passes for a whole on
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -31,8 +32,10 @@ def _cursor(raw: str | None) -> tuple[float, str, str] | None:
 
 
 class CallRecordsApi:
-    def __init__(self, state: Callable[[], ClusterState | None], signer: TokenSigner) -> None:
-        self._gather = SiteGather(state)
+    def __init__(
+        self, state: Callable[[], ClusterState | None], signer: TokenSigner, *, ca_file: Path | None = None
+    ) -> None:
+        self._gather = SiteGather(state, ca_file=ca_file)  # sites' https URLs are signed by tls.ca_file
         self._signer = signer
 
     def install(self, app: web.Application) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 import uvloop
 
-from cluster.config import ClusterSettings, load_settings, require_secret
+from cluster.config import ClusterSettings, load_settings, require_etcd_password, require_secret
 from cluster.errors import CallCenterError
 from cluster.tasks import cancel_and_wait
 
@@ -28,6 +28,7 @@ def load_role_settings(model: type[S], config: str | None, overrides: dict[str, 
     try:
         settings = load_settings(config, overrides=drop_none(overrides), model=model)
         require_secret(settings.tokens)
+        require_etcd_password(settings.etcd)
         return settings
     except CallCenterError as exc:
         raise click.ClickException(str(exc)) from exc

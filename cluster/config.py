@@ -40,6 +40,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def existing_file(value: Path | None) -> Path | None:
+    """A configured file must exist (the key is named by the loader)."""
+    if value is not None and not value.is_file():
+        raise ValueError(f"no such file: {value}")
+    return value
+
+
 class EtcdConfig(Section):
     endpoints: list[str] = Field(default_factory=lambda: ["127.0.0.1:2379"])
     prefix: str = "/cc"
@@ -53,12 +60,17 @@ class EtcdConfig(Section):
     key_file: Path | None = None
     server_name: str | None = None  # the name in the servers' certificates, if not the endpoint host
 
+    # Username/password auth (etcd `auth enable`): the password has no default and is required
+    # with a user (CC_ETCD__PASSWORD from a secret store); the token is renewed every
+    # token_refresh_s, below etcd's --auth-token-ttl (300 s by default).
+    user: str | None = None
+    password: str | None = None
+    token_refresh_s: float = Field(default=240.0, gt=0)
+
     @field_validator("ca_file", "cert_file", "key_file")
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
+        return existing_file(value)
 
     @model_validator(mode="after")
     def _tls_complete(self) -> EtcdConfig:
@@ -91,6 +103,40 @@ class HttpConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A connection must send a whole request head within this (at its start and between
+    # keep-alive requests), or it is closed: slow-header (slowloris) clients hold nothing.
+    header_timeout_s: float = Field(default=5.0, gt=0, le=300)
+
+
+class TlsConfig(Section):
+    """TLS for the HTTP/WebSocket listeners (``cluster.tls``): this process's certificate and
+    key (PEM; reloaded on SIGHUP) and the CA its clients trust for the cluster's own URLs."""
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    ca_file: Path | None = None
+
+    @field_validator("cert_file", "key_file", "ca_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        return existing_file(value)
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None
+
+
+class MetricsConfig(Section):
+    """``/metrics`` on its own listener (kept internal); unset port: on the public listener."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
 
 
 class TokenConfig(Section):
@@ -107,13 +153,15 @@ class TokenConfig(Section):
 S = TypeVar("S", bound="ClusterSettings")
 
 
-def required_secret(value: str | None, key: str, what: str) -> str:
+DEMO_HINT = "at least 32 characters); `callcenter demo` makes one per run"
+
+
+def required_secret(value: str | None, key: str, what: str, *, hint: str = DEMO_HINT) -> str:
     """A secret setting's value, or a start-up error naming it: no process runs on a default."""
     if value is None:
         env = "CC_" + "__".join(part.upper() for part in key.split("."))
         raise ConfigError(
-            f"{key} is not set: {what} ({env}, or {key} in --config; at least 32 characters); "
-            "`callcenter demo` makes one per run",
+            f"{key} is not set: {what} ({env}, or {key} in --config; {hint}",
             error_id="config.missing_secret",
             key=key,
         )
@@ -130,12 +178,21 @@ def require_secret(tokens: TokenConfig) -> str:
     return secret
 
 
+def require_etcd_password(etcd: EtcdConfig) -> str | None:
+    """The etcd user's password when ``etcd.user`` is set (from the secret store, no default)."""
+    if etcd.user is None:
+        return None
+    return required_secret(etcd.password, "etcd.password", f"the password of etcd user {etcd.user!r}",
+                           hint="from your secret store)")
+
+
 class ClusterSettings(Section):
     """The role-free part of every process's settings; roles subclass it with their sections."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     etcd: EtcdConfig = Field(default_factory=EtcdConfig)
     tokens: TokenConfig = Field(default_factory=TokenConfig)
+    tls: TlsConfig = Field(default_factory=TlsConfig)
 
     def narrow(self, model: type[S]) -> S:
         """The sections of this (validated) tree that ``model`` declares, as a ``model``."""

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,10 @@ import etcd3aio
 import grpc
 from etcd3aio import Etcd3Client, EtcdError, prefix_range_end
 from etcd3aio._protobuf import Compare as PbCompare
+from etcd3aio.errors import EtcdPermissionDeniedError, EtcdUnauthenticatedError
 from etcd3aio.kv import KVService
 
+from cluster.config import require_etcd_password
 from cluster.errors import EtcdUnavailable
 from cluster.logs import log
 
@@ -106,12 +108,103 @@ class EtcdTls:
                 "tls_server_name": self.server_name}
 
 
+@dataclass(frozen=True)
+class EtcdAuth:
+    """etcd username/password authentication (``etcd.user``; ``etcd.password`` required with
+    it, never defaulted). The token etcd hands out expires (``--auth-token-ttl``, 300 s by
+    default): it is renewed every ``refresh_s`` and at once when etcd calls it invalid."""
+
+    user: str
+    password: str = field(repr=False)
+    refresh_s: float = 240.0
+
+    @classmethod
+    def from_config(cls, config: Any) -> EtcdAuth | None:
+        password = require_etcd_password(config)
+        return None if password is None else cls(config.user, password, config.token_refresh_s)
+
+
+class EtcdAuthFailed(EtcdUnavailable):
+    error_id = "etcd.auth_failed"
+
+
+def _is_auth_error(exc: BaseException) -> bool:
+    """etcd refused the credentials or the token (etcd 3.4 says so with INVALID_ARGUMENT)."""
+    if isinstance(exc, EtcdUnauthenticatedError | EtcdPermissionDeniedError):
+        return True
+    if not isinstance(exc, grpc.aio.AioRpcError):
+        return False
+    if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+        return True
+    details = (exc.details() or "").lower()
+    return exc.code() == grpc.StatusCode.INVALID_ARGUMENT and any(
+        word in details for word in ("authentication failed", "user name is empty", "invalid auth token"))
+
+
 class Etcd:
     """A connected etcd client. ``await Etcd.connect(endpoints)`` to get one."""
 
-    def __init__(self, endpoints: Sequence[str], client: Etcd3Client) -> None:
+    def __init__(self, endpoints: Sequence[str], client: Etcd3Client, auth: EtcdAuth | None = None) -> None:
         self.endpoints = list(endpoints)
         self._client = client
+        self._auth = auth
+        self._reauth = asyncio.Event()
+        self._refresher: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def connect_configured(cls, config: Any, *, timeout_s: float | None = None) -> Etcd:
+        """Connect as the ``etcd`` configuration section says (endpoints, TLS, user, backoff)."""
+        return await cls.connect(config.endpoints, timeout_s=timeout_s, max_backoff_s=config.retry_max_backoff_s,
+                                 tls=EtcdTls.from_config(config), auth=EtcdAuth.from_config(config))
+
+    async def _authenticate(self) -> None:
+        assert self._auth is not None and self._client.auth is not None
+        try:
+            answer = await self._client.auth.authenticate(self._auth.user, self._auth.password, timeout=2.0)
+        except (EtcdError, grpc.aio.AioRpcError) as exc:
+            if not _is_auth_error(exc):
+                raise
+            raise EtcdAuthFailed(
+                f"etcd refused user {self._auth.user!r} at {', '.join(self.endpoints)}: {exc} "
+                "(check etcd.user and etcd.password)",
+                endpoints=self.endpoints,
+            ) from exc
+        self._client.set_token(answer.token)
+
+    async def _probe(self) -> None:
+        """Log in (with auth), check the cluster answers, then keep the token fresh."""
+        if self._auth is not None:
+            await self._authenticate()
+        try:
+            await self._kv.get("/", timeout=2.0, serializable=True)
+        except EtcdPermissionDeniedError:
+            if self._auth is None:
+                raise
+            # logged in and answered: this user just may not read "/" (its role grants a prefix)
+        except grpc.aio.AioRpcError as exc:
+            if self._auth is None and _is_auth_error(exc):
+                raise EtcdAuthFailed(
+                    f"etcd at {', '.join(self.endpoints)} requires authentication: set etcd.user and "
+                    "etcd.password, or connect with a client certificate (etcd.cert_file / etcd.key_file)",
+                    endpoints=self.endpoints,
+                ) from exc
+            raise
+        if self._auth is not None:
+            self._refresher = asyncio.create_task(self._keep_token(), name="etcd-token")
+
+    async def _keep_token(self) -> None:
+        """Renew the token every ``refresh_s``, or at once after etcd rejected it."""
+        assert self._auth is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reauth.wait(), self._auth.refresh_s)
+            self._reauth.clear()
+            try:
+                await self._authenticate()
+            except (EtcdError, EtcdUnavailable, grpc.aio.AioRpcError, TimeoutError) as exc:
+                log(_log, logging.WARNING, "etcd token renewal failed; retrying", reason=str(exc))
+                await asyncio.sleep(1.0)
+                self._reauth.set()
 
     @classmethod
     async def connect(
@@ -121,12 +214,14 @@ class Etcd:
         timeout_s: float | None = 30.0,
         max_backoff_s: float = 5.0,
         tls: EtcdTls | None = None,
+        auth: EtcdAuth | None = None,
     ) -> Etcd:
         """Connect and check the cluster answers; retry with backoff until ``timeout_s``.
 
         Every failed attempt logs the endpoints tried and when the next try happens, so an
         operator sees "etcd unreachable at 127.0.0.1:2379; retrying in 2.0 s", not a traceback.
-        With ``tls`` the channel is TLS (mutual TLS with a client certificate).
+        With ``tls`` the channel is TLS (mutual TLS with a client certificate); with ``auth``
+        the client logs in as that user and keeps its token fresh until :meth:`close`.
         """
         if tls is None:
             client = Etcd3Client(list(endpoints), rpc_max_attempts=1)
@@ -135,14 +230,17 @@ class Etcd:
             client = Etcd3Client(list(endpoints), rpc_max_attempts=1, tls_server_name=args.pop("tls_server_name"),
                                  **args)
         await client.connect()
-        etcd = cls(endpoints, client)
+        etcd = cls(endpoints, client, auth)
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
         backoff = 0.2
         while True:
             try:
-                await etcd._kv.get("/", timeout=2.0, serializable=True)
+                await etcd._probe()
                 return etcd
+            except EtcdAuthFailed:
+                await client.close()
+                raise
             except (EtcdError, grpc.aio.AioRpcError, TimeoutError) as exc:
                 if deadline is not None and loop.time() + backoff > deadline:
                     await client.close()
@@ -169,6 +267,11 @@ class Etcd:
                 backoff = min(backoff * 2, max_backoff_s)
 
     async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         await self._client.close()
 
     @property
@@ -183,6 +286,8 @@ class Etcd:
         try:
             yield
         except (EtcdError, grpc.aio.AioRpcError, TimeoutError) as exc:
+            if self._auth is not None and _is_auth_error(exc):
+                self._reauth.set()  # e.g. etcd restarted and forgot its tokens: log in again
             raise EtcdUnavailable(
                 f"etcd {operation} failed at {', '.join(self.endpoints)}: {exc}",
                 endpoints=self.endpoints,

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from cluster.errors import BadRequest, CallCenterError
 from cluster.limits import MAX_DEPTH, nesting_depth
 from cluster.logs import log
+from cluster.tls import ServerTls
 
 _log = logging.getLogger(__name__)
 
@@ -109,40 +110,69 @@ async def read_json(request: web.Request, *, max_bytes: int | None = None) -> di
     return body
 
 
-def make_app(health: Callable[[], dict[str, Any]], *, max_body_bytes: int = 64 * 1024) -> web.Application:
-    """An aiohttp app with the error middleware, ``/healthz`` and ``/metrics``."""
+async def _metrics(_: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def make_app(
+    health: Callable[[], dict[str, Any]], *, max_body_bytes: int = 64 * 1024, metrics: bool = True
+) -> web.Application:
+    """An aiohttp app with the error middleware, ``/healthz`` and (unless ``metrics`` is
+    served by a separate listener, :func:`metrics_app`) ``/metrics``."""
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
 
     async def healthz(_: web.Request) -> web.Response:
         status = health()
         return web.json_response(status, status=200 if status.get("ok", True) else 503)
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    if metrics:
+        app.router.add_get("/metrics", _metrics)
+    return app
+
+
+def metrics_app() -> web.Application:
+    """Only ``/metrics``: the app of the internal metrics listener (``<role>.metrics.port``)."""
+    app = web.Application(middlewares=[error_middleware])
+    app.router.add_get("/metrics", _metrics)
     return app
 
 
 class HttpServer:
-    """Owns an aiohttp runner: ``start()`` binds (clear error if the port is taken), ``stop()``."""
+    """Owns an aiohttp runner: ``start()`` binds (clear error if the port is taken), ``stop()``.
 
-    def __init__(self, app: web.Application, host: str, port: int, *, port_flag: str) -> None:
+    With ``tls`` the listener speaks only TLS (``https``/``wss``). ``header_timeout_s`` is
+    aiohttp's keep-alive timeout, which since 3.10 also runs from the connection's start until a
+    whole request head has arrived: a client dripping header bytes (slowloris) is closed then."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        *,
+        port_flag: str,
+        tls: ServerTls | None = None,
+        header_timeout_s: float = 5.0,
+    ) -> None:
         self._app = app
         self.host = host
         self.port = port
         self._port_flag = port_flag
+        self._tls = tls
+        self._header_timeout_s = header_timeout_s
         self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self._app, access_log=None, handle_signals=False, keepalive_timeout=self._header_timeout_s
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._tls.context if self._tls else None)
         try:
             await site.start()
         except OSError as exc:

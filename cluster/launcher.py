@@ -21,6 +21,8 @@ from typing import Any
 from cluster.children import die_with_parent
 from cluster.errors import CallCenterError
 from cluster.etcd_server import EtcdCluster, free_port
+from cluster.tls import client_ssl
+from cluster.tls_certs import DemoCerts, make_demo_certs
 
 DEMO_SITES = ("branch-north", "branch-south", "branch-east")
 
@@ -35,10 +37,11 @@ class Proc:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     host: str = "127.0.0.1"
+    scheme: str = "http"  # https when the cluster runs with TLS
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self) -> None:
         with open(self.log_path, "ab") as logfile:
@@ -76,9 +79,14 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def http_json(url: str, timeout_s: float = 1.0, *, headers: dict[str, str] | None = None) -> dict[str, Any] | None:
+def http_json(
+    url: str, timeout_s: float = 1.0, *, ca_file: Path | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """GET a JSON object; ``https`` URLs are checked against ``ca_file`` (or ``CC_TLS__CA_FILE``)."""
+    context = client_ssl(ca_file) if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout_s) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
             body = json.loads(response.read())
             return body if isinstance(body, dict) else None
     except (OSError, ValueError):
@@ -108,6 +116,8 @@ class LocalCluster:
     extra_env: dict[str, str] = field(default_factory=dict)
     placements: dict[str, SitePlacement] = field(default_factory=dict)
     agents: int = 0  # simulated agents per site (the demo's default is 3)
+    tls: bool = False  # a throw-away CA and certificate in base_dir/tls; every listener https/wss
+    certs: DemoCerts | None = None
     etcd: EtcdCluster | None = None
     procs: list[Proc] = field(default_factory=list)
     agent_procs: list[Proc] = field(default_factory=list)
@@ -116,6 +126,10 @@ class LocalCluster:
     secret: str = field(default_factory=lambda: os.environ.get("CC_TOKENS__SECRET") or secrets.token_urlsafe(48))
     account_key: str = field(
         default_factory=lambda: os.environ.get("CC_SITE__ACCOUNT_HASH_KEY") or secrets.token_urlsafe(48)
+    )
+    # The key recordings and voicemail are sealed with (per run, like the account key).
+    recording_key: str = field(
+        default_factory=lambda: os.environ.get("CC_SITE__RECORDING_KEY") or secrets.token_urlsafe(48)
     )
 
     def operator_headers(self) -> dict[str, str]:
@@ -140,13 +154,25 @@ class LocalCluster:
             {
                 "CC_TOKENS__SECRET": self.secret,
                 "CC_SITE__ACCOUNT_HASH_KEY": self.account_key,
+                "CC_SITE__RECORDING_KEY": self.recording_key,
                 "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints),
                 "CC_ETCD__LEASE_TTL_S": str(self.lease_ttl_s),
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.certs is not None:
+            env.update(self.certs.env())
         env.update(self.extra_env)
         return env
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA clients must trust (``--tls``), else ``None``."""
+        return self.certs.ca_file if self.certs is not None else None
+
+    def _proc(self, role: str, name: str, port: int, args: list[str], env: dict[str, str], **kw: Any) -> Proc:
+        scheme = "https" if self.certs is not None else "http"
+        return Proc(role, name, port, args, env, self.base_dir / f"{name}.log", scheme=scheme, **kw)
 
     def start(self, *, timeout_s: float = 60.0) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
@@ -154,6 +180,8 @@ class LocalCluster:
         self.etcd = EtcdCluster(
             self.base_dir / "etcd", cluster_size=self.etcd_members, extra_client_hosts=etcd_hosts
         ).start()
+        if self.tls and self.certs is None:
+            self.certs = make_demo_certs(self.base_dir / "tls")
         env = self._env()
         exe = [sys.executable, "-m", "cluster.cli"]
         names = self.site_names()
@@ -162,16 +190,8 @@ class LocalCluster:
         for i in range(self.centrals):
             port = self._port(i)
             name = f"central-{i + 1}"
-            self.procs.append(
-                Proc(
-                    "central",
-                    name,
-                    port,
-                    [*exe, "central", "--name", name, "--port", str(port)],
-                    env,
-                    self.base_dir / f"{name}.log",
-                )
-            )
+            args = [*exe, "central", "--name", name, "--port", str(port)]
+            self.procs.append(self._proc("central", name, port, args, env))
         for j, name in enumerate(names):
             port = self._port(10 + j)
             backup = names[(j + 1) % len(names)] if len(names) > 1 else ""
@@ -180,7 +200,7 @@ class LocalCluster:
                 args += ["--backup", backup]
             placed = self.placements.get(name)
             if placed is None:
-                self.procs.append(Proc("site", name, port, args, env, self.base_dir / f"{name}.log"))
+                self.procs.append(self._proc("site", name, port, args, env))
                 continue
             site_env = {
                 **env,
@@ -188,17 +208,7 @@ class LocalCluster:
                 "CC_SITE__HTTP__HOST": placed.host,
                 "CC_SITE__MEDIA__HOST_ADDRESSES": f"[{placed.host}]",
             }
-            self.procs.append(
-                Proc(
-                    "site",
-                    name,
-                    port,
-                    [*placed.prefix, *args],
-                    site_env,
-                    self.base_dir / f"{name}.log",
-                    host=placed.host,
-                )
-            )
+            self.procs.append(self._proc("site", name, port, [*placed.prefix, *args], site_env, host=placed.host))
         for proc in self.procs:
             proc.start()
         self.wait_healthy(timeout_s=timeout_s)
@@ -253,7 +263,7 @@ class LocalCluster:
         deadline = time.monotonic() + timeout_s
         for proc in self.procs:
             while True:
-                health = http_json(proc.url + "/healthz")
+                health = http_json(proc.url + "/healthz", ca_file=self.ca_file)
                 if health is not None and (proc.role != "site" or health.get("member")):
                     break
                 if not proc.alive:
@@ -265,7 +275,7 @@ class LocalCluster:
     def leader(self) -> str | None:
         for proc in self.procs:
             if proc.role == "central" and proc.alive:
-                health = http_json(proc.url + "/healthz")
+                health = http_json(proc.url + "/healthz", ca_file=self.ca_file)
                 if health and health.get("leader"):
                     return proc.name
         return None
@@ -274,7 +284,7 @@ class LocalCluster:
         assert self.etcd is not None
         lines = [f"etcd       {', '.join(self.etcd.endpoints)}"]
         for proc in self.procs:
-            health = http_json(proc.url + "/healthz") if proc.alive else None
+            health = http_json(proc.url + "/healthz", ca_file=self.ca_file) if proc.alive else None
             if proc.role == "central":
                 state = "LEADER" if health and health.get("leader") else ("follower" if health else "down")
             else:
@@ -303,7 +313,10 @@ class LocalCluster:
                 f"simulated       {self.agents} agents per site answer calls (logs: {self.base_dir}/agents-*.log)"
             )
         lines += self.notes
-        lines.append(f"first call      callcenter call --to 95589 --digits 0 --central {central}")
+        trust = f" --ca-file {self.ca_file}" if self.ca_file is not None else ""
+        lines.append(f"first call      callcenter call --to 95589 --digits 0 --central {central}{trust}")
+        if self.ca_file is not None:
+            lines.append(f"TLS             every URL is https/wss; trust the throw-away CA {self.ca_file}")
         return lines
 
     def stop(self) -> None:

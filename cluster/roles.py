@@ -4,7 +4,8 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up
     team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
-                   and the site's live status; lifts PIN and login lockouts
+                   and the site's live status; lifts PIN and login lockouts; plays recordings and
+                   voicemail (audited)
     manager      + supervises anyone at the center; publishes IVR flows
     admin        + everything a manager may; reads the audit trail
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
@@ -29,6 +30,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "lockouts.unlock": frozenset({"team_leader", "manager", "admin"}),
     "status.read": frozenset({"team_leader", "manager", "admin"}),
     "audit.read": frozenset({"admin", "compliance"}),
+    "recordings.play": frozenset({"team_leader", "manager", "admin"}),
 }
 """Action -> the roles allowed to do it."""
 

@@ -16,6 +16,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import secrets
 import socket
 import statistics
 import sys
@@ -32,6 +33,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from site_node.config import MediaConfig
 from site_node.media import MediaSwitch, aiortc_internals
 from site_node.media.codecs import AudioDecoder, codec_by_name, encode_buffer, make_packet
+from site_node.recordings.sealed import AudioKeys
 
 LATE_S = 0.06
 PROBES = 2
@@ -57,7 +59,8 @@ def switch_main(port: int, force_transcode: bool) -> None:
 
 
 async def _serve_switch(port: int, force_transcode: bool) -> None:
-    switch = MediaSwitch(MediaConfig(recordings_dir="/tmp"), force_transcode=force_transcode)
+    switch = MediaSwitch(MediaConfig(recordings_dir="/tmp"), audio_keys=AudioKeys(secrets.token_urlsafe(48)),
+                         force_transcode=force_transcode)
     await switch.start()
     counter = 0
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from cluster.tls import client_session
 from loadtests.locust_options import Settings, draw
 from loadtests.locust_report import AgentTally, CallOutcome
 from webrtc_client.client import AgentClient, ClientError, CustomerClient
@@ -78,7 +79,7 @@ class CallContext:
     def http(self) -> aiohttp.ClientSession:
         """One session for the whole process (no connection limit: every caller holds a socket)."""
         if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+            self._http = client_session(limit=0)
         return self._http
 
     def step(self, kind: str, name: str, since: float, error: BaseException | None = None) -> None:

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-packages=(etcd-server etcd-client)
+packages=(etcd-server etcd-client)  # etcd-client: etcdctl (tests/cluster/test_etcd_auth.py enables auth with it)
 if [ "$dev" = 1 ]; then
   packages+=(postgresql chromium chromium-driver espeak-ng sox iproute2)
 fi

@@ -11,6 +11,7 @@ from cluster.commands import common_options, load_role_settings, run_service
 from cluster.errors import CallCenterError
 from cluster.logs import setup_logging
 from site_node.config import SiteSettings, require_account_key
+from site_node.recordings.sealed import require_audio_keys
 
 
 @click.command("site")
@@ -45,6 +46,7 @@ def site_command(
     )
     try:
         require_account_key(settings.site)
+        require_audio_keys(settings.site)
     except CallCenterError as exc:
         raise click.ClickException(str(exc)) from exc
     setup_logging("site", site=settings.site.name, level=settings.log_level)

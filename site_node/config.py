@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from cluster.config import ClusterSettings, HttpConfig, Section, required_secret
+from cluster.config import ClusterSettings, HttpConfig, MetricsConfig, Section, required_secret
 from cluster.lockouts import LockoutPolicy
 
 
@@ -64,6 +64,7 @@ class LockoutsConfig(Section):
 class SiteConfig(Section):
     name: str = "site-1"
     http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8100))
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # a port: /metrics only there
     advertise_url: str | None = None  # what central hands to clients; derived from http if unset
     database_url: str | None = None  # default: sqlite file per site under data_dir
     # PostgreSQL: the role the site connects as when another role owns and migrates the schema;
@@ -83,6 +84,11 @@ class SiteConfig(Section):
     # one per run). Only hashes are stored, so rotating it means re-loading the accounts from
     # the bank's system of record with the new key (the seed does so for the demo).
     account_hash_key: str | None = Field(default=None, min_length=32)
+    # The key recordings and voicemail are sealed with at rest (AES-256-GCM, site_node.recordings.sealed):
+    # required, no default (the demo makes one per run). To rotate, set the new key and move the
+    # old one to previous_recording_keys; files sealed with it stay playable while it is listed.
+    recording_key: str | None = Field(default=None, min_length=32)
+    previous_recording_keys: list[str] = Field(default_factory=list)
 
     @field_validator("backup_sites", mode="before")
     @classmethod
@@ -102,3 +108,4 @@ def require_account_key(site: SiteConfig) -> bytes:
     """The account-hash key (the one the site's accounts were hashed with)."""
     key = required_secret(site.account_hash_key, "site.account_hash_key", "give the site the key of its accounts")
     return key.encode()
+

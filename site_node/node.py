@@ -17,9 +17,10 @@ from aiohttp import web
 
 from cluster.commands import serve_until
 from cluster.errors import EtcdUnavailable
-from cluster.etcd import Etcd, EtcdTls, Session
-from cluster.http import HttpServer, make_app
+from cluster.etcd import Etcd, Session
+from cluster.http import make_app
 from cluster.keys import Keyspace
+from cluster.listeners import Listeners, serves_metrics_publicly
 from cluster.logs import log
 from cluster.membership import Membership, Registration
 from site_node.config import SiteSettings
@@ -38,10 +39,11 @@ class SiteNode:
         self.etcd: Etcd | None = None
         self.session: Session | None = None
         self.registration: Registration | None = None
-        self.app: web.Application = make_app(self.health, max_body_bytes=settings.site.http.max_body_bytes)
-        self.http = HttpServer(
-            self.app, settings.site.http.host, settings.site.http.port, port_flag="--port or CC_SITE__HTTP__PORT"
+        site = settings.site
+        self.app: web.Application = make_app(
+            self.health, max_body_bytes=site.http.max_body_bytes, metrics=serves_metrics_publicly(site.metrics)
         )
+        self.http = Listeners(self.app, site.http, site.metrics, settings.tls, role="site")
         self._task: asyncio.Task[None] | None = None
         self._load_sources: list[Callable[[], dict[str, Any]]] = []
         self.runtime = SiteRuntime(settings)
@@ -81,12 +83,7 @@ class SiteNode:
 
     async def start(self) -> None:
         await self.http.start()
-        self.etcd = await Etcd.connect(
-            self.settings.etcd.endpoints,
-            timeout_s=None,
-            max_backoff_s=self.settings.etcd.retry_max_backoff_s,
-            tls=EtcdTls.from_config(self.settings.etcd),
-        )
+        self.etcd = await Etcd.connect_configured(self.settings.etcd)
         await self.runtime.start(self.etcd)
         await self._register()
         self._task = asyncio.create_task(self._stay_member(), name=f"site-{self.name}-membership")

@@ -125,6 +125,12 @@ def describe() -> ApiDoc:
            request=FlowDocument, response=Published, status=201,
            errors={**STARTING, **TOKEN, "ivr.invalid_flow": 400, "role.forbidden": 403, "flow.conflict": 409,
                    "flow.unavailable": 503})
+    playback = {**STARTING, **TOKEN, "role.forbidden": 403, "request.bad_field": 400, "storage.not_found": 404,
+                "recording.missing": 404, "recording.tampered": 422, "recording.unknown_key": 422}
+    doc.op("get", "/v1/recordings/{id}/audio", "a call recording as WAV, decrypted (team leaders, managers, "
+           "administrators; every playback audited)", content="audio/wav", errors=playback)
+    doc.op("get", "/v1/voicemail/{id}/audio", "a voicemail message as WAV, decrypted (as recordings)",
+           content="audio/wav", errors=playback)
     doc.op("get", "/ws", "the signalling socket (WebSocket upgrade; docs/signalling.md)", content="text/plain")
     doc.op("get", "/agent", "the agent desktop page", content="text/html")
     doc.op("get", "/customer", "the customer page", content="text/html")

@@ -63,6 +63,7 @@ def proc_env(etcd_endpoints: list[str], keyspace: Keyspace) -> dict[str, str]:
             "PYTHONPATH": str(ROOT),
             "CC_TOKENS__SECRET": secrets.token_urlsafe(48),  # a fresh one per test: no default exists
             "CC_SITE__ACCOUNT_HASH_KEY": secrets.token_urlsafe(48),
+            "CC_SITE__RECORDING_KEY": secrets.token_urlsafe(48),
         }
     )
     return env

@@ -12,14 +12,16 @@ from typing import Any
 import click
 import uvloop
 
+from cluster.tls import client_session
 from webrtc_client.audio import rms
 from webrtc_client.client import ClientError, CustomerClient
 
 
 async def _call(
-    central: list[str], to: str, caller: str, digits: str, seconds: float, tone: float, verbose: bool
+    central: list[str], to: str, caller: str, digits: str, seconds: float, tone: float, verbose: bool,
+    ca_file: str | None = None,
 ) -> int:
-    customer = CustomerClient(central, caller=caller, dialled=to, tone_hz=tone)
+    customer = CustomerClient(central, caller=caller, dialled=to, tone_hz=tone, ca_file=ca_file)
     line = Timeline(verbose)
     try:
         joined = await customer.call()
@@ -117,10 +119,13 @@ class Timeline:
 @click.option("--tone", default=440.0, show_default=True, help="frequency the client sends, Hz")
 @click.option("--central", default="http://127.0.0.1:8000", show_default=True, help="central URL(s), comma separated")
 @click.option("--verbose", is_flag=True, help="every event and audio level, not only the timeline")
-def call_command(to: str, caller: str, digits: str, seconds: float, tone: float, central: str, verbose: bool) -> None:
+@click.option("--ca-file", envvar="CC_TLS__CA_FILE", default=None, help="CA to trust for https/wss (demo --tls)")
+def call_command(
+    to: str, caller: str, digits: str, seconds: float, tone: float, central: str, verbose: bool, ca_file: str | None
+) -> None:
     """Place a test call with the Python client (real WebRTC audio) and print its timeline."""
     centrals = [u.strip() for u in central.split(",") if u.strip()]
-    code = uvloop.run(_call(centrals, to, caller, digits, seconds, tone, verbose))
+    code = uvloop.run(_call(centrals, to, caller, digits, seconds, tone, verbose, ca_file))
     raise SystemExit(code)
 
 
@@ -168,7 +173,7 @@ def agents_command(
 async def _site_name(site_url: str) -> str:
     import aiohttp
 
-    async with aiohttp.ClientSession() as http:
+    async with client_session() as http:
         for _ in range(120):  # the site may still be starting
             try:
                 async with http.get(site_url + "/healthz") as response:

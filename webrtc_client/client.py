@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from cluster.tls import client_session
 from webrtc_client.audio import Receiver, SignalTrack, dtmf_samples
 
 _log = logging.getLogger("webrtc_client")
@@ -183,9 +184,12 @@ class _Reconnecting:
 
     central_urls: list[str]
 
-    def __init__(self, http: aiohttp.ClientSession | None, tone_hz: float | None, media: bool) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession | None, tone_hz: float | None, media: bool, ca_file: str | None = None
+    ) -> None:
         self._own_http = http is None
-        self.http = http or aiohttp.ClientSession()
+        # https/wss: trust ca_file (or CC_TLS__CA_FILE, e.g. the demo's throw-away CA)
+        self.http = http or client_session(ca_file)
         self.phone = Phone(tone_hz) if media else None
         self.sig: Signalling | None = None
         self.token = ""
@@ -284,8 +288,9 @@ class CustomerClient(_Reconnecting):
         media: bool = True,
         http: aiohttp.ClientSession | None = None,
         customer_token: str | None = None,
+        ca_file: str | None = None,
     ) -> None:
-        super().__init__(http, tone_hz, media)
+        super().__init__(http, tone_hz, media, ca_file)
         self.central_urls = [central_urls] if isinstance(central_urls, str) else list(central_urls)
         self.caller = caller
         self.dialled = dialled
@@ -391,8 +396,9 @@ class AgentClient(_Reconnecting):
         tone_hz: float | None = None,
         media: bool = True,
         http: aiohttp.ClientSession | None = None,
+        ca_file: str | None = None,
     ) -> None:
-        super().__init__(http, tone_hz, media)
+        super().__init__(http, tone_hz, media, ca_file)
         self.site_url = site_url
         self.agent_id = agent_id
         self._password = password

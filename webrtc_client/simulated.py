@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from cluster.tls import client_session
 from webrtc_client.client import AgentClient, ClientError, post_json
 
 _log = logging.getLogger("webrtc_client.simulated")
@@ -32,7 +33,7 @@ def _short(site_name: str) -> str:
 async def pick_agents(site_url: str, site_name: str, password: str, count: int) -> list[str]:
     """``count`` plain agents of the site whose skills together cover the most."""
     skills: dict[str, set[str]] = {}
-    async with aiohttp.ClientSession() as http:
+    async with client_session() as http:
         for n in CANDIDATES:
             agent_id = f"{_short(site_name)}-{n:02d}"
             try:

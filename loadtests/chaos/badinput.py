@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from cluster.tls import client_session
 from cluster.tokens import TokenSigner
 
 
@@ -60,7 +61,7 @@ async def run_suite(central: str, site_url: str, *, secret: str) -> dict[str, An
                 "message"):
             failures.append(f"{name}: expected {status} {error_id}, got {got_status} {body}")
 
-    async with aiohttp.ClientSession() as http:
+    async with client_session() as http:
         route = central + "/v1/calls"
         expect("malformed json", await _post(http, route, b"{nope"), 400, "request.malformed_json")
         expect("json array", await _post(http, route, [1]), 400, "request.malformed_json")

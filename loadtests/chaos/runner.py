@@ -22,6 +22,7 @@ from cluster.callrecords import CallRecord
 from cluster.etcd import Etcd
 from cluster.keys import Keyspace
 from cluster.launcher import LocalCluster, http_json
+from cluster.tls import client_session
 from loadtests.chaos import checker
 from loadtests.chaos.badinput import run_suite
 from loadtests.chaos.faults import FaultRecord, Injector, schedule
@@ -57,7 +58,7 @@ async def _recovered(cluster: LocalCluster) -> str | None:
              if (r.site not in live or r.state == "moving") and not r.call_id.startswith("probe-")]
     if stuck:
         return f"calls not settled: {stuck[:5]}"
-    async with aiohttp.ClientSession() as http:
+    async with client_session() as http:
         for url in _central_urls(cluster):
             try:
                 body = {"caller": "+10000000000", "dialled": "95589", "request_id": f"probe-{time.time_ns()}"}

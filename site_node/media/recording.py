@@ -2,13 +2,13 @@
 
 Runs on the switch's 20 ms tick from decoded audio (the legs decode only while recorded).
 While paused (sensitive input, e.g. a PIN) silence is written, so the timeline stays true and
-nothing sensitive lands on disk. The result is a 16 kHz 16-bit WAV and :class:`RecordingInfo`
-for the storage layer.
+nothing sensitive lands on disk. The audio is 16 kHz 16-bit PCM, sealed with AES-GCM as it is
+written (:mod:`site_node.recordings.sealed`: no plaintext audio on disk, played back only through the
+site's audited endpoint), and :class:`RecordingInfo` goes to the storage layer.
 """
 
 from __future__ import annotations
 
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from site_node.media.codecs import FRAME_SAMPLES, Pcm, Resampler
 from site_node.media.legs import Leg
 from site_node.media.mixer import PcmFifo, mix
 from site_node.media.tasks import Ticker
+from site_node.recordings.sealed import AudioKeys, SealedWriter
 
 RECORDING_RATE = 16_000
 GUARD_FRAMES = 15  # 300 ms of silence after sensitive input
@@ -44,6 +45,7 @@ class Recorder:
         ticker: Ticker,
         clock: Clock,
         *,
+        keys: AudioKeys,
         stereo: bool = True,
     ) -> None:
         self.call_id = call_id
@@ -55,10 +57,7 @@ class Recorder:
         self._right: dict[str, tuple[Leg, PcmFifo]] = {}
         self._resamplers = [Resampler(48_000, RECORDING_RATE) for _ in range(2)]
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._wav = wave.open(str(path), "wb")  # closed in stop()
-        self._wav.setnchannels(2 if stereo else 1)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(RECORDING_RATE)
+        self._out = SealedWriter(path, keys, channels=2 if stereo else 1, rate=RECORDING_RATE)  # closed in stop()
         self._started_at = clock.now()
         self._frames = 0
         self._paused_frames = 0
@@ -121,14 +120,14 @@ class Recorder:
             data[0::2], data[1::2] = a[:n], b[:n]
         else:
             data = self._resamplers[0].process(mix([left, right]))
-        self._wav.writeframes(data.astype("<i2").tobytes())
+        self._out.write(data.astype("<i2").tobytes())
 
     def stop(self) -> RecordingInfo:
         if self._info is not None:
             return self._info
         self._ticker.remove(self)
         self.set_parties([], [])
-        self._wav.close()
+        self._out.close()
         frame_s = FRAME_SAMPLES / 48_000
         self._info = RecordingInfo(
             call_id=self.call_id,

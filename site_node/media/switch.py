@@ -33,6 +33,7 @@ from site_node.media.recording import Recorder, RecordingInfo
 from site_node.media.tasks import Ticker
 from site_node.media.topology import MUSIC, CallMediaState, Hearing, Mode, TapMode, plan
 from site_node.media.webrtc import WebRtcLeg
+from site_node.recordings.sealed import SUFFIX, AudioKeys
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class MediaSwitch:
         self,
         config: MediaConfig,
         *,
+        audio_keys: AudioKeys,
         clock: Clock = SYSTEM_CLOCK,
         prompts: PromptCache | None = None,
         music: MusicLibrary | None = None,
@@ -49,6 +51,7 @@ class MediaSwitch:
         dtmf: DtmfParams | None = None,
     ) -> None:
         self.config = config
+        self.audio_keys = audio_keys  # recordings and voicemail are sealed with these (site.recording_key)
         self.clock = clock
         self.prompts = prompts or PromptCache()
         self.recorded = RecordedPrompts(Path(config.prompts_dir))
@@ -176,9 +179,9 @@ class MediaSwitch:
 
     def recorder(self, call_id: str, *, stereo: bool = True) -> Recorder:
         self._recordings += 1
-        name = f"{call_id}-{self._recordings}.wav"
+        name = f"{call_id}-{self._recordings}{SUFFIX}"
         path = Path(self.config.recordings_dir) / name
-        return Recorder(call_id, path, self.ticker, self.clock, stereo=stereo)
+        return Recorder(call_id, path, self.ticker, self.clock, keys=self.audio_keys, stereo=stereo)
 
     # ------------------------------------------------------------ calls
     def new_call(self, call_id: str, customer_leg_id: str) -> CallMedia:

@@ -57,6 +57,8 @@ from site_node.media.codecs import codec_by_name
 from site_node.media.legs import Leg
 from site_node.media.switch import MediaSwitch
 from site_node.messages import Messages
+from site_node.recordings.api import PlaybackApi
+from site_node.recordings.sealed import require_audio_keys
 from site_node.runtime.errors import BadCommand
 from site_node.runtime.queues import load_summary, queue_config
 from site_node.security import LockoutsApi, LoginChecks, PinChecks
@@ -95,7 +97,7 @@ class SiteRuntime:
                 "prompts_dir": str(Path(settings.site.data_dir) / settings.site.media.prompts_dir),
             }
         )
-        self.switch = MediaSwitch(media, clock=clock)
+        self.switch = MediaSwitch(media, audio_keys=require_audio_keys(settings.site), clock=clock)
         self.signalling = SignallingServer(self, self.signer, site=self.site)
         self.ready = asyncio.Event()
         timers = settings.site.timers
@@ -122,6 +124,8 @@ class SiteRuntime:
             lockouts=lambda: self.lockouts, signer=self.signer, audit=self.audit, clock=self.clock, site=self.site,
         ).install(app, self._guarded)
         AuditApi(lambda: self.storage, self.signer, self.clock).install(app, self._guarded)
+        PlaybackApi(lambda: self.storage, self.signer, self.switch.audio_keys, self.clock,
+                    site=self.site).install(app, self._guarded)
         FlowsApi(
             lambda: self.storage,
             self.flows,

@@ -83,6 +83,13 @@ class RecordingRepository(Repository):
             if (await session.execute(stmt)).rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"recording {recording_id} does not exist")
 
+    async def recording(self, recording_id: int) -> RecordingMeta:
+        async with self._transaction("recording") as session:
+            row = await session.get(Recording, recording_id)
+            if row is None:
+                raise NotFound(f"recording {recording_id} does not exist")
+            return _recording(row)
+
     async def recordings_for_call(self, call_id: str) -> list[RecordingMeta]:
         query = select(Recording).where(Recording.call_id == call_id).order_by(Recording.id)
         async with self._transaction("recordings_for_call") as session:
@@ -96,6 +103,13 @@ class VoicemailRepository(Repository):
             session.add(row)
             await session.flush()
             return row.id
+
+    async def voicemail(self, voicemail_id: int) -> VoicemailMessage:
+        async with self._transaction("voicemail") as session:
+            row = await session.get(Voicemail, voicemail_id)
+            if row is None:
+                raise NotFound(f"voicemail {voicemail_id} does not exist")
+            return _voicemail(row)
 
     async def list_voicemail(self, *, heard: bool | None = None, limit: int = 100) -> list[VoicemailMessage]:
         query = select(Voicemail).order_by(Voicemail.created_at, Voicemail.id).limit(limit)

@@ -118,6 +118,7 @@ async def test_a_site_process_registers_through_tls(tls_etcd: tuple[str, Path], 
     env = dict(os.environ)
     env["CC_TOKENS__SECRET"] = "t" * 48
     env["CC_SITE__ACCOUNT_HASH_KEY"] = "k" * 48
+    env["CC_SITE__RECORDING_KEY"] = "r" * 48
     env.update({"CC_ETCD__ENDPOINTS": endpoint, "CC_ETCD__PREFIX": keys.prefix, "CC_ETCD__LEASE_TTL_S": "2",
                 "CC_ETCD__CA_FILE": str(certs / "ca.pem"), "CC_ETCD__CERT_FILE": str(certs / "client.pem"),
                 "CC_ETCD__KEY_FILE": str(certs / "client-key.pem")})

@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _env(tmp: Path) -> dict[str, str]:
     return {**os.environ, "CC_LOG_LEVEL": "INFO", "CC_SITE__DATA_DIR": str(tmp / "data"),
-            "CC_TOKENS__SECRET": "s" * 48, "CC_SITE__ACCOUNT_HASH_KEY": "k" * 48}
+            "CC_TOKENS__SECRET": "s" * 48, "CC_SITE__ACCOUNT_HASH_KEY": "k" * 48,
+            "CC_SITE__RECORDING_KEY": "r" * 48}
 
 
 def _start(args: list[str], tmp: Path) -> subprocess.Popen[str]:

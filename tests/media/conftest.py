@@ -7,6 +7,9 @@ import pytest
 
 from site_node.config import MediaConfig
 from site_node.media import MediaSwitch
+from site_node.recordings.sealed import AudioKeys
+
+AUDIO_KEYS = AudioKeys("test-recording-key-" + "k" * 32)  # recordings are sealed; tests open them with it
 
 
 @pytest.fixture
@@ -16,7 +19,7 @@ def media_config(tmp_path: Path) -> MediaConfig:
 
 @pytest.fixture
 async def switch(media_config: MediaConfig) -> AsyncIterator[MediaSwitch]:
-    sw = MediaSwitch(media_config)
+    sw = MediaSwitch(media_config, audio_keys=AUDIO_KEYS)
     await sw.start()
     try:
         yield sw
@@ -26,7 +29,7 @@ async def switch(media_config: MediaConfig) -> AsyncIterator[MediaSwitch]:
 
 @pytest.fixture
 async def transcoding_switch(media_config: MediaConfig) -> AsyncIterator[MediaSwitch]:
-    sw = MediaSwitch(media_config, force_transcode=True)
+    sw = MediaSwitch(media_config, audio_keys=AUDIO_KEYS, force_transcode=True)
     await sw.start()
     try:
         yield sw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import wave
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import numpy as np
 
 from site_node.media import MediaSwitch
 from site_node.media.dtmf import COLS, ROWS
+from site_node.recordings.sealed import read_sealed
+from tests.media.conftest import AUDIO_KEYS
 from tests.media.peers import ClientPeer, band_share, dtmf_samples, hears, join
 
 
@@ -47,7 +50,9 @@ async def test_recording_holds_both_parties_and_silence_during_pin(switch: Media
 
     assert info is not None and info.channels == 2
     assert info.paused_s >= 0.6 and info.duration_s >= info.paused_s + 1.5
-    with wave.open(info.path) as wav:
+    with open(info.path, "rb") as sealed:  # noqa: ASYNC230
+        assert sealed.read(4) != b"RIFF"  # sealed on disk, not a WAV
+    with wave.open(io.BytesIO(read_sealed(Path(info.path), AUDIO_KEYS).wav())) as wav:
         rate = wav.getframerate()
         data = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
     assert Path(info.path).parent == Path(switch.config.recordings_dir)

@@ -87,7 +87,8 @@ class Harness:
 
     @classmethod
     async def start(cls, data_dir: Path) -> Harness:
-        settings = SiteSettings.model_validate({"site": {"data_dir": str(data_dir)}, "tokens": {"secret": "h" * 48}})
+        settings = SiteSettings.model_validate(
+            {"site": {"data_dir": str(data_dir), "recording_key": "r" * 48}, "tokens": {"secret": "h" * 48}})
         clock = ManualClock()
         runtime = SiteRuntime(settings, clock=clock, scheduler=clock)
         url = database_url(None, data_dir=str(data_dir), site=runtime.site)
