@@ -10,6 +10,7 @@ from typing import Any
 
 from cluster.callrecords import CallRecord, OwnershipLost, RecordState
 from cluster.clock import ManualClock
+from cluster.lockouts import LockoutPolicy, Strikes, strike
 from cluster.tokens import Claims
 from site_node.acd import QueueConfig
 from site_node.call import SetData, call_from_record
@@ -79,6 +80,23 @@ class Client:
         return [name for name, _ in self.events]
 
 
+class MemoryLockouts:
+    """The lockout record of :class:`cluster.lockouts.Lockouts`, kept in a dict (the same rule)."""
+
+    def __init__(self, policy: LockoutPolicy, clock: ManualClock) -> None:
+        self.policy, self._clock, self._strikes = policy, clock, dict[str, Strikes]()
+
+    async def retry_after(self, subject: str) -> float:
+        return self._strikes.get(subject, Strikes()).retry_after(self._clock.now())
+
+    async def failed(self, subject: str) -> Strikes:
+        self._strikes[subject] = strike(self.policy, self._strikes.get(subject, Strikes()), self._clock.now())
+        return self._strikes[subject]
+
+    async def succeeded(self, subject: str) -> None:
+        self._strikes.pop(subject, None)
+
+
 class Harness:
     def __init__(self, runtime: SiteRuntime, clock: ManualClock, store: MemoryCallStore) -> None:
         self.runtime = runtime
@@ -95,6 +113,8 @@ class Harness:
         runtime.storage = await Storage.open(url)
         queues = {name: QueueConfig(name, name) for name in ("retail", "loans")}
         store = MemoryCallStore(runtime.site)
+        runtime.lockouts = {kind: MemoryLockouts(getattr(settings.site.lockouts, kind), clock)
+                            for kind in ("pin", "login", "login_address")}
         runtime._wire(store, queues)  # type: ignore[arg-type]
         runtime.ready.set()
         return cls(runtime, clock, store)
