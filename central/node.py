@@ -19,6 +19,7 @@ from central.cors import install_cors, origin_of
 from central.openapi import describe
 from central.records_api import CallRecordsApi
 from central.routing.classify import Classifier
+from central.routing.limits import RouteLimits
 from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
@@ -56,6 +57,7 @@ class CentralNode:
             max_body_bytes=settings.central.http.max_body_bytes,
             call_ttl_s=tokens.call_ttl_s,
             agent_ttl_s=tokens.agent_ttl_s,
+            limits=RouteLimits(**settings.central.route_limits.model_dump()),  # same names as the config
         )
         self.api.install(self.app)
         install_cors(self.app, self._origin_allowed)
