@@ -20,7 +20,9 @@ identify a customer, never verify one (``_NUMBER_SOURCE``, the one place this is
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import math
 import re
 from collections.abc import Awaitable, Callable
@@ -143,9 +145,15 @@ class CentralApi:
         if self._client is None:
             self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
         try:
-            client = self._client_address(request)
-            headers = {"X-CC-Forwarded": "1", _CLIENT: client, _CLIENT_MAC: self._client_mac(client)}
-            async with self._client.post(f"{leader['url']}{request.path}", json=body, headers=headers) as upstream:
+            client = await self._client_address(request)
+            data = json.dumps(body).encode()
+            headers = {
+                "X-CC-Forwarded": "1",
+                "Content-Type": "application/json",
+                _CLIENT: client,
+                _CLIENT_MAC: self._client_mac(client, data),
+            }
+            async with self._client.post(f"{leader['url']}{request.path}", data=data, headers=headers) as upstream:
                 payload = await upstream.read()
                 return web.Response(
                     body=payload,
@@ -156,20 +164,23 @@ class CentralApi:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise NotLeader(f"leader {leader.get('name')} unreachable; retry", status=503) from exc
 
-    def _client_mac(self, address: str) -> str:
-        return self.signer.digest("client-address:" + address)
+    def _client_mac(self, address: str, body: bytes) -> str:
+        """Keyed over the address and the very body forwarded: a header pair seen once cannot be
+        replayed with another request (e.g. to borrow an exempt address)."""
+        return self.signer.digest(f"client-address:{address}:{hashlib.sha256(body).hexdigest()}")
 
-    def _client_address(self, request: web.Request) -> str:
+    async def _client_address(self, request: web.Request) -> str:
         """The address the request came from; for a request a follower forwarded, the one it
-        names, if the follower's keyed digest matches (a client cannot set it)."""
+        names, if the follower's keyed digest matches (a client cannot make one)."""
         named, mac = request.headers.get(_CLIENT), request.headers.get(_CLIENT_MAC)
-        if named and mac and hmac.compare_digest(mac, self._client_mac(named)):
+        if named and mac and hmac.compare_digest(mac, self._client_mac(named, await request.read())):
             return named
         return request.remote or ""
 
-    def _throttled(self, request: web.Request, caller: str) -> web.Response | None:
+    async def _throttled(self, request: web.Request, caller: str) -> web.Response | None:
         """The leader's limits, per client first, then the global capacity: a refusal or None."""
-        refusal = None if self.limits is None else self.limits.check(self._client_address(request), caller)
+        address = await self._client_address(request)
+        refusal = None if self.limits is None else self.limits.check(address, caller)
         if refusal is not None:
             limit = refusal.limit
             message = f"too many route requests {_FROM[limit]} in a short time; retry after the given seconds"
@@ -199,7 +210,7 @@ class CentralApi:
             customer_id, segment, home = claims.subject, claims.extra.get("segment"), claims.extra.get("home_site")
         if not self.router.leading:
             return await self._forward(request, body)
-        refused = self._throttled(request, caller)
+        refused = await self._throttled(request, caller)
         if refused is not None:
             return refused
         request_id = _str_field(body, "request_id", required=False)
