@@ -8,14 +8,24 @@
     GET  /v1/sites                    live sites, their health and load
 
 Route requests go to the leader: a follower forwards them (one hop) and answers look-ups
-itself from its hot copy. A flood of route requests past ``central.route_capacity_cps`` is
-answered ``503 route.busy`` with ``Retry-After``, like a switch's calls-per-second limit.
+itself from its hot copy. The leader checks the limits (:mod:`central.routing.limits`): too many
+requests from one client address or for one caller number are answered ``429
+route.rate_limited``, a flood past ``central.route_capacity_cps`` ``503 route.busy``, both with
+``Retry-After``; a refused request routes nothing (no record, no CDR). A follower tells the
+leader the client's address in a header keyed with the cluster secret, so a client cannot
+pretend to be another address by sending it.
+
+Every number a route request carries is *asserted* by the client (:class:`NumberSource`): it may
+identify a customer, never verify one (``_NUMBER_SOURCE``, the one place this is decided).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import math
 import re
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,8 +33,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from central.routing.limits import LimitKind, RouteLimits, TokenBucket
 from central.routing.router import Router
-from cluster.callrecords import CallRecord
+from cluster.callrecords import CallRecord, NumberSource
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.errors import BadRequest, CallCenterError, NotLeader, TokenError
 from cluster.http import read_json
@@ -34,25 +45,12 @@ from cluster.tokens import TokenSigner, bearer_claims
 
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RECONNECT_GRACE_S = 4 * 3600.0
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float | None = None, *, clock: Any = time.monotonic) -> None:
-        self.rate = rate
-        self.capacity = burst if burst is not None else max(rate, 1.0)
-        self._clock = clock
-        self._tokens = self.capacity
-        self._at = clock()
-
-    def take(self) -> float:
-        """0.0 if a request may go now, else the seconds to wait before retrying."""
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self.rate
+# A caller number that comes through the public HTTP API is typed by the client (a browser, an
+# app): asserted. A carrier trunk's number is NETWORK; that entry point will pass its own.
+_NUMBER_SOURCE = NumberSource.ASSERTED
+_FROM = {LimitKind.ADDRESS: "from this address", LimitKind.CALLER: "for this caller number"}
+_CLIENT = "X-CC-Client"  # a follower forwarding a route request: the client's address ...
+_CLIENT_MAC = "X-CC-Client-Mac"  # ... and its keyed digest (only a replica can make one)
 
 
 def _str_field(body: dict[str, Any], name: str, *, required: bool = True, limit: int = 64) -> str | None:
@@ -76,9 +74,17 @@ def call_view(record: CallRecord, ws_url: str | None) -> dict[str, Any]:
         "state": record.state,
         "skill": record.skill,
         "priority": record.priority,
+        "number_source": record.number_source,
         "original_arrival_at": record.original_arrival_at,
         "failovers": record.failovers,
     }
+
+
+def _retry_later(status: int, error_id: str, message: str, wait_s: float, **details: Any) -> web.Response:
+    """A refusal with ``Retry-After`` (whole seconds, at least 1) and the exact wait in details."""
+    error = CallCenterError(message, error_id=error_id, status=status, retry_after_s=round(wait_s, 3), **details)
+    retry_after = str(max(1, math.ceil(wait_s)))
+    return web.json_response(error.to_dict(), status=status, headers={"Retry-After": retry_after})
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -98,11 +104,13 @@ class CentralApi:
         reattach_grace_s: float = 120.0,
         clock: Clock = SYSTEM_CLOCK,
         ca_file: Path | None = None,
+        limits: RouteLimits | None = None,
     ) -> None:
         self.router = router
         self._leadership_ref = leadership_ref  # callable returning the Leadership (set after start)
         self.signer = signer
         self.bucket = TokenBucket(capacity_cps, burst=capacity_cps / 10 + 10)
+        self.limits = limits
         self.max_body = max_body_bytes
         self.call_ttl_s = call_ttl_s
         self.agent_ttl_s = agent_ttl_s
@@ -147,9 +155,15 @@ class CentralApi:
         if self._client is None:
             self._client = client_session(self._ca_file, timeout=aiohttp.ClientTimeout(total=5))
         try:
-            async with self._client.post(
-                f"{leader['url']}{request.path}", json=body, headers={"X-CC-Forwarded": "1"}
-            ) as upstream:
+            client = await self._client_address(request)
+            data = json.dumps(body).encode()
+            headers = {
+                "X-CC-Forwarded": "1",
+                "Content-Type": "application/json",
+                _CLIENT: client,
+                _CLIENT_MAC: self._client_mac(client, data),
+            }
+            async with self._client.post(f"{leader['url']}{request.path}", data=data, headers=headers) as upstream:
                 payload = await upstream.read()
                 return web.Response(
                     body=payload,
@@ -159,6 +173,32 @@ class CentralApi:
                 )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise NotLeader(f"leader {leader.get('name')} unreachable; retry", status=503) from exc
+
+    def _client_mac(self, address: str, body: bytes) -> str:
+        """Keyed over the address and the very body forwarded: a header pair seen once cannot be
+        replayed with another request (e.g. to borrow an exempt address)."""
+        return self.signer.digest(f"client-address:{address}:{hashlib.sha256(body).hexdigest()}")
+
+    async def _client_address(self, request: web.Request) -> str:
+        """The address the request came from; for a request a follower forwarded, the one it
+        names, if the follower's keyed digest matches (a client cannot make one)."""
+        named, mac = request.headers.get(_CLIENT), request.headers.get(_CLIENT_MAC)
+        if named and mac and hmac.compare_digest(mac, self._client_mac(named, await request.read())):
+            return named
+        return request.remote or ""
+
+    async def _throttled(self, request: web.Request, caller: str) -> web.Response | None:
+        """The leader's limits, per client first, then the global capacity: a refusal or None."""
+        address = await self._client_address(request)
+        refusal = None if self.limits is None else self.limits.check(address, caller)
+        if refusal is not None:
+            limit = refusal.limit
+            message = f"too many route requests {_FROM[limit]} in a short time; retry after the given seconds"
+            return _retry_later(429, "route.rate_limited", message, refusal.retry_after_s, limit=str(limit))
+        wait = self.bucket.take()
+        if wait > 0:
+            return _retry_later(503, "route.busy", "busy: route capacity reached, retry after the given seconds", wait)
+        return None
 
     def _site_ws(self, site: str) -> str | None:
         info = self.router.state.sites.get(site)
@@ -180,15 +220,9 @@ class CentralApi:
             customer_id, segment, home = claims.subject, claims.extra.get("segment"), claims.extra.get("home_site")
         if not self.router.leading:
             return await self._forward(request, body)
-        wait = self.bucket.take()
-        if wait > 0:
-            busy = CallCenterError(
-                "busy: route capacity reached, retry after the given seconds",
-                error_id="route.busy",
-                status=503,
-                retry_after_s=round(wait, 3),
-            )
-            return web.json_response(busy.to_dict(), status=503, headers={"Retry-After": str(max(1, round(wait)))})
+        refused = await self._throttled(request, caller)
+        if refused is not None:
+            return refused
         request_id = _str_field(body, "request_id", required=False)
         if request_id is not None and not _CALL_ID.match(request_id):
             raise BadRequest("request_id: letters, digits, '-' and '_' only", error_id="request.bad_field")
@@ -196,7 +230,13 @@ class CentralApi:
         # finds the same call, and knowing a call's id never lets anyone claim it (finding 4).
         call_id = None if request_id is None else self.signer.digest(request_id)
         routed = await self.router.route(
-            caller, dialled, segment=segment, home_site=home, customer_id=customer_id, call_id=call_id
+            caller,
+            dialled,
+            segment=segment,
+            home_site=home,
+            customer_id=customer_id,
+            call_id=call_id,
+            number_source=_NUMBER_SOURCE,
         )
         record = routed.record
         token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s)

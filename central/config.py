@@ -25,11 +25,27 @@ class CentralTimersConfig(Section):
     reattach_grace_s: float = Field(default=120.0, gt=0, le=3600)
 
 
+class RouteLimitsConfig(Section):
+    """Per-client limits on ``POST /v1/calls`` (``429 route.rate_limited``), besides the global
+    ``route_capacity_cps``. A bank's defaults: a person's browser or app routes a call now and
+    then, a retry or two at most; a flood from one machine or of one number is cut short."""
+
+    per_address_cps: float = Field(default=2.0, gt=0)  # sustained route requests per client address
+    per_address_burst: float = Field(default=10.0, ge=1)
+    per_caller_cps: float = Field(default=0.2, gt=0)  # one call every 5 s per caller number, sustained
+    per_caller_burst: float = Field(default=5.0, ge=1)
+    tracked_keys: int = Field(default=100_000, ge=1)  # addresses / numbers remembered (LRU): bounded memory
+    # Addresses exempt from both per-client limits (the bank's own front-ends that route for many
+    # customers; a local test cluster's 127.0.0.1). The global capacity still applies to them.
+    exempt_addresses: list[str] = Field(default_factory=list)
+
+
 class CentralConfig(Section):
     name: str = "central-1"
     http: HttpConfig = Field(default_factory=lambda: HttpConfig(port=8000))
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # a port: /metrics only there
     route_capacity_cps: float = Field(default=2000.0, gt=0)
+    route_limits: RouteLimitsConfig = Field(default_factory=RouteLimitsConfig)
     site_strategy: Literal["least_wait", "home_branch", "most_ready"] = "least_wait"
     dnis_table: str | None = None  # YAML file: dialled number -> service, skill, priority
     overflow_after_s: dict[str, float] = Field(default_factory=dict)  # per skill; cross-site overflow off if absent

@@ -21,6 +21,7 @@ from central.cors import install_cors, origin_of
 from central.openapi import describe
 from central.records_api import CallRecordsApi
 from central.routing.classify import Classifier
+from central.routing.limits import RouteLimits
 from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
@@ -69,6 +70,7 @@ class CentralNode:
             agent_ttl_s=tokens.agent_ttl_s,
             reattach_grace_s=settings.central.timers.reattach_grace_s,
             ca_file=settings.tls.ca_file,
+            limits=RouteLimits(**settings.central.route_limits.model_dump()),  # same names as the config
         )
         self.api.install(self.app)
         install_cors(self.app, self._origin_allowed)

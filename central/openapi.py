@@ -24,6 +24,10 @@ class CallView(BaseModel):
     state: str = Field(description="routing record state: routed, ivr, queued, offered, connected, ...")
     skill: str
     priority: int
+    number_source: str = Field(
+        description="asserted: the caller's number is the client's claim (it identifies, never verifies); "
+        "network: a carrier delivered it"
+    )
     original_arrival_at: float
     failovers: int
 
@@ -75,7 +79,7 @@ def describe() -> ApiDoc:
     doc.op("post", "/v1/calls", "route a new call: the leader picks a site and writes the fenced routing record",
            request=RouteRequest, response=RoutedCall, status=201,
            errors={**STARTING, **TOKEN, "request.bad_field": 400, "request.invalid": 400, "route.bad_number": 400,
-                   "route.duplicate": 409, "route.no_site": 503, "route.busy": 503})
+                   "route.duplicate": 409, "route.no_site": 503, "route.busy": 503, "route.rate_limited": 429})
     doc.op("get", "/v1/calls", "call records of every site (from, to, site, queue, agent, limit, cursor); "
            "supervisors only (Authorization: Bearer <agent token>)", response=CdrPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})

@@ -43,6 +43,16 @@ class RecordState(StrEnum):
     ENDED = "ended"  # a tombstone: the call ended at a site that had lost it; the owner clears it
 
 
+class NumberSource(StrEnum):
+    """Who says the caller's number is theirs. ``asserted``: the client itself (a web caller
+    types it, an app sends it) -- it may identify a customer, never verify one. ``network``: a
+    carrier delivered it (a SIP trunk's P-Asserted-Identity). The entry point that takes the
+    call decides, in one place each (central's HTTP API: ``central.api._NUMBER_SOURCE``)."""
+
+    ASSERTED = "asserted"
+    NETWORK = "network"
+
+
 TALKING_STATES: frozenset[RecordState] = frozenset(
     {RecordState.CONNECTED, RecordState.HELD, RecordState.CONSULTING, RecordState.TEMPORARY_IVR}
 )
@@ -59,6 +69,8 @@ class CallRecord:
     original_arrival_at: float
     caller: str = ""
     dialled: str = ""
+    # Anything not marked otherwise is asserted: a record written before the field existed too.
+    number_source: NumberSource = NumberSource.ASSERTED
     service: str = ""
     customer_id: str | None = None
     segment: str | None = None
@@ -88,6 +100,7 @@ class CallRecord:
         body = json.loads(kv.value)
         body["sites"] = tuple(body.get("sites", ()))
         body["state"] = RecordState(body["state"])
+        body["number_source"] = NumberSource(body.get("number_source", NumberSource.ASSERTED))
         before = body.get("state_before_move")
         body["state_before_move"] = None if before is None else RecordState(before)
         return cls(**body, mod_revision=kv.mod_revision)

@@ -22,7 +22,7 @@ from central.routing.classify import Classification, Classifier
 from central.routing.overflow import select_overflow
 from central.routing.selection import NoSiteAvailable, SiteSnapshot, Strategy, select_site
 from central.state import ClusterState
-from cluster.callrecords import CallRecord, RecordState
+from cluster.callrecords import CallRecord, NumberSource, RecordState
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.election import Election
 from cluster.errors import CallCenterError, NotLeader
@@ -126,6 +126,7 @@ class Router:
         home_site: str | None = None,
         customer_id: str | None = None,
         call_id: str | None = None,
+        number_source: NumberSource = NumberSource.ASSERTED,
     ) -> Routed:
         started = time.perf_counter()
         election = self._fence()
@@ -143,6 +144,7 @@ class Router:
             original_arrival_at=self._clock.now(),
             caller=caller,
             dialled=dialled,
+            number_source=number_source,
             service=cls.service,
             customer_id=customer_id,
             segment=segment,

@@ -128,6 +128,8 @@ def stats_command(
     )
     for site, reason in result.missing.items():
         click.echo(f"MISSING site {site}: {reason}", err=True)
+    for site, n in result.never_joined.items():
+        click.echo(f"routed but never joined at {site}: {n} (not in the KPIs)", err=True)
     for site, reasons in result.malformed.items():
         listed = ", ".join(f"{r}={n}" for r, n in reasons.items())
         click.echo(f"malformed records skipped at {site}: {listed}", err=True)

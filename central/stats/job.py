@@ -9,7 +9,8 @@ node) merges its partials exactly and builds its KPI rows as compact columns
 advertise a custom resource ``site:<name>`` a site's tasks request a sliver of it, so they run
 on that site's node. A site whose database cannot be read is reported in
 ``StatsResult.missing`` (with the reason) and left out; the others are computed. Malformed
-records are counted per site and reason (``StatsResult.malformed``).
+records are counted per site and reason (``StatsResult.malformed``); calls that were routed but
+never joined are left out of the KPIs and counted per site (``StatsResult.never_joined``).
 
 :func:`run_local` computes the same result in one process with pandas (one pass per site over
 all its rows, then the same merge, KPI and assembly code): the baseline of the benchmark and
@@ -50,6 +51,7 @@ class StatsResult:
     missing: dict[str, str] = field(default_factory=dict)
     malformed: dict[str, dict[str, int]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
+    never_joined: dict[str, int] = field(default_factory=dict)  # per site; not in any KPI
     sites: list[str] = field(default_factory=list)
     tasks: int = 0
     nodes: set[str] = field(default_factory=set)
@@ -79,6 +81,7 @@ class _SiteFinal:
     kpis: KpiColumns
     malformed: Counter[tuple[str, str]]
     rows: Counter[str]
+    never_joined: Counter[str]
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -126,7 +129,7 @@ def _partition(
 def _site_final(params: KpiParams, *parts: Partial) -> _SiteFinal:
     """Merge one site's partials and build its KPI rows."""
     merged = merge_partials(list(parts), params)
-    return _SiteFinal(kpi_columns(merged, params).compact(), merged.malformed, merged.rows)
+    return _SiteFinal(kpi_columns(merged, params).compact(), merged.malformed, merged.rows, merged.never_joined)
 
 
 _probe_task = ray.remote(num_cpus=1, max_retries=1)(_probe)
@@ -178,6 +181,7 @@ def _finish(
     kpis = KpiColumns.concat([finals[site].kpis for site in done]).to_frame()
     malformed: dict[str, dict[str, int]] = {}
     rows: dict[str, int] = {}
+    never_joined: dict[str, int] = {}
     for site in [s for s in probes if s not in missing]:
         final = finals.get(site)
         counts = dict(final.malformed) if final else {}
@@ -187,6 +191,8 @@ def _finish(
         if reasons:
             malformed[site] = dict(sorted(reasons.items()))
         rows[site] = (final.rows.get(site, 0) if final else 0) + probes[site].null_arrival
+        if final and final.never_joined.get(site):
+            never_joined[site] = final.never_joined[site]
     return StatsResult(
         params=params,
         first_day=first,
@@ -195,6 +201,7 @@ def _finish(
         missing=dict(sorted(missing.items())),
         malformed=malformed,
         rows=rows,
+        never_joined=never_joined,
         sites=[s for s in sources if s not in missing],
     )
 

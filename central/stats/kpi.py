@@ -16,6 +16,11 @@ Definitions (per call, which lands in the interval of its ``arrival_at``):
 - abandoned: end reason ``abandoned_in_queue`` with wait > ``short_abandon_s``; the others are
   ``short_abandoned`` (excluded from abandoned and from the service-level denominators).
   ``abandoned_in_ivr`` calls never reached a queue and are counted apart.
+- never joined: end reason ``never_joined`` -- central routed the call but its client never
+  joined the site before ``site.join_timeout_s`` (a client that gave up before its first
+  packet, or a flood of route requests). Nobody was ever on the line: such calls are left out
+  of every KPI (not offered, not in ``calls``, not malformed) and counted per site apart
+  (``Partial.never_joined``, ``never_joined`` in the report).
 - service level with threshold ``t`` (``ans_within``: answered with wait <= t;
   ``aband_within``: abandoned with wait <= t). Cisco's three treatments of abandons:
 
@@ -64,6 +69,7 @@ END_REASONS = (
     "rejected",
     "error",
 )
+NEVER_JOINED = "never_joined"  # not a KPI end reason: such rows are counted apart, see above
 MALFORMED_REASONS = (
     "null_call_id",
     "null_queue",
@@ -120,6 +126,7 @@ class Partial:
     sessions: pd.DataFrame
     malformed: Counter[tuple[str, str]] = field(default_factory=Counter)
     rows: Counter[str] = field(default_factory=Counter)
+    never_joined: Counter[str] = field(default_factory=Counter)  # per site: routed, never joined
 
     @classmethod
     def empty(cls) -> Partial:
@@ -313,10 +320,20 @@ def _agent_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(values, dtype=object)
 
 
+def _without_never_joined(df: pd.DataFrame, site: str, part: Partial) -> pd.DataFrame:
+    """Rows of calls that were only routed (see the module docstring) out; counted in ``part``."""
+    never = (df["end_reason"] == NEVER_JOINED).to_numpy(dtype=bool, na_value=False)
+    if not never.any():
+        return df
+    part.never_joined[site] += int(never.sum())
+    return df[~never]
+
+
 def compute_partial(df: pd.DataFrame, site: str, params: KpiParams) -> Partial:
     """Partial aggregates of one site's CDR rows (columns :data:`READ_COLUMNS`)."""
     part = Partial.empty()
     part.rows[site] += len(df)
+    df = _without_never_joined(df, site, part)
     if df.empty:
         return part
     c = _Cdr.read(df)
@@ -456,4 +473,5 @@ def merge_partials(parts: list[Partial], params: KpiParams) -> Partial:
     for p in parts:
         merged.malformed.update(p.malformed)
         merged.rows.update(p.rows)
+        merged.never_joined.update(p.never_joined)
     return merged

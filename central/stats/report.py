@@ -55,6 +55,7 @@ def to_json(result: StatsResult, staffing: pd.DataFrame) -> dict[str, Any]:
         "missing_sites": result.missing,
         "malformed": result.malformed,
         "rows_read": result.rows,
+        "never_joined": result.never_joined,
         "tasks": result.tasks,
         "elapsed_s": round(result.elapsed_s, 3),
         "totals": _records(period_totals(result)),
@@ -221,7 +222,8 @@ def render_html(result: StatsResult, staffing: pd.DataFrame) -> str:
         rows = totals[totals["site"] == site]
         out.append(
             f"<section><h2>Site {escape(site)}</h2>"
-            f"<p>{result.rows.get(site, 0):,} records read.</p>"
+            f"<p>{result.rows.get(site, 0):,} records read"
+            f"{_never_joined(result.never_joined.get(site, 0))}.</p>"
             f"{_table(rows)}{_site_charts(result, staffing, site)}</section>"
         )
     out.append("</body></html>")
@@ -275,3 +277,6 @@ def store_aggregates(url: str, result: StatsResult, computed_at: float) -> int:
         end_s=end_s,
     )
 
+
+def _never_joined(n: int) -> str:
+    return f"; {n:,} routed but never joined (left out of every figure)" if n else ""

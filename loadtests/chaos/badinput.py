@@ -3,7 +3,9 @@ nothing already in the system changes, and the service stays up.
 
 Covers malformed and oversized JSON, malformed SDP, wrong / expired / replayed / forged /
 revoked tokens, unknown call and agent ids, an invalid IVR flow, reads without a token, an
-agent lifting a lockout, and a flood of route requests.
+agent lifting a lockout, and floods of route requests: past the global capacity from the
+exempt loopback address (``route.busy``), and of one caller number and from one address
+elsewhere on the loopback network (``route.rate_limited``, security finding 9).
 """
 
 from __future__ import annotations
@@ -138,6 +140,10 @@ async def run_suite(central: str, site_url: str, *, secret: str) -> dict[str, An
             cases += 1
             if again[0].get("type") != "joined":
                 failures.append(f"call not joinable after a bad SDP: {again[0]}")
+        for failure in await _per_client_floods(central):
+            cases += 1
+            if failure:
+                failures.append(failure)
         async with http.get(central + "/healthz") as r:
             cases += 1
             if r.status != 200:
@@ -163,3 +169,44 @@ async def _flood(http: aiohttp.ClientSession, route: str, requests: int = 400) -
     other = {k: v for k, v in counts.items() if k not in ("routed", "route.busy")}
     return {"answers": counts, "other_errors": other, "sample": routed[0] if routed else None,
             "routed_ids": [r["call_id"] for r in routed]}
+
+
+Answer = tuple[int, dict[str, Any], str | None]  # status, body, Retry-After
+
+
+async def flood_from(address: str, central: str, bodies: list[dict[str, Any]],
+                     headers: dict[str, str] | None = None) -> list[Answer]:
+    """Route requests all at once from the local ``address`` (any 127.x.y.z: loopback has them
+    all, and only 127.0.0.1 is exempt from the per-client limits in a local cluster)."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0), limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        async def one(body: dict[str, Any]) -> Answer:
+            async with http.post(central + "/v1/calls", json=body, headers=headers) as r:
+                return r.status, await r.json(content_type=None), r.headers.get("Retry-After")
+
+        return list(await asyncio.gather(*(one(body) for body in bodies)))
+
+
+def check_limited(answers: list[Answer], limit: str, *, busy_too: bool = False) -> str | None:
+    """None if every answer is routed or ``429 route.rate_limited`` by ``limit`` (or, with
+    ``busy_too``, ``503 route.busy``: the global capacity is shared) with a ``Retry-After``, and
+    some were rate limited; else what was wrong."""
+    refused = [(s, b.get("error_id"), (b.get("details") or {}).get("limit"), h) for s, b, h in answers if s != 201]
+    ok = {(429, "route.rate_limited", limit), *([(503, "route.busy", None)] if busy_too else [])}
+    wrong = [r for r in refused if r[:3] not in ok or not r[3] or int(r[3]) < 1]
+    if wrong or not any(r[0] == 429 for r in refused):
+        return f"expected routed or 429 route.rate_limited ({limit}) with Retry-After, some limited: {wrong[:3]}"
+    return None
+
+
+async def _per_client_floods(central: str, requests: int = 40) -> list[str | None]:
+    """One caller number flooded from one address, then distinct numbers from another: each is
+    cut short by its own limit, and a caller elsewhere still routes."""
+    one_number = await flood_from("127.0.0.2", central, [
+        {"caller": "+16660000001", "dialled": "8000", "request_id": f"number-flood-{i}"} for i in range(requests)])
+    one_address = await flood_from("127.0.0.3", central, [
+        {"caller": f"+1667{i:06d}", "dialled": "8000"} for i in range(requests)])
+    (status, body, _), = await flood_from("127.0.0.4", central, [{"caller": "+16680000001", "dialled": "8000"}])
+    after = None if status == 201 else f"per-client floods: another caller was refused: {status} {body}"
+    return [check_limited(one_number, "caller", busy_too=True), check_limited(one_address, "address", busy_too=True),
+            after]

@@ -27,6 +27,7 @@ TALKING_STATES: frozenset[str] = frozenset({"connected", "held", "consulting", "
 class EndReason(StrEnum):
     ANSWERED_COMPLETED = "answered_completed"
     ABANDONED_IN_IVR = "abandoned_in_ivr"
+    NEVER_JOINED = "never_joined"  # routed here, the caller never joined: not an offered call
     ABANDONED_IN_QUEUE = "abandoned_in_queue"
     VOICEMAIL = "voicemail"
     CALLBACK_REQUESTED = "callback_requested"

@@ -91,6 +91,7 @@ _ANY_LIVE = frozenset(s for s in CallState if s is not S.ENDED)
 END_ALLOWED: dict[EndReason, frozenset[CallState]] = {
     R.ANSWERED_COMPLETED: _ANY_LIVE,  # and answered_at must be set
     R.ABANDONED_IN_IVR: frozenset({S.NEW, S.IN_IVR}),
+    R.NEVER_JOINED: frozenset({S.NEW}),
     R.ABANDONED_IN_QUEUE: frozenset({S.QUEUED, S.OFFERED}),
     R.VOICEMAIL: frozenset({S.IN_IVR, S.QUEUED}),
     R.CALLBACK_REQUESTED: frozenset({S.IN_IVR, S.QUEUED}),

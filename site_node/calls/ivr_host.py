@@ -7,15 +7,17 @@ from typing import Any, Protocol
 
 from cluster.clock import Clock
 from site_node import call as callsm
+from site_node.calls.identity import IDENTITY_KEY, Identity, by_number
 from site_node.calls.live import LiveCall
 from site_node.ivr import LookupResult, VerifyRequest, VerifyResult
 from site_node.media.legs import Leg
 from site_node.storage import Storage
 
-# How the caller was recognised, as the agent's screen says it. A caller number is asserted by
-# the caller (a web caller types it; a trunk passes it on): it identifies, it does not verify.
+# How the caller was recognised, as the agent's screen says it. A caller number identifies; only
+# a network-delivered one is trusted for more (:mod:`site_node.calls.identity`).
 IDENTIFIED_BY = {
-    "caller_number": "by caller number, unverified",
+    Identity.UNVERIFIED: "by caller number, unverified",
+    Identity.NETWORK: "by caller number (network)",
     "customer_number": "by customer number",
     "account": "by account number",
 }
@@ -82,20 +84,20 @@ class CallIvrHost:
             view = None
         if view is None:
             return LookupResult(False)
-        self._lc.segment = view.segment
-        self._lc.language = view.language
+        attributes = {"customer_name": view.name, "home_site": view.home_site or ""}
+        segment: str | None = view.segment
+        if by == "caller_number":
+            found = by_number(self._lc.record)
+            attributes |= {"identified_by": IDENTIFIED_BY[found], IDENTITY_KEY: str(found)}
+            if found is Identity.UNVERIFIED:
+                segment = None  # an asserted number never raises priority nor picks the VIP service
+        else:
+            attributes["identified_by"] = IDENTIFIED_BY[by]
+        if segment is not None:
+            self._lc.segment = segment
+        self._lc.language = view.language  # the greeting's language: a choice, nothing said
         masked = view.accounts[0].masked_number if view.accounts else None
-        return LookupResult(
-            True,
-            customer_id=view.id,
-            segment=view.segment,
-            masked_account=masked,
-            attributes={
-                "customer_name": view.name,
-                "home_site": view.home_site or "",
-                "identified_by": IDENTIFIED_BY[by],
-            },
-        )
+        return LookupResult(True, customer_id=view.id, segment=segment, masked_account=masked, attributes=attributes)
 
     async def verify(self, verifier: str, request: VerifyRequest) -> VerifyResult:
         """The one place a sensitive value is read: handed to the verifier, then forgotten.
@@ -104,7 +106,13 @@ class CallIvrHost:
         if verifier != "pin" or not customer_id:
             return VerifyResult(False)
         outcome = await self._pins.verify(customer_id, request.secret.reveal(), call_id=self._lc.call_id)
-        return VerifyResult(outcome.value == "verified", locked=outcome.value == "locked")
+        ok = outcome.value == "verified"
+        if ok and self._lc.segment is None:  # verified now: the customer's segment counts
+            view = await self._storage.customers.by_id(customer_id)
+            if view is not None:
+                self._lc.segment = view.segment
+                self.set_data("call", "segment", view.segment)
+        return VerifyResult(ok, locked=outcome.value == "locked")
 
     def set_data(self, section: str, key: str, value: Any) -> None:
         self._lc.apply(callsm.SetData(section, key, value), self._clock.now())

@@ -146,8 +146,10 @@ class RecordSync:
         gets a CDR, and the routing record is removed: no call is silently lost."""
         now = self._clock.now()
         call = call_from_record(record, site=self._site, now=now)
-        # moved here by a failover and the caller never came back: the failover lost it
-        call.apply(End(EndReason.ERROR if record.failovers else EndReason.ABANDONED_IN_IVR), now)
+        # moved here by a failover and the caller never came back: the failover lost it; routed
+        # here and never joined (a client that gave up, or a flood of route requests): not a
+        # call anyone was offered, and the KPIs leave it out (``central.stats.kpi``)
+        call.apply(End(EndReason.ERROR if record.failovers else EndReason.NEVER_JOINED), now)
         try:
             await self._store.finish(record)
         except OwnershipLost:

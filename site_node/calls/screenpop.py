@@ -1,6 +1,8 @@
 """The screen pop an agent sees when the phone rings (C3): never a sensitive value.
 
-Customer record with masked accounts only, recent contact history from the CDRs, what the IVR
+Who the caller is and how sure we are (``identity``: a customer found by a number the web
+caller asserts is ``unverified``; see :mod:`site_node.calls.identity`), the customer record with
+masked accounts only, recent contact history from the CDRs, what the IVR
 collected (already filtered of sensitive keys by the call's data), what was done, the queue
 and how long the caller waited.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from site_node.calls.identity import identity
 from site_node.storage import DispositionRecord, Storage
 
 if TYPE_CHECKING:
@@ -35,6 +38,9 @@ async def screen_pop(storage: Storage, lc: LiveCall, waited_s: float) -> dict[st
             "actions": data.get("actions", []),
         },
         "verified": data.get("verified"),
+        # who says this is the customer: unverified (the caller's own number), network, verified
+        "identity": str(identity(lc.record, call.data)),
+        "number_source": str(lc.record.number_source),
         "customer": None,
         "history": [],
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from central.api import TokenBucket
+from central.routing.limits import TokenBucket
 from cluster.clock import ManualClock
 
 

@@ -297,6 +297,7 @@ def test_hangup_reason_is_derived_from_state(state: CallState, reason: EndReason
 ALLOWED_END: dict[EndReason, set[CallState]] = {
     R.ANSWERED_COMPLETED: {S.CONNECTED, S.HELD, S.CONSULTING, S.IN_IVR_TEMPORARY, S.TRANSFERRING},
     R.ABANDONED_IN_IVR: {S.NEW, S.IN_IVR},
+    R.NEVER_JOINED: {S.NEW},
     R.ABANDONED_IN_QUEUE: {S.QUEUED, S.OFFERED},
     R.VOICEMAIL: {S.IN_IVR, S.QUEUED},
     R.CALLBACK_REQUESTED: {S.IN_IVR, S.QUEUED},

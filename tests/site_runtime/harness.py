@@ -104,18 +104,20 @@ class Harness:
         self.store = store
 
     @classmethod
-    async def start(cls, data_dir: Path) -> Harness:
+    async def start(
+        cls, data_dir: Path, *, at: float | None = None, queues: tuple[str, ...] = ("retail", "loans")
+    ) -> Harness:
         settings = SiteSettings.model_validate(
             {"site": {"data_dir": str(data_dir), "recording_key": "r" * 48}, "tokens": {"secret": "h" * 48}})
-        clock = ManualClock()
+        clock = ManualClock() if at is None else ManualClock(at)
         runtime = SiteRuntime(settings, clock=clock, scheduler=clock)
         url = database_url(None, data_dir=str(data_dir), site=runtime.site)
         runtime.storage = await Storage.open(url)
-        queues = {name: QueueConfig(name, name) for name in ("retail", "loans")}
+        by_name = {name: QueueConfig(name, name) for name in queues}
         store = MemoryCallStore(runtime.site)
         runtime.lockouts = {kind: MemoryLockouts(getattr(settings.site.lockouts, kind), clock)
                             for kind in ("pin", "login", "login_address")}
-        runtime._wire(store, queues)  # type: ignore[arg-type]
+        runtime._wire(store, by_name)  # type: ignore[arg-type]
         runtime.ready.set()
         return cls(runtime, clock, store)
 

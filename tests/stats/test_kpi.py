@@ -174,3 +174,19 @@ def test_partials_merge_exactly_in_any_split(seed: int) -> None:
     rng.shuffle(parts)  # type: ignore[arg-type]
     split = kpi_table(merge_partials(parts, params), params)
     pd.testing.assert_frame_equal(whole, split)
+
+
+def test_calls_routed_but_never_joined_are_not_offered_nor_in_any_figure() -> None:
+    params = KpiParams()
+    never = [  # routed, the client never joined: a CDR without queue, IVR or agent
+        _call(f"n{i}", "never_joined", 10 * i, 10 * i + 30, queue=None) for i in range(50)
+    ]
+    with_never = pd.concat([hand_records(), pd.DataFrame(never, columns=list(READ_COLUMNS))], ignore_index=True)
+    part = compute_partial(with_never, "s1", params)
+    assert part.never_joined["s1"] == 50 and part.rows["s1"] == 11 + 50
+    assert dict(part.malformed) == dict(compute_partial(hand_records(), "s1", params).malformed)
+    merged = merge_partials([part, compute_partial(hand_records().iloc[:0], "s1", params)], params)
+    assert merged.never_joined["s1"] == 50
+    pd.testing.assert_frame_equal(kpi_table(merged, params), _table(hand_records(), params))
+    site = _row(kpi_table(merged, params), "site", T0)
+    assert (site.calls, site.offered) == (8, 7)

@@ -24,6 +24,25 @@ function verifiedText(value) {
   return value ? "yes" : "no";
 }
 
+// identity: how sure the site is that the caller is this customer. "unverified": found by the
+// number the caller itself asserts (a web caller) -- ask for the PIN before discussing the account.
+const IDENTITY = {
+  unverified: "unverified (caller's own number): check the PIN first",
+  network: "by network-delivered number",
+  verified: "verified",
+  unknown: "not identified",
+};
+
+function identityText(value) {
+  return value ? (IDENTITY[value] || value) : null;
+}
+
+function customerTitle(name, identity) {
+  const title = el("h3", {}, name);
+  if (identity === "unverified") title.append(" ", el("span", { class: "unverified", title: IDENTITY.unverified }, "unverified"));
+  return title;
+}
+
 function accounts(list) {
   if (!list || !list.length) return null;
   return el("div", { class: "pop-block" }, el("h3", {}, "Accounts"),
@@ -50,7 +69,8 @@ export function renderPop(container, pop, data) {
   const parts = [];
   if (pop) {
     const c = pop.customer;
-    parts.push(el("div", { class: "pop-block" }, el("h3", {}, c ? c.name : "Unknown caller"), rows([
+    parts.push(el("div", { class: "pop-block" }, customerTitle(c ? c.name : "Unknown caller", c && pop.identity), rows([
+      ["Identity", c ? identityText(pop.identity) : null],
       ["Caller number", pop.caller_number],
       ["Dialled", pop.dialled_number],
       ["Customer number", c && c.customer_number],
@@ -71,7 +91,9 @@ export function renderPop(container, pop, data) {
       parts.push(el("div", { class: "pop-block" }, el("h3", {}, "Done in the IVR"), el("ul", {}, ...ivr.actions.map((a) => el("li", {}, a)))));
     }
   } else if (data) {
-    parts.push(el("div", { class: "pop-block" }, el("h3", {}, (data.attributes && data.attributes.customer_name) || "Caller"), rows([
+    const identity = data.verified === true ? "verified" : data.attributes && data.attributes.identity;
+    parts.push(el("div", { class: "pop-block" }, customerTitle((data.attributes && data.attributes.customer_name) || "Caller", identity), rows([
+      ["Identity", identityText(identity)],
       ["Segment", data.segment],
       ["Account", data.masked_account],
       ["Identity verified", verifiedText(data.verified)],

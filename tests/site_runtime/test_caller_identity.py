@@ -1,0 +1,128 @@
+"""Security finding 5: a web caller's number is its own claim. Claiming a VIP customer's number
+identifies (the agent sees the name, marked unverified) but raises no priority and picks no VIP
+service; the PIN in the IVR verifies; a number the network delivered is trusted.
+
+The site's own IVR runner, driver and flows run against a real SQLite database; only the media
+edge is replaced (prompts end at once; the caller's keys arrive as signalled digits)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cluster.callrecords import CallRecord, NumberSource, RecordState
+from site_node.call import call_from_record
+from site_node.calls.live import LiveCall
+from site_node.media.codecs import OPUS
+from site_node.media.null_leg import NullLeg
+from site_node.media.tasks import Ticker
+from site_node.storage.customers import NewCustomer
+from tests.site_node.ivr_helpers import WEEKDAY_10AM
+from tests.site_runtime.harness import Client, Harness
+
+VIP_NUMBER = "+8613912345678"
+VIP_PIN = "654321"
+
+
+class ScriptedCaller:
+    """Prompts end at once; when a prompt containing a cue is played, the caller keys its answer
+    (each cue once), as a web caller's page sends digits."""
+
+    def __init__(self, answers: list[tuple[str, str]]) -> None:
+        self.answers = list(answers)
+        self.legs: dict[str, NullLeg] = {}
+        self.played: list[str] = []
+
+    async def play_prompt(self, leg_id: str, text: str | None, language: str, audio: str | None = None) -> bool:
+        self.played.append(text or "")
+        if self.answers and text and self.answers[0][0] in text:
+            _, keys = self.answers.pop(0)
+            for key in keys:
+                self.legs[leg_id].deliver_digit(key, "signalling")
+        return True
+
+    def stop_prompt(self, leg_id: str) -> None:
+        pass
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Harness]:
+    harness = await Harness.start(tmp_path, at=WEEKDAY_10AM, queues=("retail", "vip"))
+    customers = harness.runtime.storage.customers
+    await customers.save_customer(
+        NewCustomer(id="vip-1", customer_number="90000001", name="Vera Important", segment="vip", phones=(VIP_NUMBER,))
+    )
+    await customers.set_pin("vip-1", VIP_PIN)
+    yield harness
+    await harness.stop()
+
+
+async def _call_in(site: Harness, source: NumberSource, answers: list[tuple[str, str]]) -> tuple[LiveCall, Client]:
+    """A caller from ``VIP_NUMBER`` (as ``source`` delivered it) dials 95588; agents wait in both queues."""
+    agents = [await site.agent("a-retail", {"retail": 5}), await site.agent("a-vip", {"vip": 5})]
+    for agent in agents:
+        site.runtime.desk.command_state(agent.session, "ready", None)
+    await site.settle()
+    record = CallRecord(
+        "call-1", site.runtime.site, RecordState.ROUTED, "retail", 0, site.clock.now(),
+        caller=VIP_NUMBER, dialled="95588", number_source=source,
+    )  # fmt: skip
+    site.store.records[record.call_id] = record
+    lc = LiveCall(call_from_record(record, site=site.runtime.site, now=site.clock.now()), record)
+    caller = ScriptedCaller(answers)
+    lc.leg = NullLeg("leg-caller", OPUS, Ticker())
+    caller.legs[lc.leg.leg_id] = lc.leg
+    site.runtime.book.live[lc.call_id] = lc
+    site.runtime.ivr._prompts = caller  # the media edge only
+    await site.runtime.ivr.run(lc, None)
+    await site.settle()
+    rang = [a for a in agents if "ringing" in a.names()]
+    assert len(rang) == 1, [a.names() for a in agents]
+    return lc, rang[0]
+
+
+def _pop(agent: Client) -> dict[str, Any]:
+    return next(data for name, data in agent.events if name == "ringing")["screen_pop"]
+
+
+MENU = "Please choose from the following options."
+PIN_PROMPT = "telephone banking PIN"
+AFTER_BALANCE = "the main menu"
+
+
+async def test_a_web_caller_claiming_a_vip_number_gets_normal_priority_and_an_unverified_pop(site: Harness) -> None:
+    lc, agent = await _call_in(site, NumberSource.ASSERTED, [(MENU, "0")])
+    assert agent.session.subject == "a-retail"  # the retail queue, not the VIP team
+    assert (lc.call.queue, lc.call.priority) == ("retail", 0)
+    pop = _pop(agent)
+    assert pop["priority"] == 0 and pop["queue"] == "retail"
+    assert pop["customer"]["name"] == "Vera Important"  # identified for the agent ...
+    assert (pop["identity"], pop["number_source"]) == ("unverified", "asserted")  # ... marked unverified
+    assert pop["ivr"]["attributes"]["identified_by"] == "by caller number, unverified"
+    assert lc.call.data.segment is None and lc.segment is None  # the VIP segment is not the call's
+    assert not any("personal banking" in text for text in site.runtime.ivr._prompts.played)  # nothing told
+
+
+async def test_the_same_caller_verified_by_pin_is_identified(site: Harness) -> None:
+    lc, agent = await _call_in(site, NumberSource.ASSERTED, [(MENU, "1"), (PIN_PROMPT, VIP_PIN), (AFTER_BALANCE, "0")])
+    pop = _pop(agent)
+    assert (pop["identity"], pop["verified"]) == ("verified", True)
+    assert pop["customer"]["id"] == "vip-1" and lc.call.data.segment == "vip"
+    assert lc.record.number_source is NumberSource.ASSERTED  # the number itself stays a claim
+
+
+async def test_a_wrong_pin_leaves_the_caller_unverified(site: Harness) -> None:
+    _, agent = await _call_in(site, NumberSource.ASSERTED, [(MENU, "1"), (PIN_PROMPT, "111111"),
+                                                            (PIN_PROMPT, "222222"), (PIN_PROMPT, "333333")])
+    pop = _pop(agent)
+    assert pop["identity"] == "unverified" and pop["verified"] is False and pop["priority"] == 0
+
+
+async def test_a_network_delivered_number_is_trusted_for_the_vip_service(site: Harness) -> None:
+    lc, agent = await _call_in(site, NumberSource.NETWORK, [])
+    assert agent.session.subject == "a-vip"
+    assert (lc.call.queue, lc.call.priority) == ("vip", 10)
+    assert (_pop(agent)["identity"], _pop(agent)["number_source"]) == ("network", "network")
