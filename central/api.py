@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from central.edge import carried_marks, edge_marks
 from central.routing.router import Router
 from cluster.callrecords import CallRecord
 from cluster.clock import SYSTEM_CLOCK, Clock
@@ -174,6 +175,7 @@ class CentralApi:
         if token is not None:
             claims = self.signer.verify(str(token), kind="customer")
             customer_id, segment, home = claims.subject, claims.extra.get("segment"), claims.extra.get("home_site")
+        marks = edge_marks(self.signer, body)
         if not self.router.leading:
             return await self._forward(request, body)
         wait = self.bucket.take()
@@ -195,7 +197,7 @@ class CentralApi:
             caller, dialled, segment=segment, home_site=home, customer_id=customer_id, call_id=call_id
         )
         record = routed.record
-        token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s)
+        token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s, **marks)
         return web.json_response({**call_view(record, routed.site.ws_url), "token": token_out}, status=201)
 
     def _record(self, call_id: str) -> CallRecord:
@@ -242,7 +244,7 @@ class CentralApi:
                 status=503,
                 retry_after_s=0.5,
             )
-        token = self.signer.issue("call", call_id, site=record.site, ttl_s=self.call_ttl_s)
+        token = self.signer.issue("call", call_id, site=record.site, ttl_s=self.call_ttl_s, **carried_marks(claims))
         return web.json_response({**call_view(record, ws), "token": token})
 
     async def reattach(self, request: web.Request) -> web.Response:

@@ -47,6 +47,7 @@ def parse_sdp(sdp: str) -> RtpMedia:
     media_host: str | None = None
     audio: list[str] | None = None
     sections = 0
+    current_audio = False
     rtpmap: dict[int, str] = {}
     direction = "sendrecv"
     for line in lines:
@@ -54,12 +55,13 @@ def parse_sdp(sdp: str) -> RtpMedia:
         if key == "m":
             sections += 1
             parts = value.split()
-            if parts and parts[0] == "audio":
+            current_audio = bool(parts) and parts[0] == "audio"
+            if current_audio:
                 if audio is not None:
                     raise BadSdp("the SDP has more than one audio section")
                 audio = parts
             continue
-        in_audio = audio is not None and sections >= 1
+        in_audio = current_audio
         if key == "c":
             address = _connection_host(value)
             if in_audio:
