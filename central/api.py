@@ -16,7 +16,8 @@ leader the client's address in a header keyed with the cluster secret, so a clie
 pretend to be another address by sending it.
 
 Every number a route request carries is *asserted* by the client (:class:`NumberSource`): it may
-identify a customer, never verify one (``_NUMBER_SOURCE``, the one place this is decided).
+identify a customer, never verify one (``_NUMBER_SOURCE``), unless the SIP edge signed the
+request (:mod:`central.edge`): then the carrier's network delivered it (``network``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from central.routing.limits import LimitKind, RouteLimits, TokenBucket
+from central.edge import carried_marks, edge_marks
+from central.routing.limits import TRUNK, LimitKind, RouteLimits, TokenBucket
 from central.routing.router import Router
 from cluster.callrecords import CallRecord, NumberSource
 from cluster.clock import SYSTEM_CLOCK, Clock
@@ -187,9 +189,9 @@ class CentralApi:
             return named
         return request.remote or ""
 
-    async def _throttled(self, request: web.Request, caller: str) -> web.Response | None:
+    async def _throttled(self, request: web.Request, caller: str, *, trunk: bool) -> web.Response | None:
         """The leader's limits, per client first, then the global capacity: a refusal or None."""
-        address = await self._client_address(request)
+        address = TRUNK if trunk else await self._client_address(request)
         refusal = None if self.limits is None else self.limits.check(address, caller)
         if refusal is not None:
             limit = refusal.limit
@@ -218,9 +220,10 @@ class CentralApi:
         if token is not None:
             claims = self.signer.verify(str(token), kind="customer")
             customer_id, segment, home = claims.subject, claims.extra.get("segment"), claims.extra.get("home_site")
+        marks = edge_marks(self.signer, body)
         if not self.router.leading:
             return await self._forward(request, body)
-        refused = await self._throttled(request, caller)
+        refused = await self._throttled(request, caller, trunk=bool(marks))
         if refused is not None:
             return refused
         request_id = _str_field(body, "request_id", required=False)
@@ -236,10 +239,10 @@ class CentralApi:
             home_site=home,
             customer_id=customer_id,
             call_id=call_id,
-            number_source=_NUMBER_SOURCE,
+            number_source=NumberSource.NETWORK if marks else _NUMBER_SOURCE,
         )
         record = routed.record
-        token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s)
+        token_out = self.signer.issue("call", record.call_id, site=record.site, ttl_s=self.call_ttl_s, **marks)
         return web.json_response({**call_view(record, routed.site.ws_url), "token": token_out}, status=201)
 
     def _record(self, call_id: str) -> CallRecord:
@@ -286,7 +289,7 @@ class CentralApi:
                 status=503,
                 retry_after_s=0.5,
             )
-        token = self.signer.issue("call", call_id, site=record.site, ttl_s=self.call_ttl_s)
+        token = self.signer.issue("call", call_id, site=record.site, ttl_s=self.call_ttl_s, **carried_marks(claims))
         return web.json_response({**call_view(record, ws), "token": token})
 
     async def reattach(self, request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ class RouteRequest(BaseModel):
     dialled: str = Field(description="the service number dialled")
     request_id: str | None = Field(None, description="makes the request idempotent; becomes the call id")
     customer_token: str | None = Field(None, description="a signed customer token (app callers)")
+    edge_token: str | None = Field(None, description="the SIP edge's own token: the caller number is network-provided")
 
 
 class CallView(BaseModel):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cluster import kamailio
 from cluster.children import die_with_parent
 from cluster.errors import CallCenterError
 from cluster.etcd_server import EtcdCluster, free_port
@@ -119,6 +120,9 @@ class LocalCluster:
     agents: int = 0  # simulated agents per site (the demo's default is 3)
     tls: bool = False  # a throw-away CA and certificate in base_dir/tls; every listener https/wss
     certs: DemoCerts | None = None
+    sip_edges: int = 0  # SIP edges behind one Kamailio (the demo's default is 1); needs kamailio
+    sip_procs: list[Proc] = field(default_factory=list)  # Kamailio and the edges
+    sip_address: tuple[str, int] | None = None  # the trunk's address (Kamailio), once started
     etcd: EtcdCluster | None = None
     procs: list[Proc] = field(default_factory=list)
     agent_procs: list[Proc] = field(default_factory=list)
@@ -217,7 +221,49 @@ class LocalCluster:
         for proc in self.procs:
             proc.start()
         self.wait_healthy(timeout_s=timeout_s)
+        try:
+            self._start_sip(env, timeout_s=timeout_s)
+        except CallCenterError as exc:  # the cluster is useful without its phone line
+            for proc in self.sip_procs:
+                proc.stop()
+            self.sip_procs.clear()
+            self.notes.append(f"sip             not started: {exc.message}")
         self._start_agents(env)
+
+    def _start_sip(self, env: dict[str, str], *, timeout_s: float) -> None:
+        """Kamailio on the trunk's address and the SIP edges behind it (``python -m cluster.cli
+        sip-edge``, a role command); without kamailio installed, the cluster runs without SIP."""
+        if self.sip_edges <= 0:
+            return
+        if kamailio.kamailio_binary() is None:
+            self.notes.append("sip             not started: kamailio is not installed (apt-get install kamailio)")
+            return
+        central_urls = ",".join(p.url for p in self.procs if p.role == "central")
+        edges: list[tuple[str, int]] = []
+        for i in range(self.sip_edges):
+            port, name = self._port(61 + i), f"sip-edge-{i + 1}"
+            args = [sys.executable, "-m", "cluster.cli", "sip-edge", "--name", name, "--port", str(port),
+                    "--central", central_urls]  # fmt: skip
+            self.sip_procs.append(Proc("sip-edge", name, port, args, env, self.base_dir / f"{name}.log"))
+            edges.append(("127.0.0.1", port))
+        trunk = ("127.0.0.1", self._port(60))
+        run_dir = self.base_dir / "kamailio"
+        cfg = kamailio.write_config(run_dir, trunk[0], trunk[1], edges)
+        self.sip_procs.append(
+            Proc("kamailio", "kamailio", trunk[1], kamailio.command(cfg, run_dir), env, self.base_dir / "kamailio.log")
+        )
+        for proc in self.sip_procs:
+            proc.start()
+        deadline = time.monotonic() + timeout_s
+        for proc in self.sip_procs:
+            while kamailio.sip_ping(proc.host, proc.port) is None:
+                if not proc.alive:
+                    raise CallCenterError(f"{proc.name} exited; see {proc.log_path}", error_id="demo.process_died")
+                if time.monotonic() > deadline:
+                    raise CallCenterError(f"{proc.name} does not answer SIP; see {proc.log_path}",
+                                          error_id="demo.timeout")  # fmt: skip
+                time.sleep(0.1)
+        self.sip_address = trunk
 
     def _start_agents(self, env: dict[str, str]) -> None:
         """Simulated agents at every site (``python -m cluster.cli agents``, from webrtc_client)."""
@@ -295,6 +341,9 @@ class LocalCluster:
             else:
                 state = "member" if health and health.get("member") else "down"
             lines.append(f"{proc.role:<10} {proc.name:<14} {proc.url:<24} {state}")
+        if self.sip_address is not None:
+            edges = ", ".join(f"{p.name} udp {p.host}:{p.port}" for p in self.sip_procs if p.role == "sip-edge")
+            lines.append(f"sip        udp {self.sip_address[0]}:{self.sip_address[1]}   (Kamailio; edges: {edges})")
         return lines
 
     def try_lines(self) -> list[str]:
@@ -322,10 +371,13 @@ class LocalCluster:
         lines.append(f"first call      callcenter call --to 95589 --digits 0 --central {central}{trust}")
         if self.ca_file is not None:
             lines.append(f"TLS             every URL is https/wss; trust the throw-away CA {self.ca_file}")
+        if self.sip_address is not None:
+            host, port = self.sip_address
+            lines.append(f"phone call      sipp -sf loadtests/sip/uac_ivr.xml -s 95589 -m 1 {host}:{port}   (README)")
         return lines
 
     def stop(self) -> None:
-        for proc in self.agent_procs:
+        for proc in [*self.agent_procs, *self.sip_procs]:
             proc.stop()
         for proc in reversed(self.procs):
             proc.signal(signal.SIGCONT)

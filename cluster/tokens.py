@@ -19,7 +19,7 @@ import jwt
 from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.errors import TokenError
 
-TokenKind = Literal["call", "agent", "supervisor", "customer"]
+TokenKind = Literal["call", "agent", "supervisor", "customer", "edge"]  # edge: the SIP edge itself
 _ALGORITHM = "HS256"
 _ISSUER = "callcenter"
 

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the cluster needs on a fresh Debian machine (run as root):
-#   bash scripts/install.sh          etcd server + the Python package
-#   bash scripts/install.sh --dev    also what the tests need: PostgreSQL, Chromium, espeak-ng, sox, test tools
+#   bash scripts/install.sh          etcd server, Kamailio (the SIP trunk's proxy) + the Python package
+#   bash scripts/install.sh --dev    also what the tests need: PostgreSQL, Chromium, espeak-ng, sox, SIPp, test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-packages=(etcd-server etcd-client)  # etcd-client: etcdctl (tests/cluster/test_etcd_auth.py enables auth with it)
+packages=(etcd-server etcd-client kamailio)  # etcd-client: etcdctl (tests/cluster/test_etcd_auth.py enables auth with it)
 if [ "$dev" = 1 ]; then
-  packages+=(postgresql chromium chromium-driver espeak-ng sox iproute2)
+  packages+=(postgresql chromium chromium-driver espeak-ng sox iproute2 sip-tester)
 fi
 
 missing=()

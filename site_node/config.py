@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cluster.config import ClusterSettings, HttpConfig, MetricsConfig, Section, required_secret
 from cluster.lockouts import LockoutPolicy
@@ -24,6 +24,15 @@ class MediaConfig(Section):
     codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])  # type: ignore[arg-type]
     recordings_dir: str = "recordings"
     prompts_dir: str = "prompts"  # recorded prompts a flow names (``audio:``), under site.data_dir
+    # RTP legs (calls from the SIP edge) bind an even port in [rtp_port_min, rtp_port_max]; 0: any
+    rtp_port_min: int = Field(default=0, ge=0, le=65535)
+    rtp_port_max: int = Field(default=0, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _rtp_ports(self) -> MediaConfig:
+        if self.rtp_port_min and self.rtp_port_max < self.rtp_port_min + 1:
+            raise ValueError("rtp_port_max must be above rtp_port_min (or both 0)")
+        return self
 
 
 class AcdConfig(Section):

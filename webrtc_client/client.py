@@ -297,6 +297,7 @@ class CustomerClient(_Reconnecting):
         self.customer_token = customer_token
         self.call_id = ""
         self.route: dict[str, Any] = {}
+        self.route_fields: dict[str, Any] = {}  # more fields of the route request (the SIP edge's token)
 
     async def call(self) -> dict[str, Any]:
         """Route the call, then join its site (signalling, and WebRTC unless ``media=False``)."""
@@ -308,6 +309,7 @@ class CustomerClient(_Reconnecting):
         body: dict[str, Any] = {"caller": self.caller, "dialled": self.dialled, "request_id": uuid.uuid4().hex}
         if self.customer_token:
             body["customer_token"] = self.customer_token
+        body.update(self.route_fields)
         self.route = await self._central("/v1/calls", body)
         self.call_id, self.token, self.site = self.route["call_id"], self.route["token"], self.route["site"]
         return self.route

@@ -27,6 +27,9 @@ from enum import StrEnum
 Monotonic = Callable[[], float]
 
 
+TRUNK = ""
+"""The "address" of a route request signed by the SIP edge (its calls come from every caller)."""
+
 class TokenBucket:
     """``rate`` tokens per second up to ``burst``; :meth:`take` says how long to wait, if at all."""
 
@@ -128,11 +131,13 @@ class RouteLimits:
         long to wait."""
         if address in self.exempt:
             return None
-        by_address, by_caller = self.addresses.bucket(address), self.callers.bucket(caller)
-        for kind, bucket in ((LimitKind.ADDRESS, by_address), (LimitKind.CALLER, by_caller)):
+        buckets = [(LimitKind.CALLER, self.callers.bucket(caller))]
+        if address != TRUNK:  # the SIP edge carries every trunk call: only its callers are limited
+            buckets.insert(0, (LimitKind.ADDRESS, self.addresses.bucket(address)))
+        for kind, bucket in buckets:
             wait = bucket.wait()
             if wait > 0.0:
                 return Refusal(kind, wait)
-        by_address.take()
-        by_caller.take()
+        for _, bucket in buckets:
+            bucket.take()
         return None

@@ -96,6 +96,13 @@ class CallService:
         self._attach(lc, leg)
         return answer
 
+    async def rtp_offer(self, session: Session, sdp: str) -> str:
+        """The SIP edge's caller: an RTP leg (a re-offer after a failover replaces the old one)."""
+        lc = self._book[session.subject]
+        leg, answer = await self._switch.answer_rtp(self._leg_id(lc), sdp)
+        self._attach(lc, leg)
+        return answer
+
     def no_media(self, session: Session) -> None:
         """The caller has no audio (``no_media``): a NullLeg; the IVR takes digits by signalling."""
         lc = self._book[session.subject]

@@ -5,6 +5,7 @@ Public surface::
     MediaSwitch(config: MediaConfig, clock=..., force_transcode=False)
         start() / stop()
         answer_webrtc(leg_id, offer_sdp) -> (WebRtcLeg, answer_sdp)
+        answer_rtp(leg_id, offer_sdp) -> (RtpLeg, answer_sdp)   (plain RTP from the SIP edge)
         add_leg(leg) / leg(leg_id) / close_leg(leg_id, reason)
         new_call(call_id, customer_leg_id) -> CallMedia / call(call_id)
         play_prompt(leg_id, text, language) -> bool / stop_prompt(leg_id)
@@ -31,6 +32,7 @@ from site_node.media.errors import (
 from site_node.media.legs import Leg
 from site_node.media.prompts import MusicLibrary, PromptCache
 from site_node.media.recording import RecordingInfo
+from site_node.media.rtp import RtpLeg
 from site_node.media.switch import CallMedia, MediaSwitch
 from site_node.media.topology import CallMediaState, Mode, TapMode
 from site_node.media.webrtc import WebRtcLeg, validate_offer
@@ -54,6 +56,7 @@ __all__ = [
     "PromptCache",
     "PromptError",
     "RecordingInfo",
+    "RtpLeg",
     "TapMode",
     "UnknownLeg",
     "WebRtcLeg",

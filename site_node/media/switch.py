@@ -30,6 +30,7 @@ from site_node.media.ports import Source
 from site_node.media.prompts import MusicLibrary, PromptCache
 from site_node.media.recorded import RecordedPrompts
 from site_node.media.recording import Recorder, RecordingInfo
+from site_node.media.rtp import RtpLeg
 from site_node.media.tasks import Ticker
 from site_node.media.topology import MUSIC, CallMediaState, Hearing, Mode, TapMode, plan
 from site_node.media.webrtc import WebRtcLeg
@@ -85,6 +86,16 @@ class MediaSwitch:
         if leg_id in self._legs:
             raise BadTopology(f"leg {leg_id} already exists", leg_id=leg_id)
         leg, answer = await WebRtcLeg.answer(leg_id, offer_sdp, self.config)
+        self.add_leg(leg)
+        return leg, answer
+
+    async def answer_rtp(self, leg_id: str, offer_sdp: str) -> tuple[RtpLeg, str]:
+        """Create a plain-RTP leg (from the SIP edge) from its offer; returns it and the answer."""
+        if leg_id in self._legs:
+            raise BadTopology(f"leg {leg_id} already exists", leg_id=leg_id)
+        config = self.config
+        ports = range(config.rtp_port_min, config.rtp_port_max + 1) if config.rtp_port_min else None
+        leg, answer = await RtpLeg.answer(leg_id, offer_sdp, self.ticker, host=config.host_addresses[0], ports=ports)
         self.add_leg(leg)
         return leg, answer
 

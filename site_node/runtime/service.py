@@ -354,6 +354,9 @@ class SiteRuntime:
             self.supervisor_legs[session.subject] = leg
         return answer
 
+    async def rtp_offer(self, session: Session, sdp: str) -> str:
+        return await self.calls.rtp_offer(session, sdp)
+
     async def no_media(self, session: Session) -> None:
         if session.kind != "call":
             raise BadCommand("only a caller can join without media", error_id="signalling.forbidden")

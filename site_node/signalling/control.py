@@ -57,6 +57,11 @@ class CallControl(Protocol):
         """The client's SDP offer (already syntax-checked); return the SDP answer."""
         ...
 
+    async def rtp_offer(self, session: Session, sdp: str) -> str:
+        """The SIP edge's plain-RTP offer for its caller (a call token marked ``media: rtp``);
+        return the SDP answer of the site's RTP leg."""
+        ...
+
     async def no_media(self, session: Session) -> None:
         """A caller without audio (instead of an SDP offer): the call runs on a media-less leg,
         its digits come over signalling."""

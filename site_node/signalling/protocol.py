@@ -35,6 +35,13 @@ class Offer(_Message):
     sdp: Annotated[str, Field(min_length=1, max_length=32 * 1024)]
 
 
+class RtpOffer(_Message):
+    """The SIP edge's plain-RTP offer for its caller (only on a call token from the edge)."""
+
+    type: Literal["rtp_offer"]
+    sdp: Annotated[str, Field(min_length=1, max_length=16 * 1024)]
+
+
 class NoMedia(_Message):
     """A caller without audio sends this instead of an ``offer`` (digits then by ``digits``)."""
 
@@ -126,6 +133,7 @@ COMMANDS = frozenset({"agent_state", "wrap_up", "decline", "callback"})
 ClientMessage = Annotated[
     Join
     | Offer
+    | RtpOffer
     | NoMedia
     | Hangup
     | Hold
@@ -148,7 +156,7 @@ ClientMessage = Annotated[
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     {
-        "join", "offer", "no_media", "hangup", "hold", "resume", "transfer", "consult", "consult_complete",
+        "join", "offer", "rtp_offer", "no_media", "hangup", "hold", "resume", "transfer", "consult", "consult_complete",
         "consult_cancel", "conference", "digits", "supervise", "answer_call", "ping",
         "agent_state", "wrap_up", "decline", "callback",
     }

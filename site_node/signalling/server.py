@@ -30,6 +30,7 @@ _EVERYONE = frozenset({"call", "agent", "supervisor"})
 _AGENT = frozenset({"agent"})
 ALLOWED: dict[str, frozenset[str]] = {
     "offer": _EVERYONE,
+    "rtp_offer": frozenset({"call"}),  # and only from the SIP edge: see _dispatch
     "no_media": frozenset({"call"}),
     "hangup": _EVERYONE,
     "ping": _EVERYONE,
@@ -148,6 +149,13 @@ class SignallingServer:
             try:
                 validate_offer(message.sdp)
                 return protocol.answer(await control.offer(session, message.sdp), message.id)
+            except MediaBadSdp as exc:
+                raise BadSdp(exc.message) from exc
+        if kind == "rtp_offer":
+            if session.claims.extra.get("media") != "rtp":
+                raise Forbidden("only the SIP edge's calls send plain RTP offers")
+            try:
+                return protocol.answer(await control.rtp_offer(session, message.sdp), message.id)
             except MediaBadSdp as exc:
                 raise BadSdp(exc.message) from exc
         if kind == "ping":
