@@ -187,7 +187,7 @@ class CentralApi:
         named, mac = request.headers.get(_CLIENT), request.headers.get(_CLIENT_MAC)
         if named and mac and hmac.compare_digest(mac, self._client_mac(named, await request.read())):
             return named
-        return request.remote or ""
+        return request.remote or "unknown"
 
     async def _throttled(self, request: web.Request, caller: str, *, trunk: bool) -> web.Response | None:
         """The leader's limits, per client first, then the global capacity: a refusal or None."""
