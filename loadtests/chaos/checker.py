@@ -100,9 +100,26 @@ def one_agent_at_a_time(cdrs: dict[str, list[dict[str, Any]]]) -> list[str]:
     return bad
 
 
-def queue_order(cdrs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
+def moved_in(records: list[Any]) -> dict[tuple[str, str], float]:
+    """(call id, site) -> when central moved the call to that site (from the routing records'
+    history): a moved call waits at its new site from then on, not from its first queueing."""
+    arrived: dict[tuple[str, str], float] = {}
+    for event in records:
+        record = getattr(event, "record", None)
+        for move in (record.history.get("moves", []) if record is not None else []):
+            if move.get("at") is not None:
+                key = (record.call_id, str(move["to"]))
+                arrived[key] = max(arrived.get(key, 0.0), float(move["at"]))
+    return arrived
+
+
+def queue_order(
+    cdrs: dict[str, list[dict[str, Any]]], arrived: dict[tuple[str, str], float] | None = None
+) -> list[tuple[str, str]]:
     """Pairs (earlier arrival, later arrival) where the later one was offered first while the
-    earlier one was already waiting at the same site, queue and priority."""
+    earlier one was already waiting at the same site, queue and priority. A call moved to a site
+    (``arrived``: :func:`moved_in`) waits there only from its move on."""
+    arrived = arrived or {}
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
     for rows in cdrs.values():
         for row in rows:
@@ -126,7 +143,8 @@ def queue_order(cdrs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
                 late_offer = first_offer(late)
                 assert late_offer is not None
                 early_offer = first_offer(early)
-                waiting_then = early["queued_at"] < late_offer - EPS
+                waiting_since = max(early["queued_at"], arrived.get((early["call_id"], early["site"]), 0.0))
+                waiting_then = waiting_since < late_offer - EPS
                 still_waiting = early_offer is None or early_offer > late_offer + EPS
                 left_later = early.get("ended_at") is None or early["ended_at"] > late_offer + EPS
                 if waiting_then and still_waiting and left_later:

@@ -165,7 +165,7 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
                       if (r.get("failovers") or 0) > 0 and r.get("end_reason") != "failed_over")
     recoveries = [f["recovery_s"] for f in fault_rows]
     load = json.loads(locust_report.read_text()) if locust_report.exists() else {}
-    inversions = checker.queue_order(cdrs)
+    inversions = checker.queue_order(cdrs, checker.moved_in(records))
     two_agents = checker.one_agent_at_a_time(cdrs)
     inconsistent = checker.agents_consistent(statuses)
     return {

@@ -109,3 +109,23 @@ def test_a_conversation_resumed_after_its_site_was_killed_is_not_a_queue_jump() 
     assert checker.queue_order({"waiting": [waiting], "talk": [resumed]}) == []
     requeued = {**resumed, "resumed_from": "queued"}  # it waited at the failed site: order counts
     assert checker.queue_order({"waiting": [waiting], "talk": [requeued]}) == [("waiting", "talk")]
+
+
+def test_a_call_moved_to_a_site_waits_there_only_from_its_move() -> None:
+    """Seen in a chaos run: a call queued at east since t=2 was moved to north at t=28; north had
+    served a later caller at t=21, before the moved call was there: not a lost position."""
+    moved = row("moved", "north", original_arrival_at=1.0, queued_at=2.0, first_offered_at=28.5, ended_at=32.0,
+                resumed_from="offered")
+    served = row("served", "north", original_arrival_at=3.0, queued_at=4.0, first_offered_at=21.0, ended_at=23.0)
+    cdrs = {"moved": [moved], "served": [served]}
+    assert checker.queue_order(cdrs) == [("moved", "served")]  # without the routing history
+    assert checker.queue_order(cdrs, {("moved", "north"): 28.0}) == []
+    assert checker.queue_order(cdrs, {("moved", "north"): 20.0}) == [("moved", "served")]  # it was there
+
+
+def test_moves_are_read_from_the_routing_records_history() -> None:
+    from types import SimpleNamespace
+
+    history = {"moves": [{"at": 10.0, "from": "a", "to": "b"}, {"at": 30.0, "from": "b", "to": "c"}]}
+    events = [SimpleNamespace(record=SimpleNamespace(call_id="x", history=history)), SimpleNamespace(record=None)]
+    assert checker.moved_in(events) == {("x", "b"): 10.0, ("x", "c"): 30.0}
