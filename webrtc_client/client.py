@@ -344,11 +344,22 @@ class CustomerClient(_Reconnecting):
         if how == "tones" and self.phone is not None:
             self.phone.send_tones(digits)
             await asyncio.sleep(0.2 * len(digits))
-        elif how == "datachannel" and self.phone is not None and self.phone.send_datachannel(digits):
+        elif how == "datachannel" and self.phone is not None and await self._datachannel(digits):
             return
         else:
             assert self.sig is not None
             await self.sig.request({"type": "digits", "digits": digits})
+
+    async def _datachannel(self, digits: str, wait_s: float = 3.0) -> bool:
+        """Send over the data channel, waiting a moment for it to open: keys sent meanwhile by
+        signalling could overtake keys sent later over the channel (order matters)."""
+        assert self.phone is not None
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while not self.phone.send_datachannel(digits):
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def ask_callback(self) -> None:
         assert self.sig is not None
