@@ -106,7 +106,9 @@ def moved_in(records: list[Any]) -> dict[tuple[str, str], float]:
     arrived: dict[tuple[str, str], float] = {}
     for event in records:
         record = getattr(event, "record", None)
-        for move in (record.history.get("moves", []) if record is not None else []):
+        if record is None:
+            continue
+        for move in record.history.get("moves", []):
             if move.get("at") is not None:
                 key = (record.call_id, str(move["to"]))
                 arrived[key] = max(arrived.get(key, 0.0), float(move["at"]))
