@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -35,6 +35,19 @@ T1, T2 = 0.5, 4.0
 # central's and the site's refusals -> what the carrier hears
 _SIP_FOR = {"route.no_site": 503, "route.busy": 503, "central.unreachable": 503, "central.starting": 503,
             "cluster.not_leader": 503, "signalling.bad_sdp": 488, "route.bad_number": 484}  # fmt: skip
+
+
+# A site's part of a call ends with these when the call itself goes on elsewhere.
+_NOT_THE_END = frozenset({"failed_over", "transferred_out"})
+
+
+def site_ended(event: Mapping[str, Any], *, current: bool) -> bool:
+    """Whether an ``ended`` event from a site ends the carrier's call: only from the site the
+    edge is attached to now (``current``; an older socket's events belong to a site the call
+    has left), and not when it says the call went on elsewhere."""
+    data = event.get("data")
+    reason = data.get("reason") if isinstance(data, dict) else None
+    return current and reason not in _NOT_THE_END
 
 
 class EdgeClient(CustomerClient):
@@ -182,7 +195,12 @@ class EdgeCall:
         await self.ua.request(self._bye(), self._bye_destination())
 
     async def _watch_site(self) -> None:
-        """Until the call ends: an ``ended`` event from the site, or the client giving up."""
+        """Until the call ends: an ``ended`` event from the site, or central saying it is over.
+
+        A lost socket is a re-attach in progress (the client is finding where the call is now):
+        nothing about it ends the carrier's call. Only an ``ended`` that ends the call itself
+        (:func:`site_ended`) on the socket the client is attached through does, or the client
+        giving up because central says the call is over (``call.ended`` / ``call.unknown``)."""
         client = self.client
         assert client is not None
         while not self.ended.is_set():
@@ -201,7 +219,11 @@ class EdgeCall:
                     task.cancel()
                 await asyncio.gather(ended, closed, return_exceptions=True)
             if ended.done() and not ended.cancelled() and ended.exception() is None:
-                break
+                event = ended.result()
+                if site_ended(event, current=client.sig is sig):
+                    break
+                log(_log, logging.INFO, "site event does not end the carrier's call", call_id=self.call_id,
+                    reason=str((event.get("data") or {}).get("reason")))  # fmt: skip
         if not self.ended.is_set():
             self.tasks.spawn(self.hang_up("site_ended"), "bye")
 
