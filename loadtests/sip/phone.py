@@ -25,7 +25,7 @@ from site_node.media.codecs import PCMU, AudioDecoder, AudioEncoder
 from site_node.media.rtp_sdp import RtpMedia, build_sdp, parse_sdp
 from site_node.media.rtp_wire import BadPacket, EventReceiver, RtpPacket, event_packets, parse_rtp
 from site_node.sip.message import SipMessage, new_branch, new_tag, parse, response, split_list
-from webrtc_client.audio import Receiver
+from webrtc_client.audio import Receiver, dtmf_samples
 
 EVENT_PT = 101
 T1 = 0.5
@@ -84,6 +84,7 @@ class SipPhone:
         self._target = ""
         self._remote_media: RtpMedia | None = None
         self._keys: list[str] = []
+        self._pcm = np.zeros(0, np.int16)  # in-band samples to play before the voice
         self._events = EventReceiver()
         self._decoder = AudioDecoder(PCMU, output_rate=8000)
         self._last_in: float | None = None
@@ -229,6 +230,10 @@ class SipPhone:
         """Keys as RFC 2833 telephone-events (100 ms each, 100 ms apart), in the voice's stead."""
         self._keys.extend(keys)
 
+    def tones(self, keys: str) -> None:
+        """Keys as in-band DTMF in the PCMU audio (100 ms each, 100 ms apart)."""
+        self._pcm = np.concatenate([self._pcm, dtmf_samples(keys)[::6]])  # 48 kHz -> 8 kHz (tones far below 4 kHz)
+
     async def _voice(self) -> None:
         assert self._rtp is not None and self._remote_media is not None
         encoder = AudioEncoder(PCMU, input_rate=8000)
@@ -250,6 +255,11 @@ class SipPhone:
                     packet = RtpPacket(pt, seq, key_ts, ssrc, payload, marker)
                 else:
                     packet = RtpPacket(0, seq, ts, ssrc, encoder.encode(np.zeros(160, np.int16))[0])
+            elif len(self._pcm):
+                chunk, self._pcm = self._pcm[:160], self._pcm[160:]
+                pcm = np.zeros(160, np.int16)
+                pcm[: len(chunk)] = chunk
+                packet = RtpPacket(0, seq, ts, ssrc, encoder.encode(pcm)[0])
             else:
                 t = (n * 160 + np.arange(160)) / 8000
                 pcm = (9000 * np.sin(2 * np.pi * (self.tone_hz or 0) * t)).astype(np.int16) if self.tone_hz else \
