@@ -99,6 +99,11 @@ class SipPhone:
         return self
 
     @property
+    def remote_media(self) -> RtpMedia | None:
+        """Where the network said to send our RTP (the 200 OK's SDP)."""
+        return self._remote_media
+
+    @property
     def sip_port(self) -> int:
         assert self._sip is not None
         return int(self._sip.get_extra_info("sockname")[1])

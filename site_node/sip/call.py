@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ import aiohttp
 
 from cluster.logs import log
 from cluster.tasks import TaskOwner
+from site_node.media.errors import BadSdp
 from site_node.media.rtp_sdp import RtpMedia, build_sdp, parse_sdp
 from site_node.sip.message import SipMessage, new_branch, new_tag, response, split_list, split_uri, uri_of
 from site_node.sip.relay import RtpRelay
@@ -33,8 +35,12 @@ if TYPE_CHECKING:
 _log = logging.getLogger("site_node.sip")
 T1, T2 = 0.5, 4.0
 # central's and the site's refusals -> what the carrier hears
+# (a caller refused for calling too often hears busy; a center that cannot take calls says 503,
+# so the carrier may route the call elsewhere)
 _SIP_FOR = {"route.no_site": 503, "route.busy": 503, "central.unreachable": 503, "central.starting": 503,
-            "cluster.not_leader": 503, "signalling.bad_sdp": 488, "route.bad_number": 484}  # fmt: skip
+            "cluster.not_leader": 503, "signalling.bad_sdp": 488, "route.bad_number": 484,
+            "route.rate_limited": 486}  # fmt: skip
+_ANSWER_DIRECTION = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "sendrecv": "sendrecv"}
 
 
 # A site's part of a call ends with these when the call itself goes on elsewhere.
@@ -57,12 +63,21 @@ class EdgeClient(CustomerClient):
                  edge_token: str, offer: Callable[[], str], on_answer: Callable[[str], None]) -> None:  # fmt: skip
         super().__init__(central_urls, caller=caller, dialled=dialled, media=False, http=http)
         self.route_fields = {"edge_token": edge_token}
+        self.route_patience_s = 3.0
         self._offer = offer
         self._on_answer = on_answer
 
     async def _without_media(self, sig: Signalling) -> None:
         reply = await sig.request({"type": "rtp_offer", "sdp": self._offer()})
         self._on_answer(str(reply["sdp"]))
+
+    async def _central(self, path: str, body: dict[str, Any], *, patience_s: float = 10.0) -> dict[str, Any]:
+        """A new call's route request waits ``route_patience_s`` at most for a central that
+        cannot answer: the carrier then gets 503 and may try another route. (Finding a call
+        again after a failover keeps the client's full patience.)"""
+        if path == "/v1/calls":
+            patience_s = min(patience_s, self.route_patience_s)
+        return await super()._central(path, body, patience_s=patience_s)
 
 
 class EdgeCall:
@@ -84,6 +99,8 @@ class EdgeCall:
         self.local_sdp = ""
         self.ended = asyncio.Event()
         self.end_reason = ""
+        self.held = False  # the carrier put the call on hold (a sendonly/inactive re-INVITE)
+        self._session_id = secrets.randbelow(2**31)
 
     # ---- set-up ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -100,6 +117,7 @@ class EdgeCall:
         self.client = EdgeClient(self.ua.config.central_urls, caller=caller, dialled=dialled,
                                  http=self.ua.http, edge_token=token, offer=self._site_offer,
                                  on_answer=self._site_answered)  # fmt: skip
+        self.client.route_patience_s = self.ua.config.route_patience_s
         try:
             async with asyncio.timeout(self.ua.config.setup_timeout_s):
                 await self.client.call()
@@ -116,7 +134,8 @@ class EdgeCall:
                          self.offer.event_pt)  # fmt: skip
         self.state = "answered"
         contact = [("contact", f"<sip:edge@{self.ua.address}>")]
-        ok = response(self.invite, 200, to_tag=self.local_tag, headers=contact, body=build_sdp(local))
+        ok = response(self.invite, 200, to_tag=self.local_tag, headers=contact,
+                      body=build_sdp(local, session_id=self._session_id))  # fmt: skip
         self.local_sdp = ok.body
         await self._send_final(ok)
         self.tasks.spawn(self._watch_site(), "watch-site")
@@ -166,9 +185,30 @@ class EdgeCall:
             self.ua.send(response(self.invite, 100), self.source)
 
     def reinvite(self, request: SipMessage, source: tuple[str, int]) -> None:
-        """A re-INVITE (session refresh, hold): accepted, our media stays as it is."""
+        """A re-INVITE (session refresh, hold, resume, a new carrier media address): 200 with
+        our same address and codec, in the direction that answers the offer's (``sendonly``
+        -> ``recvonly``: hold); the relay sends to the carrier's new address if it moved. An
+        offer we cannot carry is 488 and changes nothing."""
+        media = self.offer
+        if request.body:
+            try:
+                media = parse_sdp(request.body)
+            except BadSdp as exc:
+                self.ua.send(response(request, 488, reason=f"Not Acceptable Here ({exc.message[:60]})"), source)
+                return
+            if self._codec is not None and self._codec[1] not in {name for _, name in media.codecs}:
+                self.ua.send(response(request, 488, reason="Not Acceptable Here (the call's codec is gone)"), source)
+                return
+            self.relay.carrier_remote = (media.host, media.port)
+        self.held = self.relay.hold = media.direction in ("sendonly", "inactive")
+        log(_log, logging.INFO, "re-INVITE", call_id=self.call_id, direction=media.direction)
+        sdp = self.local_sdp
+        if self._codec is not None:
+            local = RtpMedia(self.ua.config.rtp_host, RtpRelay.port_of(self.relay.carrier), (self._codec,),
+                             media.event_pt, _ANSWER_DIRECTION.get(media.direction, "sendrecv"))  # fmt: skip
+            sdp = build_sdp(local, session_id=self._session_id)
         contact = [("contact", f"<sip:edge@{self.ua.address}>")]
-        self.ua.send(response(request, 200, to_tag=self.local_tag, headers=contact, body=self.local_sdp), source)
+        self.ua.send(response(request, 200, to_tag=self.local_tag, headers=contact, body=sdp), source)
 
     async def cancel(self) -> None:
         """CANCEL before the answer: 487 to the INVITE, the call hung up at the site if routed."""

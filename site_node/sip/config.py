@@ -28,6 +28,7 @@ class SipConfig(Section):
     # The dial plan: the service numbers this trunk takes. Anything else is 404 before central.
     numbers: list[str] = Field(default_factory=lambda: list(DEMO_NUMBERS), min_length=1)
     setup_timeout_s: float = Field(default=15.0, gt=0)  # route + join + RTP offer, or 503
+    route_patience_s: float = Field(default=3.0, gt=0)  # no central can route the call by then: 503
 
     @field_validator("central_urls", "numbers", mode="before")
     @classmethod

@@ -39,6 +39,7 @@ class RtpRelay:
         self._last_in_ts = 0
         self.to_site = 0
         self.to_carrier = 0
+        self.hold = False  # the carrier asked not to be sent media (sendonly/inactive): dropped
 
     async def open(self) -> RtpRelay:
         self.carrier = await self._bind(self._from_carrier)
@@ -70,7 +71,7 @@ class RtpRelay:
             self.to_site += 1
 
     def _from_site(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        if self.carrier is None or self.carrier_remote is None:
+        if self.carrier is None or self.carrier_remote is None or self.hold:
             return
         try:
             packet = parse_rtp(data)

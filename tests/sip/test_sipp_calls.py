@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from cluster.launcher import LocalCluster
+from loadtests.sip.phone import SipPhone
+from site_node.media.rtp_sdp import parse_sdp
 from tests.e2e.helpers import agent_ready, final_cdr
 from tests.sip.conftest import needs_sip
-from webrtc_client.audio import hears
+from webrtc_client.audio import hears, hears_sound
 
 pytestmark = [pytest.mark.slow, needs_sip]
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,3 +91,36 @@ async def test_unknown_number_is_404_and_routes_nothing(cluster: LocalCluster) -
 async def test_malformed_invite_is_400(cluster: LocalCluster) -> None:
     code, out = await sipp(cluster, "uac_malformed.xml", "95589", timeout_s=20)
     assert code == 0, out
+
+
+async def test_hold_and_resume_by_reinvite(cluster: LocalCluster) -> None:
+    """SIPp: a=sendonly is answered a=recvonly, a=sendrecv again a=sendrecv, same media port."""
+    code, out = await sipp(cluster, "uac_hold.xml", "95589", timeout_s=30)
+    assert code == 0, out
+
+
+async def test_hold_stops_media_to_the_caller_and_resume_brings_it_back(cluster: LocalCluster) -> None:
+    assert cluster.sip_address is not None
+    phone = await SipPhone(cluster.sip_address, caller="+8613800000031").open()
+    try:
+        assert await phone.call("95589") == 200
+        assert await hears_sound(phone.receiver), "the caller hears no welcome"
+        before = phone.remote_media
+        assert before is not None
+        held = await phone.reinvite("sendonly")
+        assert held is not None and held.status == 200
+        answer = parse_sdp(held.body)
+        assert (answer.direction, answer.host, answer.port) == ("recvonly", before.host, before.port)
+        await asyncio.sleep(0.3)
+        count = phone.packets_in
+        await asyncio.sleep(1.0)
+        assert phone.packets_in - count <= 2, "media still reaches a caller on hold"
+        resumed = await phone.reinvite("sendrecv")
+        assert resumed is not None and resumed.status == 200 and parse_sdp(resumed.body).direction == "sendrecv"
+        count = phone.packets_in
+        await asyncio.sleep(1.0)
+        assert phone.packets_in - count >= 30, "media does not come back after the hold"
+        assert [m.method for m in phone.requests] == []
+        assert await phone.hangup() == 200
+    finally:
+        await phone.close()
