@@ -92,6 +92,7 @@ class EdgeCall:
         self.offer = parse_sdp(invite.body)  # BadSdp: the UA answers 488
         self.relay = RtpRelay(ua.config.rtp_host, ua.config.rtp_ports())
         self.client: EdgeClient | None = None
+        self.our_call_id: str | None = None  # the cluster's call id (the CDR's), once routed
         self._codec: tuple[int, str] | None = None  # what the site chose; re-offers keep it
         self._final: bytes | None = None
         self._acked = asyncio.Event()
@@ -101,6 +102,10 @@ class EdgeCall:
         self.end_reason = ""
         self.held = False  # the carrier put the call on hold (a sendonly/inactive re-INVITE)
         self._session_id = secrets.randbelow(2**31)
+
+    def _ids(self) -> dict[str, str | None]:
+        """For log lines: the SIP Call-ID and ours (the CDR's, once central routed the call)."""
+        return {"sip_call_id": self.call_id, "call_id": self.our_call_id}
 
     # ---- set-up ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -122,14 +127,16 @@ class EdgeCall:
             async with asyncio.timeout(self.ua.config.setup_timeout_s):
                 await self.client.call()
         except ClientError as exc:
-            log(_log, logging.WARNING, "call set-up refused", call_id=self.call_id, error_id=exc.error_id)
+            log(_log, logging.WARNING, "call set-up refused", **self._ids(), error_id=exc.error_id)
             await self._fail(_SIP_FOR.get(exc.error_id, 500), exc.error_id)
             return
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            log(_log, logging.WARNING, "call set-up failed", call_id=self.call_id, error=str(exc))
+            log(_log, logging.WARNING, "call set-up failed", **self._ids(), error=str(exc))
             await self._fail(503, "setup_failed")
             return
         assert self._codec is not None
+        self.our_call_id = self.client.call_id
+        self.ua.call_outcome("answered")
         local = RtpMedia(self.ua.config.rtp_host, RtpRelay.port_of(self.relay.carrier), (self._codec,),
                          self.offer.event_pt)  # fmt: skip
         self.state = "answered"
@@ -139,7 +146,7 @@ class EdgeCall:
         self.local_sdp = ok.body
         await self._send_final(ok)
         self.tasks.spawn(self._watch_site(), "watch-site")
-        log(_log, logging.INFO, "call answered", call_id=self.call_id, cluster_call=self.client.call_id)
+        log(_log, logging.INFO, "call answered", **self._ids())
 
     def _site_offer(self) -> str:
         codecs = (self._codec,) if self._codec is not None else self.offer.codecs
@@ -157,17 +164,20 @@ class EdgeCall:
         interval = T1
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 64 * T1
+        self.ua.send(message, self.source)  # counted and in the ladder; retransmissions are not
         while not self._acked.is_set() and loop.time() < deadline:
-            self.ua.send_raw(self._final, self.source)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self._acked.wait()
+            if not self._acked.is_set():
+                self.ua.send_raw(self._final, self.source)
             interval = min(2 * interval, T2) if message.status >= 200 else interval
         if not self._acked.is_set() and message.status < 300:
             await self.hang_up("no_ack")
 
     async def _fail(self, status: int, why: str) -> None:
         self.state = "failing"
+        self.ua.call_outcome(str(status))
         await self._release_cluster_side()
         await self._send_final(response(self.invite, status, to_tag=self.local_tag, reason=None))
         self._finish(why)
@@ -201,7 +211,7 @@ class EdgeCall:
                 return
             self.relay.carrier_remote = (media.host, media.port)
         self.held = self.relay.hold = media.direction in ("sendonly", "inactive")
-        log(_log, logging.INFO, "re-INVITE", call_id=self.call_id, direction=media.direction)
+        log(_log, logging.INFO, "re-INVITE", **self._ids(), direction=media.direction)
         sdp = self.local_sdp
         if self._codec is not None:
             local = RtpMedia(self.ua.config.rtp_host, RtpRelay.port_of(self.relay.carrier), (self._codec,),
@@ -215,6 +225,7 @@ class EdgeCall:
         if self.state != "trying":
             return
         self.state = "cancelled"
+        self.ua.call_outcome("cancelled")
         await self.tasks.stop()
         self.tasks = TaskOwner(f"sip-call-{self.call_id[:12]}")
         await self._release_cluster_side()
@@ -262,7 +273,7 @@ class EdgeCall:
                 event = ended.result()
                 if site_ended(event, current=client.sig is sig):
                     break
-                log(_log, logging.INFO, "site event does not end the carrier's call", call_id=self.call_id,
+                log(_log, logging.INFO, "site event does not end the carrier's call", **self._ids(),
                     reason=str((event.get("data") or {}).get("reason")))  # fmt: skip
         if not self.ended.is_set():
             self.tasks.spawn(self.hang_up("site_ended"), "bye")
@@ -302,7 +313,7 @@ class EdgeCall:
             self.end_reason = reason
             self.state = "ended"
             self.ended.set()
-            log(_log, logging.INFO, "call ended", call_id=self.call_id, reason=reason)
+            log(_log, logging.INFO, "call ended", **self._ids(), reason=reason)
             self.ua.forget_later(self)
 
     async def stop(self) -> None:
