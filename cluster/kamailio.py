@@ -5,7 +5,8 @@ writes ``kamailio.cfg`` and ``dispatcher.list`` into its run directory and start
 ``kamailio -DD -E -f kamailio.cfg`` as a child. Kamailio is the carrier-facing proxy: it takes
 every call on one address, sends each new INVITE to a live edge from the dispatcher set (round
 robin), pings every edge with OPTIONS each second (an edge that stops answering is skipped
-until it answers again), tries the next edge when one does not answer or says 503, and stays
+until it answers again), tries the next edge when one does not answer or says 503 (a 503 does
+not take the edge out: it speaks for the cluster behind it), and stays
 in the path of the dialog (``record_route``), so BYEs either way pass through it.
 """
 
@@ -71,8 +72,10 @@ request_route {{
 
 failure_route[NEXT_EDGE] {{
     if (t_is_canceled()) {{ exit; }}
+    # an edge that does not answer is taken out (until it answers OPTIONS again); a 503 from
+    # an edge is the cluster's (no site, central busy): try the next edge, keep this one in
+    if (t_branch_timeout()) {{ ds_mark_dst("ip"); }}
     if (t_branch_timeout() || t_check_status("503")) {{
-        ds_mark_dst("ip");
         if (ds_next_dst()) {{ t_on_failure("NEXT_EDGE"); t_relay(); exit; }}
     }}
 }}

@@ -123,6 +123,7 @@ class LocalCluster:
     sip_edges: int = 0  # SIP edges behind one Kamailio (the demo's default is 1); needs kamailio
     sip_procs: list[Proc] = field(default_factory=list)  # Kamailio and the edges
     sip_address: tuple[str, int] | None = None  # the trunk's address (Kamailio), once started
+    sip_metrics_urls: list[str] = field(default_factory=list)  # each edge's /metrics
     etcd: EtcdCluster | None = None
     procs: list[Proc] = field(default_factory=list)
     agent_procs: list[Proc] = field(default_factory=list)
@@ -241,9 +242,10 @@ class LocalCluster:
         central_urls = ",".join(p.url for p in self.procs if p.role == "central")
         edges: list[tuple[str, int]] = []
         for i in range(self.sip_edges):
-            port, name = self._port(61 + i), f"sip-edge-{i + 1}"
+            port, name, metrics_port = self._port(61 + i), f"sip-edge-{i + 1}", self._port(71 + i)
             args = [sys.executable, "-m", "cluster.cli", "sip-edge", "--name", name, "--port", str(port),
-                    "--central", central_urls]  # fmt: skip
+                    "--central", central_urls, "--metrics-port", str(metrics_port)]  # fmt: skip
+            self.sip_metrics_urls.append(f"http://127.0.0.1:{metrics_port}/metrics")
             self.sip_procs.append(Proc("sip-edge", name, port, args, env, self.base_dir / f"{name}.log"))
             edges.append(("127.0.0.1", port))
         trunk = ("127.0.0.1", self._port(60))

@@ -15,7 +15,7 @@ from cluster.logs import call_context, log
 from cluster.tasks import TaskOwner
 from site_node.call import EndReason, call_from_record
 from site_node.calls.live import CallBook, LiveCall
-from site_node.calls.ports import Ender
+from site_node.calls.ports import Ender, Leaving
 from site_node.media.codecs import CodecSpec
 from site_node.media.legs import Leg
 from site_node.media.null_leg import NullLeg
@@ -53,6 +53,7 @@ class CallService:
         owner: TaskOwner,
         clock: Clock,
         gone_grace_s: float,
+        leaving: Leaving | None = None,
     ) -> None:
         self._site = site
         self._book = book
@@ -65,6 +66,7 @@ class CallService:
         self._owner = owner
         self._clock = clock
         self._gone_grace_s = gone_grace_s
+        self._leaving = leaving
 
     # ---- joining -----------------------------------------------------------------------------
     async def join(self, session: Session) -> dict[str, Any]:
@@ -124,11 +126,19 @@ class CallService:
         lc = self._book.get(session.subject)
         if lc is not None and lc.session is session:
             lc.session = None
-            self._owner.timer(f"call-gone:{lc.call_id}", self._gone_grace_s, lambda: self._gone(lc.call_id))
+            trunk = session.claims.extra.get("media") == "rtp"  # the SIP edge's socket, not a caller's
+            self._owner.timer(f"call-gone:{lc.call_id}", self._gone_grace_s, lambda: self._gone(lc.call_id, trunk))
 
-    def _gone(self, call_id: str) -> None:
+    def _gone(self, call_id: str, trunk: bool = False) -> None:
+        """Nobody came back within the grace: a web caller hung up; a SIP edge that neither
+        re-joined nor hung up has died with the caller's line (the edge re-joins within the
+        grace after a site failover), so the caller is called back (:meth:`Leaving.trunk_lost`)."""
         lc = self._book.get(call_id)
-        if lc is not None and lc.session is None:
+        if lc is None or lc.session is not None:
+            return
+        if trunk and self._leaving is not None:
+            self._leaving.trunk_lost(lc)
+        else:
             self._ender.end_call(lc, by="customer")
 
     def _leg_id(self, lc: LiveCall) -> str:

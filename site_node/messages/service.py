@@ -40,13 +40,13 @@ class Messages:
         self._book = book
         self._ender = ender
 
-    async def request_callback(self, lc: LiveCall, number: str | None) -> None:
+    async def request_callback(self, lc: LiveCall, number: str | None, *, due_at: float | None = None) -> None:
         now = self._clock.now()
         await self._storage.callbacks.request_callback(
             CallbackRequest(
                 phone=number or lc.call.caller_number,
                 requested_at=now,
-                due_at=now,
+                due_at=now if due_at is None else due_at,
                 customer_id=lc.call.data.customer_id,
                 call_id=lc.call_id,
                 site=self._site,
@@ -59,6 +59,18 @@ class Messages:
         """Stop waiting: the request is stored and the call ends as ``callback_requested``."""
         self._owner.spawn(self.request_callback(lc, lc.call.caller_number), f"callback-{lc.call_id}")
         self._ender.end_call(lc, by=by, reason=EndReason.CALLBACK_REQUESTED)
+
+    def trunk_lost(self, lc: LiveCall) -> None:
+        """The SIP edge that held this caller's phone line died (the line is gone with it): a
+        callback is stored, due at the call's first arrival so it keeps its place among the
+        callbacks (dialled in the order the callers first called). A waiting call ends as
+        ``callback_requested``; one with an agent ends as it would (``answered_completed``)
+        with ``callback_requested`` set. The log says ``by=trunk_lost``."""
+        due = lc.call.original_arrival_at
+        waiting = lc.call.state in (CallState.IN_IVR, CallState.QUEUED)
+        lc.call.callback_requested = True  # in the CDR even if it is written before the request lands
+        self._owner.spawn(self.request_callback(lc, lc.call.caller_number, due_at=due), f"callback-{lc.call_id}")
+        self._ender.end_call(lc, by="trunk_lost", reason=EndReason.CALLBACK_REQUESTED if waiting else None)
 
     def customer_callback(self, session: Session) -> None:
         lc = self._book[session.subject]

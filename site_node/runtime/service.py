@@ -299,6 +299,7 @@ class SiteRuntime:
             owner=owner,
             clock=clock,
             gone_grace_s=timers.gone_grace_s,
+            leaving=self.messages,
         )
 
     async def stop(self) -> None:

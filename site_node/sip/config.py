@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from cluster.config import ClusterSettings, Section
+from cluster.config import ClusterSettings, MetricsConfig, Section
 
 DEMO_NUMBERS = ["95588", "95589", "95590", "95599"]
 
@@ -28,6 +28,10 @@ class SipConfig(Section):
     # The dial plan: the service numbers this trunk takes. Anything else is 404 before central.
     numbers: list[str] = Field(default_factory=lambda: list(DEMO_NUMBERS), min_length=1)
     setup_timeout_s: float = Field(default=15.0, gt=0)  # route + join + RTP offer, or 503
+    ladder_log: bool = True  # a log line per SIP message (site_node.sip.metrics)
+    # /metrics (Prometheus) on its own listener; unset port: none
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    route_patience_s: float = Field(default=3.0, gt=0)  # no central can route the call by then: 503
 
     @field_validator("central_urls", "numbers", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from site_node.sip.call import T1, T2, EdgeCall
 from site_node.sip.config import SipConfig
 from site_node.sip.errors import BadMessage, NotInDialPlan, SipError
 from site_node.sip.message import SipMessage, param, parse, response, split_uri
+from site_node.sip.metrics import SipCollector, SipCounts, ladder, register, unregister
 
 _log = logging.getLogger("site_node.sip")
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
@@ -50,7 +51,8 @@ class SipUserAgent:
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[str, asyncio.Future[SipMessage]] = {}
         self._answered: OrderedDict[tuple[str, str], bytes] = OrderedDict()  # non-INVITE retransmissions
-        self.counts: dict[str, int] = {}
+        self.metrics = SipCounts()
+        self._collector: SipCollector | None = None
 
     async def start(self) -> None:
         self.http = aiohttp.ClientSession()
@@ -58,6 +60,10 @@ class SipUserAgent:
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _Protocol(self), local_addr=(self.config.host, self.config.port)
         )
+        try:
+            self._collector = register(self)
+        except ValueError:  # another user agent in this process (tests) already reports
+            log(_log, logging.WARNING, "sip metrics already registered in this process")
         log(_log, logging.INFO, "sip edge listening", address=self.address)
 
     async def stop(self) -> None:
@@ -68,12 +74,24 @@ class SipUserAgent:
             self._transport.close()
         if self.http is not None:
             await self.http.close()
+        unregister(self._collector)
+        self._collector = None
 
     # ---- sending -----------------------------------------------------------------------------
     def send(self, message: SipMessage, dest: tuple[str, int]) -> None:
         self.send_raw(message.to_bytes(), dest)
-        key = f"sent_{message.status}" if message.method is None else f"sent_{message.method}"
-        self.counts[key] = self.counts.get(key, 0) + 1
+        if message.method is None:
+            self.metrics.responses[((message.get("cseq") or " ?").rsplit(" ", 1)[-1], message.status)] += 1
+        self.ladder(message, "out", dest)
+
+    def ladder(self, message: SipMessage, direction: str, peer: tuple[str, int]) -> None:
+        if self.config.ladder_log:
+            call = self.calls.get(message.call_id)
+            ladder(message, direction, peer, call.our_call_id if call is not None else None)
+
+    def call_outcome(self, outcome: str) -> None:
+        """How a new call's set-up ended: ``answered``, a refusal's code, ``cancelled``."""
+        self.metrics.calls[outcome] += 1
 
     def send_raw(self, data: bytes, dest: tuple[str, int]) -> None:
         if self._transport is not None and not self._transport.is_closing():
@@ -113,11 +131,13 @@ class SipUserAgent:
             self._refuse(data, exc, source)
             return
         if message.method is None:
+            self.ladder(message, "in", source)
             future = self._pending.get(message.branch)
             if future is not None and not future.done() and message.status >= 200:
                 future.set_result(message)
             return
-        self.counts[f"recv_{message.method}"] = self.counts.get(f"recv_{message.method}", 0) + 1
+        self.metrics.requests[message.method] += 1
+        self.ladder(message, "in", source)
         cached = self._answered.get((message.branch, message.method))
         if cached is not None:
             self.send_raw(cached, source)
@@ -125,6 +145,8 @@ class SipUserAgent:
         try:
             self._dispatch(message, source)
         except SipError as exc:
+            if message.method == "INVITE" and message.call_id not in self.calls:
+                self.call_outcome(str(exc.sip_code))
             self._reply(message, exc.sip_code, source, reason=exc.sip_reason)
 
     def _refuse(self, data: bytes, error: SipError, source: tuple[str, int]) -> None:
@@ -174,6 +196,7 @@ class SipUserAgent:
     def _new_call(self, invite: SipMessage, source: tuple[str, int]) -> None:
         user = split_uri(invite.uri)[0]
         if not user:
+            self.call_outcome("484")
             self._reply(invite, 484, source)
             return
         if user not in self.config.numbers:
@@ -183,13 +206,18 @@ class SipUserAgent:
         try:
             call = EdgeCall(self, invite, source)
         except BadSdp as exc:
+            self.call_outcome("488")
             self._reply(invite, 488, source, reason=f"Not Acceptable Here ({exc.message[:60]})")
             return
         self.calls[call.call_id] = call
         call.start()
 
     def forget_later(self, call: EdgeCall) -> None:
-        """Keep an ended call a while (retransmissions, a late ACK), then forget it."""
+        """Keep an ended call a while (retransmissions, a late ACK), then forget it; its RTP
+        counts go to the totals."""
+        for direction, stats in call.relay.stats.items():
+            self.metrics.rtp_packets[direction] += stats.packets
+            self.metrics.rtp_lost[direction] += stats.lost
 
         def forget() -> None:
             if self.calls.get(call.call_id) is call:
