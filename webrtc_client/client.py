@@ -29,11 +29,14 @@ _ids = itertools.count(1)
 
 
 class ClientError(Exception):
-    def __init__(self, error_id: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, error_id: str, message: str, status: int | None = None, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(f"[{error_id}] {message}")
         self.error_id = error_id
         self.message = message
         self.status = status
+        self.retry_after_s = retry_after_s  # central's call.moving / agent.moving: ask again this soon
 
 
 async def post_json(
@@ -42,8 +45,10 @@ async def post_json(
     async with http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
         data = await response.json(content_type=None)
         if response.status >= 400:
+            retry_after = (data.get("details") or {}).get("retry_after_s")
             raise ClientError(
-                str(data.get("error_id", f"http.{response.status}")), str(data.get("message", "")), response.status
+                str(data.get("error_id", f"http.{response.status}")), str(data.get("message", "")), response.status,
+                float(retry_after) if isinstance(retry_after, int | float) else None,
             )
         return data  # type: ignore[no-any-return]
 
@@ -217,9 +222,12 @@ class _Reconnecting:
         return joined
 
     async def _central(self, path: str, body: dict[str, Any], *, patience_s: float = 10.0) -> dict[str, Any]:
-        """Ask any central replica; while none can answer (a leader election, a busy leader)
-        keep trying the replicas for up to ``patience_s``."""
+        """Ask any central replica; while none can answer (a leader election, a busy leader, a
+        move still pending) keep trying the replicas for up to ``patience_s``. Central's
+        reconnect answers wait for the move themselves: a retry follows at once or after the
+        ``retry_after_s`` it names."""
         last: Exception | None = None
+        pause = 0.25
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience_s
         while True:
@@ -232,9 +240,11 @@ class _Reconnecting:
                     if exc.status is None or exc.status < 500:
                         raise
                     last = exc
+                    if exc.retry_after_s is not None:
+                        pause = min(exc.retry_after_s, 1.0)
             if loop.time() >= deadline:
                 raise ClientError("central.unreachable", f"no central replica answered: {last}")
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(pause)
 
     async def _relocate(self) -> str:
         raise AssertionError("subclasses say where to go")
@@ -262,7 +272,7 @@ class _Reconnecting:
                     break
                 except (ClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                     _log.info("re-attach failed (%s); retrying", exc)
-                    await asyncio.sleep(0.25)
+                    await asyncio.sleep(0.1)
 
     async def close(self) -> None:
         self.done = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -35,6 +36,7 @@ _log = logging.getLogger(__name__)
 
 ROUTED = Counter("cc_calls_routed_total", "calls routed by this leader", ["site"])
 MOVED = Counter("cc_calls_moved_total", "calls moved to another site", ["reason"])
+DEATHS = Counter("cc_site_deaths_confirmed_total", "site deaths confirmed by probe before the lease expired")
 OVERFLOW_EVERY_S = 1.0  # how often the leader looks for calls to overflow to another site
 FAILOVER_RETRY_S = 0.5  # pause before retrying a site's failover that failed (e.g. etcd hiccup)
 
@@ -84,6 +86,7 @@ class Router:
         self._work: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._transfers: asyncio.Queue[CallRecord] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._lost_at: dict[str, float] = {}  # sites whose death we confirmed: when clients lost them
         state.on_site_left(self._site_left)
         state.on_call(self._call_written)
 
@@ -184,6 +187,7 @@ class Router:
                 continue  # it came back before we got to it: its calls are still its own
             try:
                 moved = await self.fail_over(site, info)
+                self._lost_at.pop(site, None)
                 log(_log, logging.WARNING, "site failed over", site=site, calls=moved)
             except NotLeader:
                 return
@@ -191,6 +195,39 @@ class Router:
                 log(_log, logging.ERROR, "failover failed; retrying", site=site, exc_info=True)
                 await asyncio.sleep(self.failover_retry_s)
                 await self._work.put((site, info))
+
+    async def confirm_dead(self, site: str, registration: int, *, lost_at: float, evidence: str) -> bool:
+        """End the membership ``registration`` of ``site`` now, in a fenced transaction, because
+        its process is known gone (``evidence``); the site watch then fails it over as if its
+        lease had expired. False if the registration is already gone or was replaced (the site
+        came back), so a site that restarted is never removed by a stale confirmation."""
+        election = self._fence()
+        key = self._keys.site(site)
+        current = await self._etcd.get(key)
+        if current is None or current.create_revision != registration:
+            return False
+        now = self._clock.now()
+        death = {
+            "site": site, "registration": registration, "lease": current.lease, "lost_at": lost_at,
+            "confirmed_at": now, "evidence": evidence, "by": self.name, "fencing_token": election.fencing_token,
+        }
+        self._lost_at[site] = lost_at  # before the delete: the failover it triggers reads it
+        result = await election.fenced_txn(
+            [Etcd.create_revision_is(key, registration)],
+            [Etcd.op_delete(key), Etcd.op_put(self._keys.death(site), json.dumps(death, sort_keys=True))],
+        )
+        if not result.succeeded:
+            self._lost_at.pop(site, None)
+            return False
+        DEATHS.inc()
+        log(_log, logging.WARNING, "site death confirmed; failing over before its lease expires",
+            site=site, evidence=evidence, revision=result.revision, lost_ms=round((now - lost_at) * 1000, 1))
+        if current.lease:
+            try:  # the dead process's other leased keys go too (best effort: they expire anyway)
+                await self._etcd.revoke(current.lease)
+            except Exception as exc:
+                log(_log, logging.INFO, "lease of a dead site not revoked", site=site, reason=str(exc))
+        return True
 
     def _target_for(self, record: CallRecord, dead: str, info: dict[str, Any]) -> str:
         snapshots = self.state.snapshots()
@@ -211,6 +248,8 @@ class Router:
     async def fail_over(self, dead: str, info: dict[str, Any]) -> int:
         """Move every live call of ``dead`` to a surviving site, in serve order."""
         moved = 0
+        # a confirmed death: the calls were lost when clients saw it; else about a TTL ago
+        lost_at = self._lost_at.get(dead)
         for record in self.state.calls_at(dead):
             if record.state == "ended":
                 election = self._fence()
@@ -218,21 +257,23 @@ class Router:
                 await election.fenced_txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])
                 continue
             target = self._target_for(record, dead, info)
-            if await self.move(record, target, reason="failover"):
+            if await self.move(record, target, reason="failover", lost_at=lost_at):
                 moved += 1
         return moved
 
-    async def move(self, record: CallRecord, target: str, *, reason: str) -> bool:
+    async def move(self, record: CallRecord, target: str, *, reason: str, lost_at: float | None = None) -> bool:
         election = self._fence()
         key = self._keys.call(record.call_id)
         now = self._clock.now()
+        if lost_at is None and reason == "failover":
+            lost_at = now - self.lease_ttl_s
         new = record.moved_to(
             target,
             fencing_token=election.fencing_token,
             routed_by=self.name,
             failover=reason != "transfer",
             at=now,
-            lost_at=now - self.lease_ttl_s if reason == "failover" else None,
+            lost_at=lost_at if reason == "failover" else None,
         )
         result = await election.fenced_txn(
             [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]

@@ -4,7 +4,7 @@
 // site's socket drops, it asks central (?central=URL[,URL]) where to continue
 // (POST /v1/agents/reattach with its token) and re-attaches there without a password.
 
-import { ApiError, Signalling, centralUrls, postCentral, postJson } from "./signalling.js";
+import { ApiError, Signalling, centralUrls, postCentral, retryDelayMs, postJson } from "./signalling.js";
 import { Phone } from "./phone.js";
 import { renderPop } from "./screenpop.js";
 import { $, guarded, logLine, seconds, show, showError, status } from "./ui.js";
@@ -106,7 +106,7 @@ async function lost() {
         backToLogin();
         break;
       }
-      await sleep(500);
+      await sleep(retryDelayMs(err)); // central waited for the move already
     }
   }
   app.reattaching = false;
