@@ -64,6 +64,7 @@ class Signalling:
         self._joined: asyncio.Future[dict[str, Any]] | None = None
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.received: list[dict[str, Any]] = []  # every message, for tests that inspect them
+        self.received_at: list[float] = []  # time.monotonic() of each, for benchmarks
         self.closed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
 
@@ -85,6 +86,7 @@ class Signalling:
                     continue
                 data = json.loads(msg.data)
                 self.received.append(data)
+                self.received_at.append(time.monotonic())
                 kind = data.get("type")
                 if kind == "event":
                     self.events.put_nowait(data)
