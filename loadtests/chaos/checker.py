@@ -12,7 +12,11 @@ Invariants (each returns its violations; an empty list is a pass):
   first or had ended there before the second answered;
 * **queue order kept**: in a queue at a site, a call is never offered after a call that arrived
   later (same priority) while it was already waiting there (``lost_queue_positions``);
-* **agents consistent**: no agent is left busy or ringing with no live call.
+* **agents consistent**: no agent is left busy or ringing with no live call;
+* **no false failover**: central ends a site's membership before its lease (a death confirmed
+  by probe) only for a site whose process was really killed: every such confirmation falls
+  within a ``kill_site`` fault of that very site (``false_failovers``), never in a pause or a
+  network cut, whose sites are judged by their lease.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from loadtests.chaos.history import ElectionEvent, RecordEvent
+from loadtests.chaos.history import DeathEvent, ElectionEvent, RecordEvent
 from site_node.call.events import TALKING_STATES
 
 FINAL_EXCLUDED = frozenset({"failed_over"})
@@ -166,3 +170,16 @@ def sl_dip(windows: list[tuple[float, float, int]], fault_at: float, *, before_s
     total = sum(n for _, n in before)
     baseline = sum(sl * n for sl, n in before) / total if total else 1.0
     return round(max(0.0, baseline - min(after)) if after else 0.0, 3)
+
+
+def false_failovers(deaths: Iterable[DeathEvent], faults: Iterable[dict[str, Any]], *, slack_s: float = 1.0
+                    ) -> list[str]:
+    """Deaths central confirmed for a site that was not killed at that moment (``faults``: the
+    runner's records, with ``kind``, ``target``, ``at`` and ``healed_at``, wall clock)."""
+    kills = [(f["target"], f["at"], f.get("healed_at") or f["at"] + 60.0) for f in faults if f["kind"] == "kill_site"]
+    bad = []
+    for death in deaths:
+        if not any(site == death.site and start - EPS <= death.confirmed_at <= end + slack_s
+                   for site, start, end in kills):
+            bad.append(f"{death.site}@{death.revision}")
+    return bad

@@ -173,7 +173,7 @@ async def test_paused_site_is_probed_but_failed_over_only_when_its_lease_expires
         north.signal(signal.SIGSTOP)
         await asyncio.sleep(0.2)
         async with aiohttp.ClientSession() as http:  # a caller who noticed the stall asks central
-            answers = []
+            answers: list[tuple[int, dict[str, object], float]] = []
             async with asyncio.timeout(20):
                 while not answers or answers[-1][0] != 200:
                     async with http.post(f"{centrals(cluster)[0]}/v1/calls/{waiting.call_id}/reconnect",

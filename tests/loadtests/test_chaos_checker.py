@@ -6,7 +6,7 @@ from typing import Any
 
 from cluster.callrecords import CallRecord
 from loadtests.chaos import checker
-from loadtests.chaos.history import ElectionEvent, RecordEvent
+from loadtests.chaos.history import DeathEvent, ElectionEvent, RecordEvent
 
 
 def row(call_id: str, site: str, **fields: Any) -> dict[str, Any]:
@@ -109,3 +109,19 @@ def test_a_conversation_resumed_after_its_site_was_killed_is_not_a_queue_jump() 
     assert checker.queue_order({"waiting": [waiting], "talk": [resumed]}) == []
     requeued = {**resumed, "resumed_from": "queued"}  # it waited at the failed site: order counts
     assert checker.queue_order({"waiting": [waiting], "talk": [requeued]}) == [("waiting", "talk")]
+
+
+def test_a_death_confirmed_outside_a_kill_of_that_site_is_a_false_failover() -> None:
+    faults = [
+        {"kind": "kill_site", "target": "branch-north", "at": 100.0, "healed_at": 105.0},
+        {"kind": "pause_site", "target": "branch-south", "at": 120.0, "healed_at": 125.0},
+        {"kind": "partition_site", "target": "branch-east", "at": 140.0, "healed_at": 145.0},
+    ]
+    legit = DeathEvent(10, "branch-north", 100.2, "connection refused x2")
+    paused = DeathEvent(20, "branch-south", 121.0, "connection refused x2")
+    cut = DeathEvent(30, "branch-east", 141.0, "connection refused x2")
+    wrong_site = DeathEvent(11, "branch-south", 100.3, "connection refused x2")
+    later = DeathEvent(40, "branch-north", 200.0, "connection refused x2")
+    assert checker.false_failovers([legit], faults) == []
+    assert checker.false_failovers([legit, paused, cut, wrong_site, later], faults) == [
+        "branch-south@20", "branch-east@30", "branch-south@11", "branch-north@40"]
