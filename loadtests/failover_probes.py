@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
+import resource
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,3 +128,15 @@ def last_position(sig: Signalling | None) -> int | None:
 
 def death_info(seen: Seen | None) -> dict[str, Any] | None:
     return None if seen is None else dict(json.loads(seen.value))
+
+
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of this process, or of ``pid`` (from ``/proc``)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -204,6 +204,9 @@ class _Reconnecting:
         self.done = False
         self.reconnects: list[float] = []  # seconds from losing the site to being back
         self.reattached = asyncio.Event()  # set at the first re-attach after losing the site
+        # time.monotonic() of each step of the latest re-attach (lost, located, joined, media,
+        # failed attempts): where a failover's time goes, for benchmarks and logs
+        self.reattach_steps: dict[str, float] = {}
         self._watch: asyncio.Task[None] | None = None
         self.on_attached: Callable[[], Awaitable[None]] | None = None
 
@@ -212,6 +215,7 @@ class _Reconnecting:
             await self.sig.close()
         self.sig = Signalling(self.http, ws_url)
         joined = await self.sig.connect(self.token)
+        self.reattach_steps["joined"] = time.monotonic()
         if self.phone is not None:
             try:
                 await self.phone.connect(self.sig)
@@ -263,10 +267,13 @@ class _Reconnecting:
             if self.done:
                 return
             lost_at = time.monotonic()
+            self.reattach_steps = {"lost": lost_at}
             while not self.done:
                 try:
                     ws_url = await self._relocate()
+                    self.reattach_steps["located"] = time.monotonic()
                     await self._attach(ws_url)
+                    self.reattach_steps["media"] = time.monotonic()
                     self.reconnects.append(time.monotonic() - lost_at)
                     self.reattached.set()
                     if self.on_attached is not None:
@@ -274,6 +281,7 @@ class _Reconnecting:
                     break
                 except (ClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                     _log.info("re-attach failed (%s); retrying", exc)
+                    self.reattach_steps[f"failed-{len(self.reattach_steps)}"] = time.monotonic()
                     await asyncio.sleep(0.1)
 
     async def close(self) -> None:
