@@ -35,6 +35,9 @@ class FailoverConfig(Section):
     probe_timeout_s: float = Field(default=0.25, gt=0, le=5)  # a probe with no answer by then: unresponsive
     probe_refusals: int = Field(default=2, ge=1, le=10)  # refused connections in a row that confirm a death
     probe_retry_s: float = Field(default=0.05, ge=0, le=5)  # between the probes of one round
+    # probes in one round at most: a connection reset unanswered (a process being torn down) is
+    # probed again, up to this; a round without proof leaves the site to its lease
+    probe_max_attempts: int = Field(default=6, ge=1, le=20)
     probe_cooldown_s: float = Field(default=1.0, ge=0, le=60)  # after a verdict, no new round for this long
     # a reconnect / re-attach waits this long for the site to prove alive or the call to move,
     # then answers 503 call.moving (agent.moving) with retry_after_s

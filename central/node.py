@@ -142,7 +142,8 @@ class CentralNode:
         self.confirmer = DeathConfirmer(
             self.state, self.router,
             HttpProbe(failover.probe_timeout_s, client_ssl(self.settings.tls.ca_file)),
-            policy=ProbePolicy(failover.probe_refusals, failover.probe_retry_s, failover.probe_cooldown_s),
+            policy=ProbePolicy(failover.probe_refusals, failover.probe_retry_s, failover.probe_cooldown_s,
+                               max(failover.probe_max_attempts, failover.probe_refusals)),
             enabled=failover.probe, tell_leader=self.api.tell_leader,
         )
         self.api.confirmer = self.confirmer

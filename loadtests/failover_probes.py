@@ -10,6 +10,7 @@ import json
 import os
 import re
 import resource
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,3 +141,21 @@ def cpu_s(pid: int | None = None) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DetachedTap:
+    """An :class:`EtcdTap` on its own thread and event loop, for a bench that blocks meanwhile."""
+
+    def __init__(self, endpoints: list[str]) -> None:
+        self.tap = EtcdTap(endpoints)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="bench-etcd-tap", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.tap.start(), self._loop).result(timeout=15)
+
+    def stop(self) -> EtcdTap:
+        asyncio.run_coroutine_threadsafe(self.tap.stop(), self._loop).result(timeout=15)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+        return self.tap

@@ -132,7 +132,7 @@ class DeathConfirmer:
         verdict = await self._prober(url)
         PROBES.labels(verdict.value).inc()
         log(_log, logging.INFO if verdict is Verdict.REFUSED else logging.DEBUG, "site probed",
-            site=site, url=url, outcome=verdict.value, attempt=check.refused + 1)
+            site=site, url=url, outcome=verdict.value, attempt=check.attempts + 1)
         check = self._checks.get(site)
         if check is None or check.registration != registration or check.phase is not Phase.PROBING:
             return

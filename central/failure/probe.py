@@ -4,7 +4,9 @@ Only ``ECONNREFUSED`` means the process is gone: the host's kernel answered the 
 with a reset because nothing listens on the port any more (a SIGKILLed or crashed process).
 A paused process still has its listening socket, so the kernel completes the handshake and
 the request then times out: ``unresponsive``. A host that is down or cut off answers nothing
-(timeout) or has no route: ``unreachable``. Both are left to the lease.
+(timeout) or has no route: ``unreachable``. Both are left to the lease. A connection accepted,
+then reset or closed unanswered (``reset``), is a process being torn down as we ask: the round
+probes again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from central.failure.detector import Verdict
 
 _REFUSED = {errno.ECONNREFUSED}
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
+_RESET = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
 
 
 class Prober(Protocol):
@@ -33,6 +36,9 @@ def classify_error(exc: BaseException) -> Verdict:
         return Verdict.REFUSED
     if isinstance(exc, TimeoutError):
         return Verdict.UNRESPONSIVE
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError | asyncio.IncompleteReadError) \
+            or getattr(exc, "errno", None) in _RESET:
+        return Verdict.RESET
     if getattr(exc, "errno", None) in _UNREACHABLE:
         return Verdict.UNREACHABLE
     return Verdict.UNREACHABLE  # anything else we cannot read as "nothing listens": not evidence
@@ -58,9 +64,12 @@ class HttpProbe:
                 writer.write(f"GET /healthz HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
                 await writer.drain()
                 status = await reader.readline()
-            # any HTTP answer is a live process (a 503 while it starts is still alive)
+            # any HTTP answer is a live process (a 503 while it starts is still alive); closed
+            # without a word: a process going down as we asked (its kernel still tearing it down)
+            if not status:
+                return Verdict.RESET
             return Verdict.HEALTHY if status.startswith(b"HTTP/") else Verdict.UNRESPONSIVE
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
             return classify_error(exc)
         finally:
             if writer is not None:

@@ -103,6 +103,28 @@ def test_no_verdict_before_any_probe() -> None:
 
 
 def test_bad_policies_are_refused() -> None:
-    for kwargs in ({"refusals": 0}, {"retry_s": -1.0}, {"cooldown_s": -1.0}):
+    for kwargs in ({"refusals": 0}, {"retry_s": -1.0}, {"cooldown_s": -1.0}, {"refusals": 3, "max_attempts": 2}):
         with pytest.raises(ValueError):
             ProbePolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_reset_is_inconclusive_it_neither_counts_nor_breaks_the_row_of_refusals() -> None:
+    check, _ = report(FRESH, 10.0, POLICY)
+    check, effects = probed(check, Verdict.RESET, 10.01, POLICY)  # the kernel still tearing it down
+    assert (check.phase, check.refused, effects) == (Phase.PROBING, 0, [Probe(0.05, 2)])
+    check, _ = probed(check, Verdict.REFUSED, 10.06, POLICY)
+    check, effects = probed(check, Verdict.RESET, 10.11, POLICY)
+    assert (check.phase, check.refused, effects) == (Phase.PROBING, 1, [Probe(0.05, 4)])
+    check, effects = probed(check, Verdict.REFUSED, 10.16, POLICY)
+    assert check.phase is Phase.CONFIRMED and effects == [Confirm(7, 10.0)]
+
+
+@pytest.mark.parametrize("last", [Verdict.RESET, Verdict.REFUSED])
+def test_a_round_that_runs_out_of_attempts_without_proof_settles_unresponsive(last: Verdict) -> None:
+    policy = ProbePolicy(refusals=2, retry_s=0.0, cooldown_s=1.0, max_attempts=3)
+    check, _ = report(FRESH, 10.0, policy)
+    check, _ = probed(check, Verdict.RESET, 10.0, policy)
+    check, _ = probed(check, Verdict.RESET, 10.0, policy)
+    check, effects = probed(check, last, 10.0, policy)
+    assert (check.phase, check.verdict, effects) == (Phase.SETTLED, Verdict.UNRESPONSIVE,
+                                                      [Settled(Verdict.UNRESPONSIVE)])
