@@ -34,7 +34,7 @@ class FailoverConfig(Section):
     probe: bool = True  # off: every failover waits for the lease (the lease-only path)
     probe_timeout_s: float = Field(default=0.25, gt=0, le=5)  # a probe with no answer by then: unresponsive
     probe_refusals: int = Field(default=2, ge=1, le=10)  # refused connections in a row that confirm a death
-    probe_retry_s: float = Field(default=0.05, ge=0, le=5)  # between the probes of one round
+    probe_retry_s: float = Field(default=0.02, ge=0, le=5)  # between the probes of one round
     # probes in one round at most: a connection reset unanswered (a process being torn down) is
     # probed again, up to this; a round without proof leaves the site to its lease
     probe_max_attempts: int = Field(default=6, ge=1, le=20)

@@ -16,7 +16,8 @@ for all the machine's processes):
   first 60 ms window dominated by it) at the backup site;
 * ``agents_reattached_ms``: the agent's desk joined and its softphone connected at the backup;
 * ``queued_requeued_ms``: a queued caller is back in the queue there (its ``queued`` event and
-  its media); ``requeued_in_order``: the positions announced at the end follow the arrival order;
+  its media); ``requeued_in_order``: the positions announced at the end follow the calls'
+  original arrival order (central's ``original_arrival_at``);
 * ``reconnect_ms``: from the moment each customer noticed the loss (as before);
 * ``paused_failover_ms``: SIGSTOP -> the last call moved; ``paused_lease_expired_ms``: SIGSTOP
   -> the site's membership key went. ``false_failovers``: calls moved away from the paused
@@ -153,7 +154,7 @@ def _kill_summary(customers: list[dict[str, Any]], agents: list[dict[str, Any]],
         if c["talking"]:
             other = heard_by_agent.get(c["call_id"])
             audio_back.append(None if c["heard_ms"] is None or other is None else max(c["heard_ms"], other))
-    queued = sorted((c for c in customers if not c["talking"]), key=lambda c: c["placed_at"])
+    queued = sorted((c for c in customers if not c["talking"]), key=lambda c: c["arrival"])
     requeued = [None if c["back_ms"] is None or c["queued_ms"] is None else max(c["back_ms"], c["queued_ms"])
                 for c in queued]
     positions = [c["position"] for c in queued]

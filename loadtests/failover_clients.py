@@ -71,7 +71,7 @@ class Worker:
     def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
         self.agents: list[AgentClient] = []
-        self.customers: list[tuple[CustomerClient, float]] = []  # with the time it was placed
+        self.customers: list[tuple[CustomerClient, float]] = []  # with its original arrival (central's)
 
     async def login_agents(self) -> None:
         for agent_id in self.spec.agent_ids:
@@ -89,12 +89,11 @@ class Worker:
         answering = [asyncio.create_task(answer(a)) for a in self.agents]
         for caller in self.spec.callers:
             customer = CustomerClient(self.spec.central_urls, caller=caller, dialled="95589", tone_hz=CALLER_HZ)
-            placed = time.monotonic()
             await customer.call()
             await customer.press("0", how="datachannel")
-            self.customers.append((customer, placed))
+            self.customers.append((customer, float(customer.route["original_arrival_at"])))
         await asyncio.gather(*answering)
-        return [{"call_id": c.call_id, "site": c.site, "placed_at": at, "token": c.token} for c, at in self.customers]
+        return [{"call_id": c.call_id, "site": c.site, "arrival": at, "token": c.token} for c, at in self.customers]
 
     async def measure(self, signalled_at: float) -> dict[str, Any]:
         deadline = signalled_at + self.spec.measure_s
@@ -112,7 +111,7 @@ class Worker:
         for (customer, placed), is_talking, (back, heard) in zip(
                 self.customers, talking, results[: len(customers)], strict=True):
             report_customers.append({
-                "call_id": customer.call_id, "placed_at": placed, "talking": is_talking,
+                "call_id": customer.call_id, "arrival": placed, "talking": is_talking,
                 "reconnect_ms": round(customer.reconnects[0] * 1000, 1) if customer.reconnects else None,
                 "back_ms": _ms(back, signalled_at), "heard_ms": _ms(heard, signalled_at),
                 "queued_ms": _ms(first_event_at(customer.sig, "queued"), signalled_at),

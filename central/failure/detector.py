@@ -41,7 +41,7 @@ class Phase(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ProbePolicy:
     refusals: int = 2  # refused connections in a row that confirm a death
-    retry_s: float = 0.05  # pause between the probes of one round
+    retry_s: float = 0.02  # pause between the probes of one round
     cooldown_s: float = 1.0  # after a verdict, reports start no new round for this long
     max_attempts: int = 6  # probes in one round at most (resets are retried up to this)
 

@@ -39,6 +39,7 @@ MOVED = Counter("cc_calls_moved_total", "calls moved to another site", ["reason"
 DEATHS = Counter("cc_site_deaths_confirmed_total", "site deaths confirmed by probe before the lease expired")
 OVERFLOW_EVERY_S = 1.0  # how often the leader looks for calls to overflow to another site
 FAILOVER_RETRY_S = 0.5  # pause before retrying a site's failover that failed (e.g. etcd hiccup)
+MOVE_BATCH = 32  # calls moved per fenced transaction in a failover (etcd allows 128 ops per txn)
 
 ROUTE_LATENCY = Histogram(
     "cc_route_seconds",
@@ -68,6 +69,7 @@ class Router:
         overflow_every_s: float = OVERFLOW_EVERY_S,
         failover_retry_s: float = FAILOVER_RETRY_S,
         lease_ttl_s: float = 2.0,
+        move_batch: int = MOVE_BATCH,
     ) -> None:
         self._etcd = etcd
         self._keys = keys
@@ -82,6 +84,7 @@ class Router:
         # A dead site's lease ends one TTL after its last keep-alive (sent every TTL/3): the
         # calls it held were lost about a TTL before central sees the lease end.
         self.lease_ttl_s = lease_ttl_s
+        self.move_batch = max(1, move_batch)
         self.election: Election | None = None
         self._work: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._transfers: asyncio.Queue[CallRecord] = asyncio.Queue()
@@ -246,28 +249,40 @@ class Router:
         raise NoSiteAvailable(f"no site can take call {record.call_id}", call_id=record.call_id)
 
     async def fail_over(self, dead: str, info: dict[str, Any]) -> int:
-        """Move every live call of ``dead`` to a surviving site, in serve order."""
-        moved = 0
+        """Move every live call of ``dead`` to a surviving site, in serve order: in batches of
+        one fenced transaction each (a batch in which any record changed meanwhile is done call
+        by call, so one late write never holds the others back)."""
         # a confirmed death: the calls were lost when clients saw it; else about a TTL ago
         lost_at = self._lost_at.get(dead)
+        live: list[tuple[CallRecord, str]] = []
         for record in self.state.calls_at(dead):
             if record.state == "ended":
                 election = self._fence()
                 key = self._keys.call(record.call_id)
                 await election.fenced_txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])
                 continue
-            target = self._target_for(record, dead, info)
-            if await self.move(record, target, reason="failover", lost_at=lost_at):
-                moved += 1
+            live.append((record, self._target_for(record, dead, info)))
+        moved = 0
+        for start in range(0, len(live), self.move_batch):
+            batch = live[start : start + self.move_batch]
+            if await self._move_batch(batch, lost_at):
+                moved += len(batch)
+                continue
+            for record, target in batch:  # someone wrote one of them meanwhile: read each afresh
+                kv = await self._etcd.get(self._keys.call(record.call_id))
+                current = None if kv is None else CallRecord.from_kv(kv)
+                if current is None or current.site != dead or current.state == "ended":
+                    continue  # gone, moved or ended meanwhile: nothing to move
+                if await self.move(current, target, reason="failover", lost_at=lost_at):
+                    moved += 1
         return moved
 
-    async def move(self, record: CallRecord, target: str, *, reason: str, lost_at: float | None = None) -> bool:
-        election = self._fence()
-        key = self._keys.call(record.call_id)
+    def _moved(self, record: CallRecord, target: str, election: Election, *, reason: str,
+               lost_at: float | None) -> CallRecord:
         now = self._clock.now()
         if lost_at is None and reason == "failover":
             lost_at = now - self.lease_ttl_s
-        new = record.moved_to(
+        return record.moved_to(
             target,
             fencing_token=election.fencing_token,
             routed_by=self.name,
@@ -275,6 +290,29 @@ class Router:
             at=now,
             lost_at=lost_at if reason == "failover" else None,
         )
+
+    async def _move_batch(self, batch: list[tuple[CallRecord, str]], lost_at: float | None) -> bool:
+        """All of ``batch`` moved in one fenced transaction, or none (False)."""
+        if len(batch) < 2:
+            return False
+        election = self._fence()
+        news = [self._moved(record, target, election, reason="failover", lost_at=lost_at) for record, target in batch]
+        keys = [self._keys.call(record.call_id) for record, _ in batch]
+        result = await election.fenced_txn(
+            [Etcd.mod_revision_is(key, record.mod_revision) for key, (record, _) in zip(keys, batch, strict=True)],
+            [Etcd.op_put(key, new.to_json()) for key, new in zip(keys, news, strict=True)],
+        )
+        if not result.succeeded:
+            return False
+        for new in news:
+            self.state.apply_local(replace(new, mod_revision=result.revision))
+        MOVED.labels("failover").inc(len(news))
+        return True
+
+    async def move(self, record: CallRecord, target: str, *, reason: str, lost_at: float | None = None) -> bool:
+        election = self._fence()
+        key = self._keys.call(record.call_id)
+        new = self._moved(record, target, election, reason=reason, lost_at=lost_at)
         result = await election.fenced_txn(
             [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]
         )
