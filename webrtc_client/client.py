@@ -144,19 +144,31 @@ class Phone:
         self.track: SignalTrack | None = None
         self.receiver = Receiver()
         self._channel: Any = None
+        self._next: tuple[RTCPeerConnection, SignalTrack, Any] | None = None  # prepared for a re-join
+
+    async def prepare(self) -> None:
+        """Make the next peer connection and its offer now, while central says where the call
+        is (re-joining in parallel with central's move); :meth:`connect` then only sends it."""
+        if self._next is None:
+            self._next = await self._new_peer()
+
+    async def _new_peer(self) -> tuple[RTCPeerConnection, SignalTrack, Any]:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        track = SignalTrack(self.tone_hz)
+        pc.addTransceiver(track, direction="sendrecv")
+        channel = pc.createDataChannel("dtmf")
+        await pc.setLocalDescription(await pc.createOffer())
+        return pc, track, channel
 
     async def connect(self, sig: Signalling, *, timeout_s: float = 15.0) -> None:
-        """Negotiate a new peer connection; the previous one is closed only afterwards
-        (make before break): the site replaces our leg on the new offer, so the old leg's end
-        is not taken for the caller hanging up."""
-        old, self.pc = self.pc, RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc = self.pc
+        """Negotiate a new peer connection (the prepared one, if any); the previous one is
+        closed only afterwards (make before break): the site replaces our leg on the new offer,
+        so the old leg's end is not taken for the caller hanging up."""
+        prepared, self._next = self._next, None
+        pc, track, channel = prepared or await self._new_peer()
+        old, self.pc, self.track, self._channel = self.pc, pc, track, channel
         try:
-            self.track = SignalTrack(self.tone_hz)
-            pc.addTransceiver(self.track, direction="sendrecv")
-            self._channel = pc.createDataChannel("dtmf")
             pc.on("track", self.receiver.attach)
-            await pc.setLocalDescription(await pc.createOffer())
             reply = await sig.request({"type": "offer", "sdp": pc.localDescription.sdp}, timeout_s=timeout_s)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
             async with asyncio.timeout(timeout_s):
@@ -181,6 +193,9 @@ class Phone:
 
     async def close(self) -> None:
         await self.receiver.stop()
+        if self._next is not None:
+            await self._next[0].close()
+            self._next = None
         if self.pc is not None:
             await self.pc.close()
             self.pc = None
@@ -268,21 +283,31 @@ class _Reconnecting:
                 return
             lost_at = time.monotonic()
             self.reattach_steps = {"lost": lost_at}
-            while not self.done:
-                try:
-                    ws_url = await self._relocate()
-                    self.reattach_steps["located"] = time.monotonic()
-                    await self._attach(ws_url)
-                    self.reattach_steps["media"] = time.monotonic()
-                    self.reconnects.append(time.monotonic() - lost_at)
-                    self.reattached.set()
-                    if self.on_attached is not None:
-                        await self.on_attached()
-                    break
-                except (ClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    _log.info("re-attach failed (%s); retrying", exc)
-                    self.reattach_steps[f"failed-{len(self.reattach_steps)}"] = time.monotonic()
-                    await asyncio.sleep(0.1)
+            preparing = None if self.phone is None else asyncio.create_task(self.phone.prepare(), name="client-prepare")
+            try:
+                while not self.done:
+                    try:
+                        ws_url = await self._relocate()
+                        self.reattach_steps["located"] = time.monotonic()
+                        if preparing is not None:  # the offer made while central moved the call
+                            with contextlib.suppress(Exception):
+                                await preparing
+                            preparing = None
+                        await self._attach(ws_url)
+                        self.reattach_steps["media"] = time.monotonic()
+                        self.reconnects.append(time.monotonic() - lost_at)
+                        self.reattached.set()
+                        if self.on_attached is not None:
+                            await self.on_attached()
+                        break
+                    except (ClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                        _log.info("re-attach failed (%s); retrying", exc)
+                        self.reattach_steps[f"failed-{len(self.reattach_steps)}"] = time.monotonic()
+                        await asyncio.sleep(0.1)
+            finally:
+                if preparing is not None:
+                    preparing.cancel()
+                    await asyncio.gather(preparing, return_exceptions=True)
 
     async def close(self) -> None:
         self.done = True
