@@ -87,6 +87,7 @@ async function lost() {
   if (app.leaving || app.reattaching) return;
   app.reattaching = true;
   phone.closePeer();
+  phone.prepare(); // the next offer, made while central moves the call
   status("The connection to the site was lost. Re-attaching at a backup site...");
   logLine("site connection lost");
   while (!app.leaving) {

@@ -77,6 +77,7 @@ async function relocate(avoidSite) {
   if (app.reconnecting || app.phase === "ended") return;
   app.reconnecting = true;
   phone.closePeer();
+  phone.prepare(); // the next offer, made while central moves the call
   $("call-state").textContent = "Reconnecting your call...";
   status("The connection was interrupted. Reconnecting your call...");
   const giveUp = Date.now() + RECONNECT_FOR_MS;
