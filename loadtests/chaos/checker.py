@@ -11,7 +11,9 @@ Invariants (each returns its violations; an empty list is a pass):
 * **one agent at a time**: a call answered at two sites was let go (``failed_over``) by the
   first or had ended there before the second answered;
 * **queue order kept**: in a queue at a site, a call is never offered after a call that arrived
-  later (same priority) while it was already waiting there (``lost_queue_positions``);
+  later (same priority) while it was already waiting there (``lost_queue_positions``); a call
+  moved in from another site waits there from its first ``enqueue`` event at that site (its
+  ``queued_at`` is its first queue entry anywhere: it was not waiting *there* before the move);
 * **agents consistent**: no agent is left busy or ringing with no live call;
 * **no false failover**: central ends a site's membership before its lease (a death confirmed
   by probe) only for a site whose process was really killed: every such confirmation falls
@@ -130,7 +132,7 @@ def queue_order(cdrs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
                 late_offer = first_offer(late)
                 assert late_offer is not None
                 early_offer = first_offer(early)
-                waiting_then = early["queued_at"] < late_offer - EPS
+                waiting_then = (early.get("enqueued_here_at") or early["queued_at"]) < late_offer - EPS
                 still_waiting = early_offer is None or early_offer > late_offer + EPS
                 left_later = early.get("ended_at") is None or early["ended_at"] > late_offer + EPS
                 if waiting_then and still_waiting and left_later:

@@ -50,9 +50,14 @@ def read_cdrs(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
             db.row_factory = sqlite3.Row
             first_offer = dict(db.execute(
                 "select call_id, min(at) from call_events where type = 'offer_to_agent' group by call_id").fetchall())
+            # when the call entered a queue at *this* site (a call moved here keeps its first
+            # queue time in queued_at, from the site it came from)
+            first_enqueue = dict(db.execute(
+                "select call_id, min(at) from call_events where type = 'enqueue' group by call_id").fetchall())
             for row in db.execute("select * from calls"):
                 entry = dict(row)
                 entry["first_offered_at"] = first_offer.get(row["call_id"])
+                entry["enqueued_here_at"] = first_enqueue.get(row["call_id"])
                 rows.setdefault(row["call_id"], []).append(entry)
     return rows
 

@@ -125,3 +125,16 @@ def test_a_death_confirmed_outside_a_kill_of_that_site_is_a_false_failover() -> 
     assert checker.false_failovers([legit], faults) == []
     assert checker.false_failovers([legit, paused, cut, wrong_site, later], faults) == [
         "branch-south@20", "branch-east@30", "branch-south@11", "branch-north@40"]
+
+
+def test_a_queued_call_moved_in_from_another_site_waits_there_only_from_its_move() -> None:
+    """Queued at east at 2.0, moved to north (enqueued there at 12.0): north serving a later
+    arrival at 10.0 took nobody's place; serving one at 13.0 would have."""
+    moved = row("moved", "north", original_arrival_at=1.0, queued_at=2.0, enqueued_here_at=12.0,
+                first_offered_at=20.0, ended_at=30.0, failovers=1, resumed_from="queued")
+    before = row("before", "north", original_arrival_at=5.0, queued_at=6.0, enqueued_here_at=6.0,
+                 first_offered_at=10.0, ended_at=11.0)
+    after = row("after", "north", original_arrival_at=7.0, queued_at=8.0, enqueued_here_at=8.0,
+                first_offered_at=13.0, ended_at=14.0)
+    assert checker.queue_order({"moved": [moved], "before": [before]}) == []
+    assert checker.queue_order({"moved": [moved], "after": [after]}) == [("moved", "after")]
