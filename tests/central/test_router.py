@@ -217,10 +217,13 @@ async def test_failover_moves_in_one_fenced_batch_and_falls_back_call_by_call(wo
     assert len(revisions) == 4  # call by call after the failed batch
 
     # without a stale copy: one transaction for the whole site
+    again = []
     for i in range(3):
         routed = await world.router.route(f"+1555200{i}", "8000")
         await store.update(await store.claim(routed.record.call_id), state="queued")
-    await until(lambda: sum(1 for c in world.state.calls_at("north") if c.state == "queued") == 3)
+        again.append(routed.record.call_id)
+    await until(lambda: all(world.state.calls[c].state == "queued" for c in again))
     assert await world.router.fail_over("north", {"backup_sites": ["south"]}) == 3
-    kvs = [await world.etcd.get(world.keys.call(c.call_id)) for c in world.state.calls_at("south")[-3:]]
+    kvs = [await world.etcd.get(world.keys.call(c)) for c in again]
+    assert all(kv is not None and CallRecord.from_kv(kv).site == "south" for kv in kvs)
     assert len({kv.mod_revision for kv in kvs if kv is not None}) == 1
