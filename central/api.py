@@ -6,6 +6,13 @@
     POST /v1/calls/{call_id}/reconnect   {token} -> the call's current site and a fresh token
     POST /v1/agents/reattach          {token} -> the site an agent continues at, a fresh token
     GET  /v1/sites                    live sites, their health and load
+    POST /v1/internal/sites/{site}/suspect   a replica passes on a client's report of a lost site
+                                      (keyed with the cluster secret): the leader probes it
+
+A reconnect or re-attach for a site that is still a member is a report that the site is lost:
+the request waits (``central.failover.rejoin_wait_s``) for the site to prove alive or for the
+call's move (:mod:`central.failure.rejoin`), then answers; ``503 call.moving`` /
+``agent.moving`` with ``retry_after_s`` when the wait runs out.
 
 Route requests go to the leader: a follower forwards them (one hop) and answers look-ups
 itself from its hot copy. The leader checks the limits (:mod:`central.routing.limits`): too many
@@ -35,6 +42,8 @@ import aiohttp
 from aiohttp import web
 
 from central.edge import carried_marks, edge_marks
+from central.failure.confirmer import DeathConfirmer
+from central.failure.rejoin import RETRY_AFTER_S, agent_home_settled, call_settled
 from central.routing.limits import TRUNK, LimitKind, RouteLimits, TokenBucket
 from central.routing.router import Router
 from cluster.callrecords import CallRecord, NumberSource
@@ -53,6 +62,7 @@ _NUMBER_SOURCE = NumberSource.ASSERTED
 _FROM = {LimitKind.ADDRESS: "from this address", LimitKind.CALLER: "for this caller number"}
 _CLIENT = "X-CC-Client"  # a follower forwarding a route request: the client's address ...
 _CLIENT_MAC = "X-CC-Client-Mac"  # ... and its keyed digest (only a replica can make one)
+_SUSPECT_MAC = "X-CC-Suspect-Mac"  # a replica's report of a lost site, keyed like the above
 
 
 def _str_field(body: dict[str, Any], name: str, *, required: bool = True, limit: int = 64) -> str | None:
@@ -107,8 +117,11 @@ class CentralApi:
         clock: Clock = SYSTEM_CLOCK,
         ca_file: Path | None = None,
         limits: RouteLimits | None = None,
+        rejoin_wait_s: float = 3.0,
     ) -> None:
         self.router = router
+        self.confirmer: DeathConfirmer | None = None  # set with the router (central.failover)
+        self.rejoin_wait_s = rejoin_wait_s
         self._leadership_ref = leadership_ref  # callable returning the Leadership (set after start)
         self.signer = signer
         self.bucket = TokenBucket(capacity_cps, burst=capacity_cps / 10 + 10)
@@ -127,6 +140,7 @@ class CentralApi:
         app.router.add_post("/v1/calls/{call_id}/reconnect", self._ready(self.reconnect))
         app.router.add_post("/v1/agents/reattach", self._ready(self.reattach))
         app.router.add_get("/v1/sites", self._ready(self.sites))
+        app.router.add_post("/v1/internal/sites/{site}/suspect", self._ready(self.suspect))
         app.on_cleanup.append(self._close)
 
     def _ready(self, handler: Handler) -> Handler:
@@ -175,6 +189,34 @@ class CentralApi:
                 )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise NotLeader(f"leader {leader.get('name')} unreachable; retry", status=503) from exc
+
+    async def tell_leader(self, site: str) -> None:
+        """A follower passes a client's report of a lost ``site`` on to the leader (which probes
+        it itself: a report is never taken as evidence)."""
+        leadership = self._leadership()
+        leader = leadership.current_identity() if leadership is not None else None
+        if not leader or not leader.get("url"):
+            return
+        if self._client is None:
+            self._client = client_session(self._ca_file, timeout=aiohttp.ClientTimeout(total=5))
+        url = f"{leader['url']}/v1/internal/sites/{site}/suspect"
+        try:
+            async with self._client.post(url, headers={_SUSPECT_MAC: self._suspect_mac(site)},
+                                         timeout=aiohttp.ClientTimeout(total=1.0)) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            pass  # the leader hears it from the client's next request, or from the lease
+
+    def _suspect_mac(self, site: str) -> str:
+        return self.signer.digest(f"site-suspect:{site}")
+
+    async def suspect(self, request: web.Request) -> web.Response:
+        site = request.match_info["site"]
+        if not hmac.compare_digest(request.headers.get(_SUSPECT_MAC, ""), self._suspect_mac(site)):
+            raise CallCenterError("only a central replica reports a lost site", error_id="role.forbidden", status=403)
+        if self.confirmer is not None and site in self.router.state.sites:
+            self.confirmer.report(site)
+        return web.json_response({"site": site}, status=202)
 
     def _client_mac(self, address: str, body: bytes) -> str:
         """Keyed over the address and the very body forwarded: a header pair seen once cannot be
@@ -281,13 +323,17 @@ class CentralApi:
         record = self._record(call_id)
         if record.state == "ended":
             raise CallCenterError("the call has ended", error_id="call.ended", status=410)
+        settled = await call_settled(self.router.state, self.confirmer, call_id, self.rejoin_wait_s)
+        record = self._record(call_id)
+        if record.state == "ended":
+            raise CallCenterError("the call has ended", error_id="call.ended", status=410)
         ws = self._site_ws(record.site)
-        if ws is None:
+        if ws is None or not settled:
             raise CallCenterError(
                 "the call's site is being replaced; retry shortly",
                 error_id="call.moving",
                 status=503,
-                retry_after_s=0.5,
+                retry_after_s=RETRY_AFTER_S,
             )
         token = self.signer.issue("call", call_id, site=record.site, ttl_s=self.call_ttl_s, **carried_marks(claims))
         return web.json_response({**call_view(record, ws), "token": token})
@@ -303,8 +349,14 @@ class CentralApi:
         now = self._clock.now()
         if login_ends <= now:
             raise TokenError("your login has expired; log in again", error_id="token.expired")
-        sites = self.router.state.sites
         home = claims.site or ""
+        state = self.router.state
+        if home in state.sites and not await agent_home_settled(
+            state, self.confirmer, claims.subject, home, self.rejoin_wait_s
+        ) and home in state.sites:
+            raise CallCenterError("your site is not answering and is being checked; retry shortly",
+                                  error_id="agent.moving", status=503, retry_after_s=RETRY_AFTER_S)
+        sites = state.sites
         extra = dict(claims.extra)
         last = dict(self.router.state.departed.get(home, {}).get("agents", {})).get(claims.subject)
         if last:

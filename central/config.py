@@ -25,6 +25,25 @@ class CentralTimersConfig(Section):
     reattach_grace_s: float = Field(default=120.0, gt=0, le=3600)
 
 
+class FailoverConfig(Section):
+    """Confirming a site's death before its lease expires (``central.failure``). A client that
+    lost its site reports it (its reconnect or re-attach); central probes the site's advertised
+    address; only refused connections (nothing listens: the process is gone) end its membership
+    early. A site that times out or cannot be reached is judged by its lease, as always."""
+
+    probe: bool = True  # off: every failover waits for the lease (the lease-only path)
+    probe_timeout_s: float = Field(default=0.25, gt=0, le=5)  # a probe with no answer by then: unresponsive
+    probe_refusals: int = Field(default=2, ge=1, le=10)  # refused connections in a row that confirm a death
+    probe_retry_s: float = Field(default=0.02, ge=0, le=5)  # between the probes of one round
+    # probes in one round at most: a connection reset unanswered (a process being torn down) is
+    # probed again, up to this; a round without proof leaves the site to its lease
+    probe_max_attempts: int = Field(default=6, ge=1, le=20)
+    probe_cooldown_s: float = Field(default=1.0, ge=0, le=60)  # after a verdict, no new round for this long
+    # a reconnect / re-attach waits this long for the site to prove alive or the call to move,
+    # then answers 503 call.moving (agent.moving) with retry_after_s
+    rejoin_wait_s: float = Field(default=3.0, ge=0, le=30)
+
+
 class RouteLimitsConfig(Section):
     """Per-client limits on ``POST /v1/calls`` (``429 route.rate_limited``), besides the global
     ``route_capacity_cps``. A bank's defaults: a person's browser or app routes a call now and
@@ -50,6 +69,7 @@ class CentralConfig(Section):
     dnis_table: str | None = None  # YAML file: dialled number -> service, skill, priority
     overflow_after_s: dict[str, float] = Field(default_factory=dict)  # per skill; cross-site overflow off if absent
     timers: CentralTimersConfig = Field(default_factory=CentralTimersConfig)
+    failover: FailoverConfig = Field(default_factory=FailoverConfig)
     # Browser origins besides the cluster's own sites that may call the API (e.g. a CRM).
     cors_origins: list[str] = Field(default_factory=list)
 

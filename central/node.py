@@ -18,6 +18,9 @@ from central.api import CentralApi
 from central.audit_api import AuditReadApi
 from central.config import CentralSettings
 from central.cors import install_cors, origin_of
+from central.failure.confirmer import DeathConfirmer
+from central.failure.detector import ProbePolicy
+from central.failure.probe import HttpProbe
 from central.openapi import describe
 from central.records_api import CallRecordsApi
 from central.routing.classify import Classifier
@@ -36,6 +39,7 @@ from cluster.leadership import Leadership
 from cluster.listeners import Listeners, serves_metrics_publicly
 from cluster.logs import log
 from cluster.revocation import Revocations
+from cluster.tls import client_ssl
 from cluster.tokens import TokenSigner
 
 _log = logging.getLogger(__name__)
@@ -56,6 +60,7 @@ class CentralNode:
         )
         self.state: ClusterState | None = None
         self.router: Router | None = None
+        self.confirmer: DeathConfirmer | None = None
         tokens = settings.tokens
         self.revocations = Revocations(self.keys, SYSTEM_CLOCK, retry_s=settings.central.timers.watch_retry_s)
         self._revocation_watch: asyncio.Task[None] | None = None
@@ -71,6 +76,7 @@ class CentralNode:
             reattach_grace_s=settings.central.timers.reattach_grace_s,
             ca_file=settings.tls.ca_file,
             limits=RouteLimits(**settings.central.route_limits.model_dump()),  # same names as the config
+            rejoin_wait_s=settings.central.failover.rejoin_wait_s,
         )
         self.api.install(self.app)
         install_cors(self.app, self._origin_allowed)
@@ -132,6 +138,15 @@ class CentralNode:
             overflow_every_s=central.timers.overflow_interval_s, failover_retry_s=central.timers.failover_retry_s,
             lease_ttl_s=self.settings.etcd.lease_ttl_s,
         )
+        failover = central.failover
+        self.confirmer = DeathConfirmer(
+            self.state, self.router,
+            HttpProbe(failover.probe_timeout_s, client_ssl(self.settings.tls.ca_file)),
+            policy=ProbePolicy(failover.probe_refusals, failover.probe_retry_s, failover.probe_cooldown_s,
+                               max(failover.probe_max_attempts, failover.probe_refusals)),
+            enabled=failover.probe, tell_leader=self.api.tell_leader,
+        )
+        self.api.confirmer = self.confirmer
         self.api.router = self.router
         self.leadership = Leadership(
             self.etcd,
@@ -147,6 +162,8 @@ class CentralNode:
     async def stop(self) -> None:
         if self.leadership is not None:
             await self.leadership.stop()
+        if self.confirmer is not None:
+            await self.confirmer.stop()
         if self.router is not None:
             await self.router.stop()
         if self.state is not None:

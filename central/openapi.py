@@ -98,7 +98,10 @@ def describe() -> ApiDoc:
                    "call.moving": 503, "token.wrong_call": 403, "request.bad_field": 400})
     doc.op("post", "/v1/agents/reattach", "an agent whose site failed continues at a live site",
            request=TokenRequest, response=Reattach,
-           errors={**STARTING, **TOKEN, "route.no_site": 503, "request.bad_field": 400})
+           errors={**STARTING, **TOKEN, "route.no_site": 503, "agent.moving": 503, "request.bad_field": 400})
+    doc.op("post", "/v1/internal/sites/{site}/suspect", "a central replica passes on a client's report of a "
+           "lost site (X-CC-Suspect-Mac keyed with the cluster secret); the leader probes the site",
+           status=202, errors={**STARTING, "role.forbidden": 403})
     doc.op("get", "/v1/sites", "every site's published load", response=Sites, errors=STARTING)
     doc.op("get", "/v1/wallboard", "the wallboard's snapshot (queues, agents, sites)", response=Wallboard)
     doc.op("get", "/v1/wallboard/stream", "the wallboard as server-sent events", content="text/event-stream")

@@ -8,6 +8,7 @@ load summary each published) and the routing records of live calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,25 @@ _log = logging.getLogger(__name__)
 SiteLeft = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
+class Changes:
+    """A pulse on every change of the hot copy, for requests that wait for one (a move)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def pulse(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout_s: float) -> None:
+        """Until the next change or ``timeout_s``; check your condition before calling (the
+        event is taken synchronously, so a change after that check is never missed)."""
+        event = self._event
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                await event.wait()
+
+
 class ClusterState:
     def __init__(self, etcd: Etcd, keys: Keyspace, *, watch_retry_s: float = 0.5) -> None:
         self._etcd = etcd
@@ -33,6 +53,10 @@ class ClusterState:
         self._watch_retry_s = watch_retry_s  # central.timers.watch_retry_s
         self.sites: dict[str, dict[str, Any]] = {}
         self.departed: dict[str, dict[str, Any]] = {}  # last info of sites that left
+        # create revision of each live site's membership key: which registration a death
+        # confirmation is about (a site that registered again is another registration)
+        self.registrations: dict[str, int] = {}
+        self.changes = Changes()
         self.calls: dict[str, CallRecord] = {}
         self._snapshots: list[SiteSnapshot] | None = None
         self.synced = asyncio.Event()
@@ -78,22 +102,30 @@ class ClusterState:
                 for gone in set(self.sites) - set(current):  # left while we were not watching
                     await self._site_left(gone)
                 self.sites = current
+                self.registrations = {Keyspace.leaf(kv.key): kv.create_revision for kv in kvs}
                 self._snapshots = None
                 self._sites_synced.set()
+                self.changes.pulse()
                 async for event in self._etcd.watch_prefix(self._keys.sites, start_revision=revision + 1):
                     name = Keyspace.leaf(event.key)
                     if event.type is EventType.DELETE:
                         await self._site_left(name)
                     else:
                         self.sites[name] = json.loads(event.value)
+                        self.registrations[name] = event.create_revision
                         self._snapshots = None
                         self.departed.pop(name, None)
+                        self.changes.pulse()
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "site watch interrupted", reason=str(exc))
                 await asyncio.sleep(self._watch_retry_s)
 
     async def _site_left(self, name: str) -> None:
+        if name not in self.sites:
+            return  # already gone (our own confirmation, then the watch): keep its last info
         info = self.sites.pop(name, {})
+        self.registrations.pop(name, None)
+        self.changes.pulse()
         self._snapshots = None
         self.departed[name] = info
         log(_log, logging.WARNING, "site left", site=name)
@@ -118,6 +150,7 @@ class ClusterState:
                         record = self.calls[call_id] = CallRecord.from_kv(kv)
                         for callback in self._on_call:
                             callback(record)
+                    self.changes.pulse()
             except EtcdUnavailable as exc:
                 log(_log, logging.WARNING, "call watch interrupted", reason=str(exc))
                 await asyncio.sleep(self._watch_retry_s)
@@ -127,6 +160,7 @@ class ClusterState:
         current = self.calls.get(record.call_id)
         if current is None or current.mod_revision <= record.mod_revision:
             self.calls[record.call_id] = record
+            self.changes.pulse()
 
     async def stop(self) -> None:
         await cancel_and_wait(self._tasks)

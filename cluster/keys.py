@@ -2,6 +2,7 @@
 
     <prefix>/election/central/<lease hex>   central candidates; lowest create revision leads
     <prefix>/sites/<site>                   site membership (leased): address, skills, load
+    <prefix>/deaths/<site>                  the last death of the site central confirmed by probe
     <prefix>/calls/<call_id>                routing record of a live call (fenced writes)
     <prefix>/agents/<agent_id>              where an agent is attached and its state
     <prefix>/config/<name>                  live configuration (routing policy, flow pointers)
@@ -28,6 +29,13 @@ class Keyspace:
 
     def site(self, site: str) -> str:
         return f"{self.sites}{site}"
+
+    @property
+    def deaths(self) -> str:
+        return f"{self.prefix}/deaths/"
+
+    def death(self, site: str) -> str:
+        return f"{self.deaths}{site}"
 
     @property
     def calls(self) -> str:

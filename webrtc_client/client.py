@@ -29,11 +29,14 @@ _ids = itertools.count(1)
 
 
 class ClientError(Exception):
-    def __init__(self, error_id: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, error_id: str, message: str, status: int | None = None, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(f"[{error_id}] {message}")
         self.error_id = error_id
         self.message = message
         self.status = status
+        self.retry_after_s = retry_after_s  # central's call.moving / agent.moving: ask again this soon
 
 
 async def post_json(
@@ -42,8 +45,10 @@ async def post_json(
     async with http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
         data = await response.json(content_type=None)
         if response.status >= 400:
+            retry_after = (data.get("details") or {}).get("retry_after_s")
             raise ClientError(
-                str(data.get("error_id", f"http.{response.status}")), str(data.get("message", "")), response.status
+                str(data.get("error_id", f"http.{response.status}")), str(data.get("message", "")), response.status,
+                float(retry_after) if isinstance(retry_after, int | float) else None,
             )
         return data  # type: ignore[no-any-return]
 
@@ -59,6 +64,7 @@ class Signalling:
         self._joined: asyncio.Future[dict[str, Any]] | None = None
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.received: list[dict[str, Any]] = []  # every message, for tests that inspect them
+        self.received_at: list[float] = []  # time.monotonic() of each, for benchmarks
         self.closed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
 
@@ -80,6 +86,7 @@ class Signalling:
                     continue
                 data = json.loads(msg.data)
                 self.received.append(data)
+                self.received_at.append(time.monotonic())
                 kind = data.get("type")
                 if kind == "event":
                     self.events.put_nowait(data)
@@ -137,19 +144,31 @@ class Phone:
         self.track: SignalTrack | None = None
         self.receiver = Receiver()
         self._channel: Any = None
+        self._next: tuple[RTCPeerConnection, SignalTrack, Any] | None = None  # prepared for a re-join
+
+    async def prepare(self) -> None:
+        """Make the next peer connection and its offer now, while central says where the call
+        is (re-joining in parallel with central's move); :meth:`connect` then only sends it."""
+        if self._next is None:
+            self._next = await self._new_peer()
+
+    async def _new_peer(self) -> tuple[RTCPeerConnection, SignalTrack, Any]:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        track = SignalTrack(self.tone_hz)
+        pc.addTransceiver(track, direction="sendrecv")
+        channel = pc.createDataChannel("dtmf")
+        await pc.setLocalDescription(await pc.createOffer())
+        return pc, track, channel
 
     async def connect(self, sig: Signalling, *, timeout_s: float = 15.0) -> None:
-        """Negotiate a new peer connection; the previous one is closed only afterwards
-        (make before break): the site replaces our leg on the new offer, so the old leg's end
-        is not taken for the caller hanging up."""
-        old, self.pc = self.pc, RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc = self.pc
+        """Negotiate a new peer connection (the prepared one, if any); the previous one is
+        closed only afterwards (make before break): the site replaces our leg on the new offer,
+        so the old leg's end is not taken for the caller hanging up."""
+        prepared, self._next = self._next, None
+        pc, track, channel = prepared or await self._new_peer()
+        old, self.pc, self.track, self._channel = self.pc, pc, track, channel
         try:
-            self.track = SignalTrack(self.tone_hz)
-            pc.addTransceiver(self.track, direction="sendrecv")
-            self._channel = pc.createDataChannel("dtmf")
             pc.on("track", self.receiver.attach)
-            await pc.setLocalDescription(await pc.createOffer())
             reply = await sig.request({"type": "offer", "sdp": pc.localDescription.sdp}, timeout_s=timeout_s)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
             async with asyncio.timeout(timeout_s):
@@ -174,6 +193,9 @@ class Phone:
 
     async def close(self) -> None:
         await self.receiver.stop()
+        if self._next is not None:
+            await self._next[0].close()
+            self._next = None
         if self.pc is not None:
             await self.pc.close()
             self.pc = None
@@ -197,6 +219,9 @@ class _Reconnecting:
         self.done = False
         self.reconnects: list[float] = []  # seconds from losing the site to being back
         self.reattached = asyncio.Event()  # set at the first re-attach after losing the site
+        # time.monotonic() of each step of the latest re-attach (lost, located, joined, media,
+        # failed attempts): where a failover's time goes, for benchmarks and logs
+        self.reattach_steps: dict[str, float] = {}
         self._watch: asyncio.Task[None] | None = None
         self.on_attached: Callable[[], Awaitable[None]] | None = None
 
@@ -205,6 +230,7 @@ class _Reconnecting:
             await self.sig.close()
         self.sig = Signalling(self.http, ws_url)
         joined = await self.sig.connect(self.token)
+        self.reattach_steps["joined"] = time.monotonic()
         if self.phone is not None:
             try:
                 await self.phone.connect(self.sig)
@@ -217,9 +243,12 @@ class _Reconnecting:
         return joined
 
     async def _central(self, path: str, body: dict[str, Any], *, patience_s: float = 10.0) -> dict[str, Any]:
-        """Ask any central replica; while none can answer (a leader election, a busy leader)
-        keep trying the replicas for up to ``patience_s``."""
+        """Ask any central replica; while none can answer (a leader election, a busy leader, a
+        move still pending) keep trying the replicas for up to ``patience_s``. Central's
+        reconnect answers wait for the move themselves: a retry follows at once or after the
+        ``retry_after_s`` it names."""
         last: Exception | None = None
+        pause = 0.25
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience_s
         while True:
@@ -232,9 +261,11 @@ class _Reconnecting:
                     if exc.status is None or exc.status < 500:
                         raise
                     last = exc
+                    if exc.retry_after_s is not None:
+                        pause = min(exc.retry_after_s, 1.0)
             if loop.time() >= deadline:
                 raise ClientError("central.unreachable", f"no central replica answered: {last}")
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(pause)
 
     async def _relocate(self) -> str:
         raise AssertionError("subclasses say where to go")
@@ -251,18 +282,32 @@ class _Reconnecting:
             if self.done:
                 return
             lost_at = time.monotonic()
-            while not self.done:
-                try:
-                    ws_url = await self._relocate()
-                    await self._attach(ws_url)
-                    self.reconnects.append(time.monotonic() - lost_at)
-                    self.reattached.set()
-                    if self.on_attached is not None:
-                        await self.on_attached()
-                    break
-                except (ClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    _log.info("re-attach failed (%s); retrying", exc)
-                    await asyncio.sleep(0.25)
+            self.reattach_steps = {"lost": lost_at}
+            preparing = None if self.phone is None else asyncio.create_task(self.phone.prepare(), name="client-prepare")
+            try:
+                while not self.done:
+                    try:
+                        ws_url = await self._relocate()
+                        self.reattach_steps["located"] = time.monotonic()
+                        if preparing is not None:  # the offer made while central moved the call
+                            with contextlib.suppress(Exception):
+                                await preparing
+                            preparing = None
+                        await self._attach(ws_url)
+                        self.reattach_steps["media"] = time.monotonic()
+                        self.reconnects.append(time.monotonic() - lost_at)
+                        self.reattached.set()
+                        if self.on_attached is not None:
+                            await self.on_attached()
+                        break
+                    except (ClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                        _log.info("re-attach failed (%s); retrying", exc)
+                        self.reattach_steps[f"failed-{len(self.reattach_steps)}"] = time.monotonic()
+                        await asyncio.sleep(0.1)
+            finally:
+                if preparing is not None:
+                    preparing.cancel()
+                    await asyncio.gather(preparing, return_exceptions=True)
 
     async def close(self) -> None:
         self.done = True

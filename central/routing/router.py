@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -35,8 +36,10 @@ _log = logging.getLogger(__name__)
 
 ROUTED = Counter("cc_calls_routed_total", "calls routed by this leader", ["site"])
 MOVED = Counter("cc_calls_moved_total", "calls moved to another site", ["reason"])
+DEATHS = Counter("cc_site_deaths_confirmed_total", "site deaths confirmed by probe before the lease expired")
 OVERFLOW_EVERY_S = 1.0  # how often the leader looks for calls to overflow to another site
 FAILOVER_RETRY_S = 0.5  # pause before retrying a site's failover that failed (e.g. etcd hiccup)
+MOVE_BATCH = 32  # calls moved per fenced transaction in a failover (etcd allows 128 ops per txn)
 
 ROUTE_LATENCY = Histogram(
     "cc_route_seconds",
@@ -66,6 +69,7 @@ class Router:
         overflow_every_s: float = OVERFLOW_EVERY_S,
         failover_retry_s: float = FAILOVER_RETRY_S,
         lease_ttl_s: float = 2.0,
+        move_batch: int = MOVE_BATCH,
     ) -> None:
         self._etcd = etcd
         self._keys = keys
@@ -80,10 +84,12 @@ class Router:
         # A dead site's lease ends one TTL after its last keep-alive (sent every TTL/3): the
         # calls it held were lost about a TTL before central sees the lease end.
         self.lease_ttl_s = lease_ttl_s
+        self.move_batch = max(1, move_batch)
         self.election: Election | None = None
         self._work: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._transfers: asyncio.Queue[CallRecord] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._lost_at: dict[str, float] = {}  # sites whose death we confirmed: when clients lost them
         state.on_site_left(self._site_left)
         state.on_call(self._call_written)
 
@@ -184,6 +190,7 @@ class Router:
                 continue  # it came back before we got to it: its calls are still its own
             try:
                 moved = await self.fail_over(site, info)
+                self._lost_at.pop(site, None)
                 log(_log, logging.WARNING, "site failed over", site=site, calls=moved)
             except NotLeader:
                 return
@@ -191,6 +198,39 @@ class Router:
                 log(_log, logging.ERROR, "failover failed; retrying", site=site, exc_info=True)
                 await asyncio.sleep(self.failover_retry_s)
                 await self._work.put((site, info))
+
+    async def confirm_dead(self, site: str, registration: int, *, lost_at: float, evidence: str) -> bool:
+        """End the membership ``registration`` of ``site`` now, in a fenced transaction, because
+        its process is known gone (``evidence``); the site watch then fails it over as if its
+        lease had expired. False if the registration is already gone or was replaced (the site
+        came back), so a site that restarted is never removed by a stale confirmation."""
+        election = self._fence()
+        key = self._keys.site(site)
+        current = await self._etcd.get(key)
+        if current is None or current.create_revision != registration:
+            return False
+        now = self._clock.now()
+        death = {
+            "site": site, "registration": registration, "lease": current.lease, "lost_at": lost_at,
+            "confirmed_at": now, "evidence": evidence, "by": self.name, "fencing_token": election.fencing_token,
+        }
+        self._lost_at[site] = lost_at  # before the delete: the failover it triggers reads it
+        result = await election.fenced_txn(
+            [Etcd.create_revision_is(key, registration)],
+            [Etcd.op_delete(key), Etcd.op_put(self._keys.death(site), json.dumps(death, sort_keys=True))],
+        )
+        if not result.succeeded:
+            self._lost_at.pop(site, None)
+            return False
+        DEATHS.inc()
+        log(_log, logging.WARNING, "site death confirmed; failing over before its lease expires",
+            site=site, evidence=evidence, revision=result.revision, lost_ms=round((now - lost_at) * 1000, 1))
+        if current.lease:
+            try:  # the dead process's other leased keys go too (best effort: they expire anyway)
+                await self._etcd.revoke(current.lease)
+            except Exception as exc:
+                log(_log, logging.INFO, "lease of a dead site not revoked", site=site, reason=str(exc))
+        return True
 
     def _target_for(self, record: CallRecord, dead: str, info: dict[str, Any]) -> str:
         snapshots = self.state.snapshots()
@@ -209,31 +249,70 @@ class Router:
         raise NoSiteAvailable(f"no site can take call {record.call_id}", call_id=record.call_id)
 
     async def fail_over(self, dead: str, info: dict[str, Any]) -> int:
-        """Move every live call of ``dead`` to a surviving site, in serve order."""
-        moved = 0
+        """Move every live call of ``dead`` to a surviving site, in serve order: in batches of
+        one fenced transaction each (a batch in which any record changed meanwhile is done call
+        by call, so one late write never holds the others back)."""
+        # a confirmed death: the calls were lost when clients saw it; else about a TTL ago
+        lost_at = self._lost_at.get(dead)
+        live: list[tuple[CallRecord, str]] = []
         for record in self.state.calls_at(dead):
             if record.state == "ended":
                 election = self._fence()
                 key = self._keys.call(record.call_id)
                 await election.fenced_txn([Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_delete(key)])
                 continue
-            target = self._target_for(record, dead, info)
-            if await self.move(record, target, reason="failover"):
-                moved += 1
+            live.append((record, self._target_for(record, dead, info)))
+        moved = 0
+        for start in range(0, len(live), self.move_batch):
+            batch = live[start : start + self.move_batch]
+            if await self._move_batch(batch, lost_at):
+                moved += len(batch)
+                continue
+            for record, target in batch:  # someone wrote one of them meanwhile: read each afresh
+                kv = await self._etcd.get(self._keys.call(record.call_id))
+                current = None if kv is None else CallRecord.from_kv(kv)
+                if current is None or current.site != dead or current.state == "ended":
+                    continue  # gone, moved or ended meanwhile: nothing to move
+                if await self.move(current, target, reason="failover", lost_at=lost_at):
+                    moved += 1
         return moved
 
-    async def move(self, record: CallRecord, target: str, *, reason: str) -> bool:
-        election = self._fence()
-        key = self._keys.call(record.call_id)
+    def _moved(self, record: CallRecord, target: str, election: Election, *, reason: str,
+               lost_at: float | None) -> CallRecord:
         now = self._clock.now()
-        new = record.moved_to(
+        if lost_at is None and reason == "failover":
+            lost_at = now - self.lease_ttl_s
+        return record.moved_to(
             target,
             fencing_token=election.fencing_token,
             routed_by=self.name,
             failover=reason != "transfer",
             at=now,
-            lost_at=now - self.lease_ttl_s if reason == "failover" else None,
+            lost_at=lost_at if reason == "failover" else None,
         )
+
+    async def _move_batch(self, batch: list[tuple[CallRecord, str]], lost_at: float | None) -> bool:
+        """All of ``batch`` moved in one fenced transaction, or none (False)."""
+        if len(batch) < 2:
+            return False
+        election = self._fence()
+        news = [self._moved(record, target, election, reason="failover", lost_at=lost_at) for record, target in batch]
+        keys = [self._keys.call(record.call_id) for record, _ in batch]
+        result = await election.fenced_txn(
+            [Etcd.mod_revision_is(key, record.mod_revision) for key, (record, _) in zip(keys, batch, strict=True)],
+            [Etcd.op_put(key, new.to_json()) for key, new in zip(keys, news, strict=True)],
+        )
+        if not result.succeeded:
+            return False
+        for new in news:
+            self.state.apply_local(replace(new, mod_revision=result.revision))
+        MOVED.labels("failover").inc(len(news))
+        return True
+
+    async def move(self, record: CallRecord, target: str, *, reason: str, lost_at: float | None = None) -> bool:
+        election = self._fence()
+        key = self._keys.call(record.call_id)
+        new = self._moved(record, target, election, reason=reason, lost_at=lost_at)
         result = await election.fenced_txn(
             [Etcd.mod_revision_is(key, record.mod_revision)], [Etcd.op_put(key, new.to_json())]
         )

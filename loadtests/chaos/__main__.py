@@ -21,6 +21,8 @@ def text_summary(summary: dict[str, object]) -> str:
         f"duplicated outcomes {summary['duplicated_outcomes']}, lost queue positions {summary['lost_queue_positions']}",
         f"faults {summary['faults']}: worst recovery {summary['worst_recovery_s']} s, worst SL dip {summary['sl_dip']}",
         f"calls reconnected after a failover: {summary['calls_reconnected']}",
+        f"site deaths confirmed by probe: {summary['deaths_confirmed_by_probe']}, "
+        f"false failovers {summary['false_failovers']}",
     ]
     for fault in summary["fault_details"]:  # type: ignore[attr-defined]
         lines.append(f"  {fault['kind']:<17} {fault['target']:<14} recovered in {fault['recovery_s']} s, "

@@ -11,8 +11,14 @@ Invariants (each returns its violations; an empty list is a pass):
 * **one agent at a time**: a call answered at two sites was let go (``failed_over``) by the
   first or had ended there before the second answered;
 * **queue order kept**: in a queue at a site, a call is never offered after a call that arrived
-  later (same priority) while it was already waiting there (``lost_queue_positions``);
-* **agents consistent**: no agent is left busy or ringing with no live call.
+  later (same priority) while it was already waiting there (``lost_queue_positions``); a call
+  moved in from another site waits there from its first ``enqueue`` event at that site (its
+  ``queued_at`` is its first queue entry anywhere: it was not waiting *there* before the move);
+* **agents consistent**: no agent is left busy or ringing with no live call;
+* **no false failover**: central ends a site's membership before its lease (a death confirmed
+  by probe) only for a site whose process was really killed: every such confirmation falls
+  within a ``kill_site`` fault of that very site (``false_failovers``), never in a pause or a
+  network cut, whose sites are judged by their lease.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from loadtests.chaos.history import ElectionEvent, RecordEvent
+from loadtests.chaos.history import DeathEvent, ElectionEvent, RecordEvent
 from site_node.call.events import TALKING_STATES
 
 FINAL_EXCLUDED = frozenset({"failed_over"})
@@ -100,28 +106,9 @@ def one_agent_at_a_time(cdrs: dict[str, list[dict[str, Any]]]) -> list[str]:
     return bad
 
 
-def moved_in(records: list[Any]) -> dict[tuple[str, str], float]:
-    """(call id, site) -> when central moved the call to that site (from the routing records'
-    history): a moved call waits at its new site from then on, not from its first queueing."""
-    arrived: dict[tuple[str, str], float] = {}
-    for event in records:
-        record = getattr(event, "record", None)
-        if record is None:
-            continue
-        for move in record.history.get("moves", []):
-            if move.get("at") is not None:
-                key = (record.call_id, str(move["to"]))
-                arrived[key] = max(arrived.get(key, 0.0), float(move["at"]))
-    return arrived
-
-
-def queue_order(
-    cdrs: dict[str, list[dict[str, Any]]], arrived: dict[tuple[str, str], float] | None = None
-) -> list[tuple[str, str]]:
+def queue_order(cdrs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
     """Pairs (earlier arrival, later arrival) where the later one was offered first while the
-    earlier one was already waiting at the same site, queue and priority. A call moved to a site
-    (``arrived``: :func:`moved_in`) waits there only from its move on."""
-    arrived = arrived or {}
+    earlier one was already waiting at the same site, queue and priority."""
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
     for rows in cdrs.values():
         for row in rows:
@@ -145,8 +132,7 @@ def queue_order(
                 late_offer = first_offer(late)
                 assert late_offer is not None
                 early_offer = first_offer(early)
-                waiting_since = max(early["queued_at"], arrived.get((early["call_id"], early["site"]), 0.0))
-                waiting_then = waiting_since < late_offer - EPS
+                waiting_then = (early.get("enqueued_here_at") or early["queued_at"]) < late_offer - EPS
                 still_waiting = early_offer is None or early_offer > late_offer + EPS
                 left_later = early.get("ended_at") is None or early["ended_at"] > late_offer + EPS
                 if waiting_then and still_waiting and left_later:
@@ -186,3 +172,16 @@ def sl_dip(windows: list[tuple[float, float, int]], fault_at: float, *, before_s
     total = sum(n for _, n in before)
     baseline = sum(sl * n for sl, n in before) / total if total else 1.0
     return round(max(0.0, baseline - min(after)) if after else 0.0, 3)
+
+
+def false_failovers(deaths: Iterable[DeathEvent], faults: Iterable[dict[str, Any]], *, slack_s: float = 1.0
+                    ) -> list[str]:
+    """Deaths central confirmed for a site that was not killed at that moment (``faults``: the
+    runner's records, with ``kind``, ``target``, ``at`` and ``healed_at``, wall clock)."""
+    kills = [(f["target"], f["at"], f.get("healed_at") or f["at"] + 60.0) for f in faults if f["kind"] == "kill_site"]
+    bad = []
+    for death in deaths:
+        if not any(site == death.site and start - EPS <= death.confirmed_at <= end + slack_s
+                   for site, start, end in kills):
+            bad.append(f"{death.site}@{death.revision}")
+    return bad

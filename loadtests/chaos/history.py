@@ -25,6 +25,16 @@ class RecordEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class DeathEvent:
+    """Central confirmed a site dead by probe and ended its membership before its lease."""
+
+    revision: int
+    site: str
+    confirmed_at: float  # wall clock of the confirming leader
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
 class ElectionEvent:
     revision: int
     key: str
@@ -40,9 +50,14 @@ def read_cdrs(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
             db.row_factory = sqlite3.Row
             first_offer = dict(db.execute(
                 "select call_id, min(at) from call_events where type = 'offer_to_agent' group by call_id").fetchall())
+            # when the call entered a queue at *this* site (a call moved here keeps its first
+            # queue time in queued_at, from the site it came from)
+            first_enqueue = dict(db.execute(
+                "select call_id, min(at) from call_events where type = 'enqueue' group by call_id").fetchall())
             for row in db.execute("select * from calls"):
                 entry = dict(row)
                 entry["first_offered_at"] = first_offer.get(row["call_id"])
+                entry["enqueued_here_at"] = first_enqueue.get(row["call_id"])
                 rows.setdefault(row["call_id"], []).append(entry)
     return rows
 
@@ -59,8 +74,11 @@ async def _replay(etcd: Etcd, prefix: str, until: int) -> list[Any]:
     return events
 
 
-async def read_history(endpoints: list[str], keys: Keyspace) -> tuple[list[RecordEvent], list[ElectionEvent]]:
-    """Every change of every routing record and of the central election, in revision order."""
+async def read_history(
+    endpoints: list[str], keys: Keyspace
+) -> tuple[list[RecordEvent], list[ElectionEvent], list[DeathEvent]]:
+    """Every change of every routing record, of the central election and every site death
+    central confirmed, in revision order."""
     etcd = await Etcd.connect(endpoints)
     try:
         await etcd.put(keys.config("chaos-marker"), "end")
@@ -68,6 +86,7 @@ async def read_history(endpoints: list[str], keys: Keyspace) -> tuple[list[Recor
         everything = await _replay(etcd, keys.prefix + "/", head)
         calls = [e for e in everything if e.key.startswith(keys.calls)]
         election = [e for e in everything if e.key.startswith(keys.election("central"))]
+        deaths = [e for e in everything if e.key.startswith(keys.deaths) and e.type is EventType.PUT]
     finally:
         await etcd.close()
     records = [
@@ -84,7 +103,12 @@ async def read_history(endpoints: list[str], keys: Keyspace) -> tuple[list[Recor
     leaders = [
         ElectionEvent(e.mod_revision, e.key, e.create_revision, e.type is EventType.DELETE) for e in election
     ]
-    return records, leaders
+    confirmed = []
+    for e in deaths:
+        info = json.loads(e.value)
+        confirmed.append(DeathEvent(e.mod_revision, str(info.get("site", Keyspace.leaf(e.key))),
+                                    float(info.get("confirmed_at", 0.0)), str(info.get("evidence", ""))))
+    return records, leaders, confirmed
 
 
 def read_outcomes(results_dir: Path) -> list[dict[str, Any]]:

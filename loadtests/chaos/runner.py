@@ -138,7 +138,7 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
             p.name: http_json(p.url + "/v1/status", headers=operator) or {} for p in cluster.procs if p.role == "site"
         }
         assert cluster.etcd is not None
-        records, election = asyncio.run(read_history(cluster.etcd.endpoints, Keyspace()))
+        records, election, deaths = asyncio.run(read_history(cluster.etcd.endpoints, Keyspace()))
     finally:
         if locust.poll() is None:
             locust.kill()
@@ -147,12 +147,13 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
     outcomes = read_outcomes(results)
     cdrs = read_cdrs(base / "data")
     return summarize(outcomes, cdrs, records, election, statuses, faults, bad_input, started,
-                     results / "report.json")
+                     results / "report.json", deaths=deaths)
 
 
 def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any]]], records: list[Any],
               election: list[Any], statuses: dict[str, dict[str, Any]], faults: list[FaultRecord],
-              bad_input: dict[str, Any], started: float, locust_report: Path) -> dict[str, Any]:
+              bad_input: dict[str, Any], started: float, locust_report: Path,
+              deaths: list[Any] | None = None) -> dict[str, Any]:
     call_ids = {e.call_id for e in records if e.created} | {o["call_id"] for o in outcomes if o.get("call_id")}
     outcome_check = checker.final_outcomes(call_ids, cdrs)
     routing = checker.routing(records, election)
@@ -165,9 +166,10 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
                       if (r.get("failovers") or 0) > 0 and r.get("end_reason") != "failed_over")
     recoveries = [f["recovery_s"] for f in fault_rows]
     load = json.loads(locust_report.read_text()) if locust_report.exists() else {}
-    inversions = checker.queue_order(cdrs, checker.moved_in(records))
+    inversions = checker.queue_order(cdrs)
     two_agents = checker.one_agent_at_a_time(cdrs)
     inconsistent = checker.agents_consistent(statuses)
+    false = checker.false_failovers(deaths or [], [f.to_dict() for f in faults])
     return {
         "calls": len(call_ids),
         "lost_calls": len(outcome_check["lost"]),
@@ -178,6 +180,8 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
         "connected_to_two_agents": len(two_agents),
         "lost_queue_positions": len(inversions),
         "agents_inconsistent": len(inconsistent),
+        "false_failovers": len(false),
+        "deaths_confirmed_by_probe": len(deaths or []),
         "calls_reconnected": reconnected,
         "faults": len(faults),
         "worst_recovery_s": None if None in recoveries or not recoveries else max(recoveries),
@@ -188,6 +192,7 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
         "examples": {"lost": outcome_check["lost"][:5], "duplicated": outcome_check["duplicated"][:5],
                      **{k: v[:5] for k, v in routing.items()},
                      "connected_to_two_agents": two_agents[:5], "agents_inconsistent": inconsistent[:5],
+                     "false_failovers": false[:5],
                      "queue_inversions": [{"early": cdrs[a], "late": cdrs[b]} for a, b in inversions[:3]]},
         "duration_s": round(time.time() - started, 1),
     }
@@ -195,6 +200,7 @@ def summarize(outcomes: list[dict[str, Any]], cdrs: dict[str, list[dict[str, Any
 
 def passed(summary: dict[str, Any]) -> bool:
     zero = ("lost_calls", "duplicated_outcomes", "double_routed", "written_by_non_leader",
-            "fencing_tokens_backwards", "connected_to_two_agents", "lost_queue_positions", "agents_inconsistent")
+            "fencing_tokens_backwards", "connected_to_two_agents", "lost_queue_positions", "agents_inconsistent",
+            "false_failovers")
     return (all(summary[k] == 0 for k in zero) and summary["worst_recovery_s"] is not None
             and not summary["bad_input"]["failures"])

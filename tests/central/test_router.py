@@ -186,3 +186,44 @@ async def test_cross_site_overflow_moves_long_waiters_only_when_configured(world
     world.router.overflow_after_s = {"retail": 60}
     assert await world.router.overflow_once() == 1
     await until(lambda: world.state.calls[routed.record.call_id].site == "south")
+
+
+async def test_failover_moves_in_one_fenced_batch_and_falls_back_call_by_call(world: World) -> None:
+    await world.add_site("north", {"retail": load(1)}, ["south"])
+    await world.add_site("south", {"retail": load(0, wait=9)}, [])
+    store = SiteCallStore(world.etcd, world.keys, "north")
+    ids = []
+    for i in range(4):
+        world.clock.advance(1)
+        routed = await world.router.route(f"+1555100{i}", "8000")
+        record = await store.claim(routed.record.call_id)
+        await store.update(record, state="queued")
+        ids.append(routed.record.call_id)
+    await until(lambda: all(world.state.calls[c].state == "queued" for c in ids))
+    # a stale copy in the hot copy (the watch not there yet): the batch fails, each call is re-read
+    stale = world.state.calls[ids[1]]
+    fresh = await store.update(await store.claim(ids[1]), state="queued", data={"late": "write"})
+    world.state.calls[ids[1]] = stale
+    moved = await world.router.fail_over("north", {"backup_sites": ["south"]})
+    assert moved == 4
+    revisions = set()
+    for call_id in ids:
+        kv = await world.etcd.get(world.keys.call(call_id))
+        assert kv is not None
+        record = CallRecord.from_kv(kv)
+        assert (record.site, record.state, record.failovers) == ("south", "moving", 1)
+        revisions.add(kv.mod_revision)
+    assert CallRecord.from_kv(await world.etcd.get(world.keys.call(ids[1]))).data == fresh.data  # type: ignore[arg-type]
+    assert len(revisions) == 4  # call by call after the failed batch
+
+    # without a stale copy: one transaction for the whole site
+    again = []
+    for i in range(3):
+        routed = await world.router.route(f"+1555200{i}", "8000")
+        await store.update(await store.claim(routed.record.call_id), state="queued")
+        again.append(routed.record.call_id)
+    await until(lambda: all(world.state.calls[c].state == "queued" for c in again))
+    assert await world.router.fail_over("north", {"backup_sites": ["south"]}) == 3
+    kvs = [await world.etcd.get(world.keys.call(c)) for c in again]
+    assert all(kv is not None and CallRecord.from_kv(kv).site == "south" for kv in kvs)
+    assert len({kv.mod_revision for kv in kvs if kv is not None}) == 1

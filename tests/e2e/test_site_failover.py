@@ -17,6 +17,7 @@ from central.stats.columns import READ_COLUMNS
 from central.stats.kpi import compute_partial
 from central.stats.params import KpiParams
 from cluster.launcher import LocalCluster
+from loadtests.failover_probes import EtcdTap, death_info, probe_counts
 from tests.e2e.helpers import (
     agent_ready,
     call_to_queue,
@@ -110,6 +111,91 @@ async def test_sigkill_site_with_queued_and_talking_calls(cluster: LocalCluster)
         row = await final_cdr(cluster, "branch-south", client.call_id)
         assert row is not None and row["end_reason"] == "answered_completed" and row["failovers"] == 1
     for client in [talking, *queued, agent]:
+        await client.close()
+
+
+async def test_sigkill_is_confirmed_by_probe_and_calls_move_while_the_lease_still_lives(cluster: LocalCluster) -> None:
+    """The clients' reconnects make central probe the dead site; the refused connections end
+    its membership in central's fenced write (not by the lease running out), and only then are
+    its calls moved: same ids, arrival times and priorities, the queue in its order."""
+    agent = await agent_ready(cluster, "branch-north", "north-01", 660.0)
+    await wait_published(cluster, "branch-north", "credit_card", ready=1)
+    talking = await call_to_queue(cluster, "+8613400000000", 440.0)
+    ring = await agent.wait_ringing()
+    await agent.answer(ring["call_id"])
+    queued = [await call_to_queue(cluster, f"+861340000000{i + 1}", None) for i in range(2)]
+    await wait_published(cluster, "branch-north", "credit_card", waiting=2)
+    before = {c.call_id: await lookup(cluster, c.call_id) for c in [talking, *queued]}
+    assert cluster.etcd is not None
+    tap = await EtcdTap(cluster.etcd.endpoints).start()
+    try:
+        proc(cluster, "branch-north").signal(signal.SIGKILL)
+        await back_together(talking, agent, "branch-south")
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(c.reattached.wait() for c in queued))
+        gone, death = tap.site_gone("branch-north"), tap.death("branch-north")
+        moves = tap.moves_from("branch-north")
+    finally:
+        await tap.stop()
+    assert death is not None and gone is not None, "central did not confirm the death"
+    assert gone.revision == death.revision, "the membership ended by the lease, not by the confirmation"
+    info = death_info(death)
+    assert info is not None and info["evidence"] == "connection refused x2" and info["lease"] > 0
+    assert {r.call_id for _, r in moves} == set(before)
+    assert all(s.revision > death.revision for s, _ in moves), "a call moved before the death was confirmed"
+    assert (await probe_counts(centrals(cluster))).get("refused", 0) >= 2
+    for client in [talking, *queued]:
+        now = await lookup(cluster, client.call_id)
+        assert now["site"] == "branch-south" and now["failovers"] == 1
+        assert (now["original_arrival_at"], now["priority"]) == (
+            before[client.call_id]["original_arrival_at"], before[client.call_id]["priority"])
+    order = [r.call_id for _, r in sorted(moves, key=lambda m: m[0].revision)]
+    assert [c for c in order if c != talking.call_id] == [c.call_id for c in queued]  # moved in serve order
+    for client in [talking, *queued, agent]:
+        await client.close()
+
+
+async def test_paused_site_is_probed_but_failed_over_only_when_its_lease_expires(cluster: LocalCluster) -> None:
+    """A SIGSTOPped site still accepts connections (the kernel does) but answers nothing: the
+    probe says unresponsive, so central waits for the lease; a caller's reconnect meanwhile is
+    held until the call has moved, and no call moves while the site's membership key lives."""
+    agent = await agent_ready(cluster, "branch-north", "north-02", 660.0)
+    await wait_published(cluster, "branch-north", "credit_card", ready=1)
+    talking = await call_to_queue(cluster, "+8613200000000", 440.0)
+    ring = await agent.wait_ringing()
+    await agent.answer(ring["call_id"])
+    waiting = await call_to_queue(cluster, "+8613200000001", None)
+    await wait_published(cluster, "branch-north", "credit_card", waiting=1)
+    north = proc(cluster, "branch-north")
+    assert cluster.etcd is not None
+    tap = await EtcdTap(cluster.etcd.endpoints).start()
+    try:
+        north.signal(signal.SIGSTOP)
+        await asyncio.sleep(0.2)
+        async with aiohttp.ClientSession() as http:  # a caller who noticed the stall asks central
+            answers: list[tuple[int, dict[str, object], float]] = []
+            async with asyncio.timeout(20):
+                while not answers or answers[-1][0] != 200:
+                    async with http.post(f"{centrals(cluster)[0]}/v1/calls/{waiting.call_id}/reconnect",
+                                         json={"token": waiting.token}) as r:
+                        answers.append((r.status, await r.json(), time.monotonic()))
+        gone = tap.site_gone("branch-north")
+        assert gone is not None, "the lease of the paused site never expired"
+        _, body, answered_at = answers[-1]
+        assert body["site"] == "branch-south" and answered_at >= gone.at
+        assert all(a[1].get("error_id") == "call.moving" for a in answers[:-1])
+        moves = tap.moves_from("branch-north")
+        assert tap.death("branch-north") is None, "a paused site was confirmed dead"
+        assert moves and all(s.revision > gone.revision for s, _ in moves), "moved before the lease expired"
+        probes = await probe_counts(centrals(cluster))
+        assert probes.get("unresponsive", 0) >= 1 and probes.get("refused", 0) == 0
+    finally:
+        north.signal(signal.SIGCONT)
+        await tap.stop()
+    async with asyncio.timeout(30):
+        await asyncio.gather(talking.reattached.wait(), agent.reattached.wait(), waiting.reattached.wait())
+    assert talking.site == agent.site == waiting.site == "branch-south"
+    for client in (talking, waiting, agent):
         await client.close()
 
 

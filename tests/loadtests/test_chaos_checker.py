@@ -6,7 +6,7 @@ from typing import Any
 
 from cluster.callrecords import CallRecord
 from loadtests.chaos import checker
-from loadtests.chaos.history import ElectionEvent, RecordEvent
+from loadtests.chaos.history import DeathEvent, ElectionEvent, RecordEvent
 
 
 def row(call_id: str, site: str, **fields: Any) -> dict[str, Any]:
@@ -111,21 +111,30 @@ def test_a_conversation_resumed_after_its_site_was_killed_is_not_a_queue_jump() 
     assert checker.queue_order({"waiting": [waiting], "talk": [requeued]}) == [("waiting", "talk")]
 
 
-def test_a_call_moved_to_a_site_waits_there_only_from_its_move() -> None:
-    """Seen in a chaos run: a call queued at east since t=2 was moved to north at t=28; north had
-    served a later caller at t=21, before the moved call was there: not a lost position."""
-    moved = row("moved", "north", original_arrival_at=1.0, queued_at=2.0, first_offered_at=28.5, ended_at=32.0,
-                resumed_from="offered")
-    served = row("served", "north", original_arrival_at=3.0, queued_at=4.0, first_offered_at=21.0, ended_at=23.0)
-    cdrs = {"moved": [moved], "served": [served]}
-    assert checker.queue_order(cdrs) == [("moved", "served")]  # without the routing history
-    assert checker.queue_order(cdrs, {("moved", "north"): 28.0}) == []
-    assert checker.queue_order(cdrs, {("moved", "north"): 20.0}) == [("moved", "served")]  # it was there
+def test_a_death_confirmed_outside_a_kill_of_that_site_is_a_false_failover() -> None:
+    faults = [
+        {"kind": "kill_site", "target": "branch-north", "at": 100.0, "healed_at": 105.0},
+        {"kind": "pause_site", "target": "branch-south", "at": 120.0, "healed_at": 125.0},
+        {"kind": "partition_site", "target": "branch-east", "at": 140.0, "healed_at": 145.0},
+    ]
+    legit = DeathEvent(10, "branch-north", 100.2, "connection refused x2")
+    paused = DeathEvent(20, "branch-south", 121.0, "connection refused x2")
+    cut = DeathEvent(30, "branch-east", 141.0, "connection refused x2")
+    wrong_site = DeathEvent(11, "branch-south", 100.3, "connection refused x2")
+    later = DeathEvent(40, "branch-north", 200.0, "connection refused x2")
+    assert checker.false_failovers([legit], faults) == []
+    assert checker.false_failovers([legit, paused, cut, wrong_site, later], faults) == [
+        "branch-south@20", "branch-east@30", "branch-south@11", "branch-north@40"]
 
 
-def test_moves_are_read_from_the_routing_records_history() -> None:
-    from types import SimpleNamespace
-
-    history = {"moves": [{"at": 10.0, "from": "a", "to": "b"}, {"at": 30.0, "from": "b", "to": "c"}]}
-    events = [SimpleNamespace(record=SimpleNamespace(call_id="x", history=history)), SimpleNamespace(record=None)]
-    assert checker.moved_in(events) == {("x", "b"): 10.0, ("x", "c"): 30.0}
+def test_a_queued_call_moved_in_from_another_site_waits_there_only_from_its_move() -> None:
+    """Queued at east at 2.0, moved to north (enqueued there at 12.0): north serving a later
+    arrival at 10.0 took nobody's place; serving one at 13.0 would have."""
+    moved = row("moved", "north", original_arrival_at=1.0, queued_at=2.0, enqueued_here_at=12.0,
+                first_offered_at=20.0, ended_at=30.0, failovers=1, resumed_from="queued")
+    before = row("before", "north", original_arrival_at=5.0, queued_at=6.0, enqueued_here_at=6.0,
+                 first_offered_at=10.0, ended_at=11.0)
+    after = row("after", "north", original_arrival_at=7.0, queued_at=8.0, enqueued_here_at=8.0,
+                first_offered_at=13.0, ended_at=14.0)
+    assert checker.queue_order({"moved": [moved], "before": [before]}) == []
+    assert checker.queue_order({"moved": [moved], "after": [after]}) == [("moved", "after")]

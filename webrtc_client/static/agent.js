@@ -4,7 +4,7 @@
 // site's socket drops, it asks central (?central=URL[,URL]) where to continue
 // (POST /v1/agents/reattach with its token) and re-attaches there without a password.
 
-import { ApiError, Signalling, centralUrls, postCentral, postJson } from "./signalling.js";
+import { ApiError, Signalling, centralUrls, postCentral, retryDelayMs, postJson } from "./signalling.js";
 import { Phone } from "./phone.js";
 import { renderPop } from "./screenpop.js";
 import { $, guarded, logLine, seconds, show, showError, status } from "./ui.js";
@@ -87,6 +87,7 @@ async function lost() {
   if (app.leaving || app.reattaching) return;
   app.reattaching = true;
   phone.closePeer();
+  phone.prepare(); // the next offer, made while central moves the call
   status("The connection to the site was lost. Re-attaching at a backup site...");
   logLine("site connection lost");
   while (!app.leaving) {
@@ -106,7 +107,7 @@ async function lost() {
         backToLogin();
         break;
       }
-      await sleep(500);
+      await sleep(retryDelayMs(err)); // central waited for the move already
     }
   }
   app.reattaching = false;

@@ -4,7 +4,7 @@
 // Central's address comes from ?central=URL[,URL]. Routing: POST /v1/calls. When the socket
 // drops or the site says "moved": POST /v1/calls/{id}/reconnect {token} and attach again.
 
-import { ApiError, Signalling, centralUrls, postCentral } from "./signalling.js";
+import { ApiError, Signalling, centralUrls, postCentral, retryDelayMs } from "./signalling.js";
 import { Phone } from "./phone.js";
 import { $, guarded, seconds, show, showError, status } from "./ui.js";
 
@@ -77,6 +77,7 @@ async function relocate(avoidSite) {
   if (app.reconnecting || app.phase === "ended") return;
   app.reconnecting = true;
   phone.closePeer();
+  phone.prepare(); // the next offer, made while central moves the call
   $("call-state").textContent = "Reconnecting your call...";
   status("The connection was interrupted. Reconnecting your call...");
   const giveUp = Date.now() + RECONNECT_FOR_MS;
@@ -101,7 +102,7 @@ async function relocate(avoidSite) {
         setPhase("ended", "The bank cannot be reached right now. Please call again later.");
         break;
       }
-      await sleep(500);
+      await sleep(retryDelayMs(err)); // central waited for the move already
     }
   }
   app.reconnecting = false;

@@ -88,19 +88,34 @@ export class Phone {
     this.outTrack = dest.stream.getAudioTracks()[0];
   }
 
+  // The next connection and its gathered offer, made now (while central moves the call after a
+  // site failure): connect() then only sends it, so re-joining runs in parallel with the move.
+  prepare() {
+    if (!this._next) this._next = this._newPeer().catch(() => null);
+    return this._next;
+  }
+
+  async _newPeer() {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    pc.addTrack(this.outTrack, new MediaStream([this.outTrack]));
+    const channel = pc.createDataChannel("dtmf");
+    pc.ontrack = (ev) => this._hear(ev.streams[0] || new MediaStream([ev.track]));
+    await pc.setLocalDescription(await pc.createOffer());
+    await this._gathered(pc, 3000);
+    return { pc, channel };
+  }
+
   // One attachment to a site: offer, answer, wait until media flows (or fails).
   // Make before break: the previous connection closes only afterwards, because the site
   // replaces our leg on the new offer; closing first would read as hanging up.
   async connect(sig, timeoutMs = 15000) {
+    const prepared = this._next ? await this._next : null;
+    this._next = null;
+    const { pc, channel } = prepared || (await this._newPeer());
     const old = this.pc;
-    const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
+    this.channel = channel;
     try {
-      pc.addTrack(this.outTrack, new MediaStream([this.outTrack]));
-      this.channel = pc.createDataChannel("dtmf");
-      pc.ontrack = (ev) => this._hear(ev.streams[0] || new MediaStream([ev.track]));
-      await pc.setLocalDescription(await pc.createOffer());
-      await this._gathered(pc, 3000);
       const reply = await sig.request({ type: "offer", sdp: pc.localDescription.sdp }, timeoutMs);
       await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
       await this._connected(pc, timeoutMs);
@@ -214,6 +229,8 @@ export class Phone {
 
   close() {
     this.closePeer();
+    if (this._next) this._next.then((next) => next && next.pc.close());
+    this._next = null;
     if (this.mic) this.mic.getTracks().forEach((t) => t.stop());
     this.mic = null;
     this.audioEl.srcObject = null;

@@ -7,12 +7,20 @@
 //   Signalling          one WebSocket: join, requests with ids, pushed events, close notice
 
 export class ApiError extends Error {
-  constructor(errorId, message, status = null) {
+  constructor(errorId, message, status = null, retryAfterS = null) {
     super(`[${errorId}] ${message}`);
     this.errorId = errorId;
     this.detail = message;
     this.status = status;
+    this.retryAfterS = retryAfterS; // central's call.moving / agent.moving: ask again this soon
   }
+}
+
+// How long to wait before asking central again after `err` (central's reconnect answers wait
+// for the move themselves, so a retry follows at once or after the retry_after_s it names).
+export function retryDelayMs(err, fallbackMs = 250) {
+  const after = err && typeof err.retryAfterS === "number" ? err.retryAfterS * 1000 : fallbackMs;
+  return Math.min(Math.max(after, 0), 5000);
 }
 
 export function centralUrls(search = window.location.search) {
@@ -43,7 +51,8 @@ export async function postJson(url, body, { timeoutMs = 6000, unreachable = "sit
     data = {};
   }
   if (!response.ok) {
-    throw new ApiError(data.error_id || `http.${response.status}`, data.message || response.statusText, response.status);
+    const retryAfter = data.details && typeof data.details.retry_after_s === "number" ? data.details.retry_after_s : null;
+    throw new ApiError(data.error_id || `http.${response.status}`, data.message || response.statusText, response.status, retryAfter);
   }
   return data;
 }
