@@ -10,6 +10,9 @@ not expose publicly:
   handed to our sink; aiortc's decoder thread then idles);
 * the codec a transceiver negotiated (``transceiver._codecs``);
 * the host addresses aioice offers as ICE candidates (it skips 127.0.0.1);
+* the RTCP report interval (:func:`set_rtcp_interval`): aiortc reports every 0.5-1.5 s, a
+  browser every 5 s for audio (RFC 3550's recommended minimum); at a few hundred legs those
+  reports were a quarter of the switch's CPU;
 * the packet path (:class:`SrtpPath`): SRTP packets taken from aioice's connection before they
   are queued for aiortc's DTLS task, unprotected with the transport's libsrtp session (the
   keys DTLS derived), and outgoing RTP protected with it and written to the nominated
@@ -19,9 +22,10 @@ not expose publicly:
   counts, the last RTP timestamp and its NTP time), so RR and SR describe the real streams.
 
 Without the packet path, sending needs no internals: an ``RTCRtpSender`` accepts ``av.Packet``
-frames from its track and only calls the codec's ``pack()``. aiortc is pinned (``==1.16.0``); :func:`check_compatibility`
-runs when a switch starts and in ``tests/media/test_aiortc_internals.py``, and fails loudly when
-any of these details moved.
+frames from its track and only calls the codec's ``pack()``.
+
+aiortc is pinned (``==1.16.0``); :func:`check_compatibility` runs when a switch starts and in
+``tests/media/test_aiortc_internals.py``, and fails loudly when any of these details moved.
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ import inspect
 import ipaddress
 import logging
 import queue
+import random as _random
 import time
 from collections.abc import Callable
 from typing import Any
 
 import aioice.ice
 import aiortc
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
 import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCIceTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import get_encoder
@@ -119,6 +126,10 @@ def check_compatibility() -> None:
                     f"{function.__qualname__} no longer contains {fragment!r}",
                     function=function.__qualname__,
                 )
+    for module in (aiortc.rtcrtpsender, aiortc.rtcrtpreceiver):
+        source = inspect.getsource(module)
+        if source.count("random.") != 1 or _RTCP_SLEEP not in source:
+            raise IncompatibleAiortc(f"{module.__name__} no longer uses random only for its RTCP interval")
     params = list(inspect.signature(aioice.ice.get_host_addresses).parameters)
     if params != ["use_ipv4", "use_ipv6"]:
         raise IncompatibleAiortc(f"aioice.ice.get_host_addresses takes {params}")
@@ -188,6 +199,29 @@ def negotiated_codec(transceiver: RTCRtpTransceiver) -> tuple[str, int]:
     raise IncompatibleAiortc("transceiver has no negotiated codec")
 
 
+_RTCP_SLEEP = "await asyncio.sleep(0.5 + random.random())"
+
+
+class _RtcpInterval:
+    """Stands in for the ``random`` module of aiortc's sender and receiver modules, whose one
+    use is their RTCP loop's ``sleep(0.5 + random.random())``: the sleep becomes
+    ``interval * [0.5, 1.5)`` (RFC 3550's randomisation around the interval)."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+
+    def random(self) -> float:
+        return self.interval_s * (0.5 + _random.random()) - 0.5
+
+
+def set_rtcp_interval(interval_s: float) -> None:
+    """Process-wide mean interval of aiortc's sender and receiver reports (1.0: aiortc's own)."""
+    if interval_s < 1.0:
+        raise ValueError("the RTCP interval must be at least 1 s")
+    for module in (aiortc.rtcrtpsender, aiortc.rtcrtpreceiver):
+        module.random = _random if interval_s == 1.0 else _RtcpInterval(interval_s)  # type: ignore[attr-defined]
+
+
 _original_get_host_addresses = aioice.ice.get_host_addresses
 
 
@@ -214,7 +248,11 @@ def install_host_addresses(addresses: list[str]) -> None:
 def codec_payload_types(transceiver: RTCRtpTransceiver) -> dict[int, str]:
     """Negotiated payload type -> codec name (RTX left out)."""
     codecs: list[RTCRtpCodecParameters] = getattr(transceiver, "_codecs", [])
-    return {codec.payloadType: codec.name for codec in codecs if codec.name.lower() != "rtx"}
+    return {
+        codec.payloadType: codec.name
+        for codec in codecs
+        if codec.name.lower() != "rtx" and codec.payloadType is not None
+    }
 
 
 class _Seen:
@@ -235,9 +273,11 @@ class SrtpPath:
     """Raw SRTP in and out of one transceiver, on the event loop, one call per packet.
 
     Install after the remote description is applied (BUNDLE has then chosen the transport)
-    and before ICE connects; :meth:`close` puts aioice's handler back. Received SRTP goes to
-    ``on_rtp`` as plain RTP; everything else (STUN was already handled by aioice, DTLS,
-    SRTCP) takes aiortc's usual path. :meth:`send` protects and sends one plain RTP packet
+    and before ICE connects; :meth:`close` puts aioice's handlers back. The first SRTP packet
+    arrives through the ICE connection's ``data_received`` (after aioice tried to parse it as
+    STUN); from then on the nominated pair's socket protocol hands datagrams straight to the
+    path. Received SRTP goes to ``on_rtp`` as plain RTP; everything else (STUN, DTLS, SRTCP)
+    takes aioice's and aiortc's usual path. :meth:`send` protects and sends one plain RTP packet
     with the sender's SSRC; it returns False while DTLS has no keys yet or ICE no pair.
     """
 
@@ -258,6 +298,7 @@ class SrtpPath:
         self.received = 0
         self.unprotect_failures = 0
         self._closed = False
+        self._hooked: list[tuple[aioice.ice.StunProtocol, Callable[[bytes, Any], None]]] = []
         self._original = self._connection.data_received
         self._connection.data_received = self._data_received  # type: ignore[method-assign]
 
@@ -265,30 +306,54 @@ class SrtpPath:
         self._closed = True
         if vars(self._connection).get("data_received") == self._data_received:
             del self._connection.data_received  # the class's method again
+        for protocol, handler in self._hooked:
+            if vars(protocol).get("datagram_received") is handler:
+                del protocol.datagram_received
 
     # ------------------------------------------------------------ in
     def _data_received(self, data: bytes, component: int) -> None:
-        if 127 < data[0] < 192 and not 191 < data[1] < 209:  # SRTP, not SRTCP (RFC 5761)
-            rx = self._rx
+        """Via aioice (a STUN parse attempted first); then moves the hook to the socket."""
+        if not self._srtp(data):
+            self._original(data, component)
+            return
+        pair = self._connection._nominated.get(component)
+        if pair is not None and all(protocol is not pair.protocol for protocol, _ in self._hooked):
+            self._hook(pair.protocol)
+
+    def _hook(self, protocol: aioice.ice.StunProtocol) -> None:
+        original = protocol.datagram_received
+        srtp = self._srtp
+
+        def datagram_received(data: bytes, addr: Any) -> None:
+            if not srtp(data):
+                original(data, addr)
+
+        protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
+        self._hooked.append((protocol, datagram_received))
+
+    def _srtp(self, data: bytes) -> bool:
+        if len(data) < 12 or not (127 < data[0] < 192) or 191 < data[1] < 209:  # not RTP, or SRTCP
+            return False
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = self._dtls._rx_srtp
             if rx is None:
-                rx = self._rx = self._dtls._rx_srtp
-            if rx is not None:
-                try:
-                    plain = rx.unprotect(data)
-                except pylibsrtp.Error:
-                    self.unprotect_failures += 1
-                    return
-                self.received += 1
-                seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(plain, 2)
-                stream = self._streams.get(ssrc)
-                if stream is None:
-                    stream = self._streams[ssrc] = StreamStatistics(self._clock_rate)
-                seen = self._seen
-                seen.sequence_number, seen.timestamp = seq, ts
-                stream.add(seen)  # type: ignore[arg-type]  # what the receiver's RR reports
-                self._on_rtp(plain, plain[1] & 0x7F, seq, ts)
-                return
-        self._original(data, component)
+                return False
+        try:
+            plain = rx.unprotect(data)
+        except pylibsrtp.Error:
+            self.unprotect_failures += 1
+            return True
+        self.received += 1
+        seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(plain, 2)
+        stream = self._streams.get(ssrc)
+        if stream is None:
+            stream = self._streams[ssrc] = StreamStatistics(self._clock_rate)
+        seen = self._seen
+        seen.sequence_number, seen.timestamp = seq, ts
+        stream.add(seen)  # type: ignore[arg-type]  # what the receiver's RR reports
+        self._on_rtp(plain, plain[1] & 0x7F, seq, ts)
+        return True
 
     # ------------------------------------------------------------ out
     def send(self, packet: bytes, rtp_timestamp: int, payload_len: int) -> bool:

@@ -4,8 +4,9 @@ Sources (another leg's forwarder, a transcoder, a prompt player, music on hold, 
 encoded frames; the port keeps only those of its active source, stamps them on one continuous
 timeline in the codec's RTP clock, and either hands each frame at once to the transport's
 packet sink (:meth:`OutboundPort.set_sink`: the WebRTC leg's RTP writer, no queue) or queues
-``av.Packet`` s for a transport that pulls (:meth:`OutboundPort.next_packet`). A *base* source comes from the call's topology; an *override*
-(a prompt) takes precedence while it lasts.
+``av.Packet`` s for a transport that pulls (:meth:`OutboundPort.next_packet`).
+A *base* source comes from the call's topology; an *override* (a prompt) takes precedence
+while it lasts.
 """
 
 from __future__ import annotations

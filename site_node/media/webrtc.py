@@ -7,7 +7,9 @@ unprotected and its payload delivered to the leg in the same call, and the leg's
 every frame it accepts to an :class:`~site_node.media.rtp_stream.RtpWriter` that protects and
 sends it at once. A same-codec bridge therefore costs one datagram in, one datagram out and a
 header rewrite per packet. aiortc keeps ICE, DTLS, the data channel and RTCP (fed with the
-path's counters); its receiver stays tapped (never decodes) in case a packet reaches it. Offers are validated first: exactly one audio section,
+path's counters); its receiver stays tapped (never decodes) in case a packet reaches it.
+
+Offers are validated first: exactly one audio section,
 no video, parseable SDP -> otherwise :class:`~site_node.media.errors.BadSdp`.
 """
 
@@ -144,7 +146,7 @@ class WebRtcLeg(Leg):
         """Accept a client's offer; returns the leg and the SDP answer."""
         validate_offer(offer_sdp)
         pc = RTCPeerConnection(rtc_configuration(config))
-        holder: list[Leg] = []
+        holder: list[WebRtcLeg] = []
         try:
             transceiver = pc.addTransceiver("audio", direction="sendrecv")
             caps = RTCRtpSender.getCapabilities("audio")
