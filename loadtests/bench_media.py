@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     best = pcmu.best
     echo_per_core = echo.steps[-1].per_core if echo.steps else 0.0  # the ceiling: its losses do not matter
     site_step = site.steps[-1] if site.steps else None
-    site_lag = site_step.result["lag_ms"].get("p99") if site_step else None
+    site_lag = site_step.result["lag_ms"] if site_step else {}
     result: dict[str, Any] = {
         "pcmu_forward_calls_per_core": round(pcmu.per_core),
         "opus_forward_calls_per_core": round(opus.per_core),
@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         "added_delay_ms_p95": best.result["transit_ms"][1] if best and best.result["transit_ms"] else None,
         "late_frames_pct": round(100 * best.bad_ratio, 3) if best else None,
         "cpu_ms_per_call_second": round(best.cpu_ms_per_call_second, 3) if best else None,
-        "event_loop_lag_ms_p99": round(best.result["lag_ms"].get("p99", float("nan")), 2) if best else None,
+        "event_loop_lag_ms_p99": best.result["lag_ms"].get("p99") if best else None,
+        "event_loop_own_lag_ms_p99": best.result["lag_ms"].get("own_p99") if best else None,
         "measured_at_calls": best.calls if best else 0,
         "pcmu_forward_realtime_ok_calls": pcmu.realtime_calls,
         "opus_forward_realtime_ok_calls": opus.realtime_calls,
@@ -242,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
             "agents_logged_in": args.agents,
             "calls": site_calls,
             "codec": "opus",
-            "event_loop_lag_ms_p99": round(site_lag, 2) if site_lag is not None else None,
+            "event_loop_lag_ms_p99": site_lag.get("p99"),
+            "event_loop_own_lag_ms_p99": site_lag.get("own_p99"),
+            "gc_ms_max": site_lag.get("gc_ms_max"),
             "server_core_share": round(site_step.core_share, 3) if site_step else None,
             "lost_or_late_pct": round(100 * site_step.bad_ratio, 3) if site_step else None,
         },

@@ -48,10 +48,16 @@ def cpu_seconds() -> float:
 
 
 class LagMonitor:
-    """How late a 5 ms sleep wakes up: the event loop's lag as any callback would see it."""
+    """How late a 5 ms sleep wakes up: the event loop's lag as any callback would see it.
+
+    ``own`` is the part of each lag the loop spent running (this thread's CPU time over the
+    sleep, capped at the lag); the rest was the process waiting for a core -- on a shared
+    machine, the neighbours' share.
+    """
 
     def __init__(self) -> None:
         self.samples: list[float] = []
+        self.own: list[float] = []
         self._task: asyncio.Task[None] | None = None
         self._gc_started = 0.0
         self.gc_pauses: list[float] = []
@@ -75,22 +81,26 @@ class LagMonitor:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            before = loop.time()
+            before, cpu_before = time.perf_counter(), time.thread_time()
             await asyncio.sleep(LAG_PERIOD_S)
-            self.samples.append(max(0.0, loop.time() - before - LAG_PERIOD_S))
+            lag = max(0.0, time.perf_counter() - before - LAG_PERIOD_S)
+            self.samples.append(lag)
+            self.own.append(min(lag, time.thread_time() - cpu_before))
 
     def take(self) -> dict[str, float]:
         samples, self.samples = self.samples, []
+        own, self.own = self.own, []
         pauses, self.gc_pauses = self.gc_pauses, []
         if not samples:
             return {}
-        ms = np.array(samples) * 1000
+        ms, own_ms = np.array(samples) * 1000, np.array(own) * 1000
         return {
-            "p50": float(np.percentile(ms, 50)),
-            "p99": float(np.percentile(ms, 99)),
-            "max": float(ms.max()),
+            "p50": round(float(np.percentile(ms, 50)), 2),
+            "p99": round(float(np.percentile(ms, 99)), 2),
+            "max": round(float(ms.max()), 2),
+            "own_p99": round(float(np.percentile(own_ms, 99)), 2),
+            "own_max": round(float(own_ms.max()), 2),
             "gc_ms_total": round(1000 * sum(pauses), 2),
             "gc_ms_max": round(1000 * max(pauses, default=0.0), 2),
         }
