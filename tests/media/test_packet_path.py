@@ -85,6 +85,28 @@ async def test_same_codec_bridge_forwards_payloads_unchanged_at_packet_level(swi
         await agent.pc.close()
 
 
+async def test_recording_decodes_a_copy_while_the_bridge_still_forwards(switch: MediaSwitch) -> None:
+    customer, agent = EncodedPeer(), EncodedPeer()
+    try:
+        c_leg = await _join_encoded(switch, "c", customer)
+        a_leg = await _join_encoded(switch, "a", agent)
+        call = switch.new_call("call-1", "c")
+        call.connect_agent("a")
+        call.start_recording()
+        async with asyncio.timeout(10):
+            while len(agent.received) < 50 or c_leg.frames_decoded < 50:  # noqa: ASYNC110 (a frame count)
+                await asyncio.sleep(0.05)
+        info = call.stop_recording()
+        assert info is not None and info.duration_s > 0
+        sent = {payload: i for i, payload in enumerate(customer.track.sent)}
+        assert all(payload in sent for payload in agent.received)  # still unchanged bytes
+        for leg in (c_leg, a_leg):  # the recorder decoded a copy; the bridge kept forwarding
+            assert leg.frames_decoded > 0 and leg.frames_forwarded >= 50 and leg.aiortc_frames_in == 0
+    finally:
+        await customer.pc.close()
+        await agent.pc.close()
+
+
 async def test_rtcp_reports_describe_the_forwarded_streams(media_config: MediaConfig) -> None:
     switch = MediaSwitch(media_config.model_copy(update={"rtcp_interval_s": 1.0}), audio_keys=AUDIO_KEYS)
     await switch.start()
