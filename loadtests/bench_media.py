@@ -35,11 +35,14 @@ import os
 import socket
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadtests.media_peers import client_main, echo_main
+import numpy as np
+
+from loadtests.media_peers import WARM_UP_S, client_main, echo_main
 from loadtests.media_servers import server_main
 
 
@@ -59,7 +62,8 @@ def _wait_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError("server process did not start")
 
 
-_STEP_KEYS = ("agents", "transit_ms", "lag_ms", "client_lag_ms", "client_cpu", "counters")
+CLIENTS = 2  # client processes (on the client core): the load must outrun the server
+_STEP_KEYS = ("agents", "client_processes", "transit_ms", "lag_ms", "client_lag_ms", "client_cpu", "counters")
 
 
 @dataclass
@@ -157,6 +161,69 @@ class Mode:
         }
 
 
+def _cpu(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/cpu", timeout=60) as r:
+        return dict(json.load(r))
+
+
+def _reset(port: int) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/reset", data=b"{}", method="POST")
+    with urllib.request.urlopen(request, timeout=120) as r:
+        r.read()
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def run_clients(
+    port: int, calls: int, codec: str, seconds: float, tagged: bool, agents: int, processes: int = CLIENTS
+) -> dict[str, Any]:
+    """``calls`` (and ``agents``) spread over client processes that run their media on one
+    schedule; the server's CPU and loop lag are read here, around the common measured window."""
+    ctx = mp.get_context("spawn")
+    ready, go, out = ctx.Queue(), ctx.Queue(), ctx.Queue()
+    shares = [(c, a) for c, a in zip(_split(calls, processes), _split(agents, processes), strict=True) if c or a]
+    procs = [
+        ctx.Process(target=client_main, args=(port, c, codec, seconds, tagged, a, ready, go, out)) for c, a in shares
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        for _ in procs:
+            ready.get(timeout=600)
+        start = time.time() + 0.5
+        for _ in procs:
+            go.put(start)
+        time.sleep(max(0.0, start + WARM_UP_S - time.time()))
+        cpu0 = _cpu(port)
+        time.sleep(max(0.0, start + WARM_UP_S + seconds - time.time()))
+        cpu1 = _cpu(port)
+        parts = [out.get(timeout=300) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.terminate()
+    _reset(port)
+    transits = np.concatenate([np.frombuffer(p["transits"], np.float32) for p in parts])
+    lags = [p["client_lag_ms"] for p in parts if p["client_lag_ms"]]
+    return {
+        "calls": calls,
+        "agents": agents,
+        "client_processes": len(procs),
+        **{k: sum(p[k] for p in parts) for k in ("expected", "received", "lost", "late", "client_cpu")},
+        "server_cpu_s": cpu1["cpu"] - cpu0["cpu"],
+        "wall_s": cpu1["wall"] - cpu0["wall"],
+        "transit_ms": [round(float(np.percentile(transits, q)) * 1000, 2) for q in (50, 95, 99)]
+        if transits.size
+        else [],
+        "lag_ms": cpu1["lag_ms"],
+        "client_lag_ms": {"p99_worst": max((lag["p99"] for lag in lags), default=None)},
+        "counters": {k: cpu1[k] - cpu0[k] for k in cpu1 if k not in ("cpu", "wall", "lag_ms")},
+    }
+
+
 def _child(target: Callable[..., None], *args: Any) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
@@ -185,7 +252,7 @@ def run_mode(
                 if echo:
                     result = _child(echo_main, port, calls, seconds)
                 else:
-                    result = _child(client_main, port, calls, codec, seconds, server_mode != "relay", agents)
+                    result = run_clients(port, calls, codec, seconds, server_mode != "relay", agents)
             except Exception as exc:  # a client that could not keep up or time out: a failed step
                 print(f"  {name} N={calls}: client failed: {exc!r}", file=sys.stderr, flush=True)
                 break

@@ -28,6 +28,7 @@ from site_node.media.rtp_stream import RtpWriter, payload_of
 
 LATE_S = 0.06
 PERIOD_S = 0.02
+WARM_UP_S = 2.0
 SLOTS = 4
 
 
@@ -154,19 +155,30 @@ async def _pace(peers: list[Peer], payloads: list[bytes], ticks: Ticks, tagged: 
         n += 1
 
 
-def client_main(port: int, calls: int, codec: str, seconds: float, tagged: bool, agents: int, out: Any) -> None:
+def client_main(
+    port: int, calls: int, codec: str, seconds: float, tagged: bool, agents: int, ready: Any, go: Any, out: Any
+) -> None:
+    """One of the bench's client processes: connects its share of the calls, says ``ready``,
+    then runs the media on the schedule the driver sends on ``go`` (a wall-clock start)."""
     import uvloop
 
     pin(1)
     raise_fd_limit()
-    out.put(uvloop.run(_run_calls(port, calls, codec, seconds, tagged, agents)))
+    out.put(uvloop.run(_run_calls(port, calls, codec, seconds, tagged, agents, ready, go)))
 
 
-async def _run_calls(port: int, calls: int, codec: str, seconds: float, tagged: bool, agents: int) -> dict[str, Any]:
+async def _until(wall: float) -> None:
+    await asyncio.sleep(max(0.0, wall - time.time()))
+
+
+async def _run_calls(
+    port: int, calls: int, codec: str, seconds: float, tagged: bool, agents: int, ready: Any, go: Any
+) -> dict[str, Any]:
     """``calls`` bridged calls, plus ``agents`` logged-in agents' softphones: a leg each that
     sends (silence, as the agent desktop's phone does between calls) and hears nothing."""
     aiortc_internals.install_host_addresses(["127.0.0.1"])
     aiortc_internals.set_rtcp_interval(5.0)  # what a browser does for audio
+    loop = asyncio.get_running_loop()
     spec = codec_by_name(codec)
     t = np.arange(spec.sample_rate) / spec.sample_rate
     voice = encode_buffer((3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16), spec.sample_rate, spec)
@@ -189,53 +201,43 @@ async def _run_calls(port: int, calls: int, codec: str, seconds: float, tagged: 
             async with http.post(f"{url}/leg", json={"sdp": await phone.offer()}) as r:
                 await phone.accept((await r.json())["sdp"])
             idle.append(phone)
-        async with asyncio.timeout(120):
-            for peer in peers + idle:
-                await _connected(peer.pc)
-        pacer = asyncio.get_running_loop().create_task(_pace(peers + idle, voice, ticks, tagged, stop))
-        lag = LagMonitor()
-        lag.start()
-        try:
-            await asyncio.sleep(2.0)  # warm up
-            async with http.get(f"{url}/cpu") as r:
-                cpu0 = await r.json()
-            lag.take()
-            own0, wall0 = os.times(), time.monotonic()
-            for peer in peers:
-                peer.meter.measuring = True
-            await asyncio.sleep(seconds)
-            for peer in peers:
-                peer.meter.measuring = False
-            async with http.get(f"{url}/cpu") as r:
-                cpu1 = await r.json()
-            own1, wall1 = os.times(), time.monotonic()
-            client_lag = lag.take()
-        finally:
-            stop.set()
-            await asyncio.gather(pacer, return_exceptions=True)
-            await lag.stop()
+    async with asyncio.timeout(120):
         for peer in peers + idle:
-            await peer.close()
-        async with http.post(f"{url}/reset") as r:
-            await r.read()
+            await _connected(peer.pc)
+    ready.put(len(peers) + len(idle))
+    start = float(await loop.run_in_executor(None, go.get))
+    await _until(start)
+    pacer = loop.create_task(_pace(peers + idle, voice, ticks, tagged, stop))
+    lag = LagMonitor()
+    lag.start()
+    try:
+        await _until(start + WARM_UP_S)
+        lag.take()
+        own0 = os.times()
+        for peer in peers:
+            peer.meter.measuring = True
+        await _until(start + WARM_UP_S + seconds)
+        for peer in peers:
+            peer.meter.measuring = False
+        own1 = os.times()
+        client_lag = lag.take()
+    finally:
+        stop.set()
+        await asyncio.gather(pacer, return_exceptions=True)
+        await lag.stop()
+    for peer in peers + idle:
+        await peer.close()
     meters = [peer.meter for peer in peers]
-    transits = [x for m in meters for x in m.transits]
     expected = sum(m.expected for m in meters)
-    wall = cpu1["wall"] - cpu0["wall"]
+    received = sum(m.received for m in meters)
     return {
-        "calls": calls,
-        "agents": agents,
         "expected": expected,
-        "received": sum(m.received for m in meters),
-        "lost": max(0, expected - sum(m.received for m in meters)),
+        "received": received,
+        "lost": max(0, expected - received),
         "late": sum(m.late for m in meters),
-        "server_cpu_s": cpu1["cpu"] - cpu0["cpu"],
-        "wall_s": wall,
-        "client_cpu": (own1.user + own1.system - own0.user - own0.system) / (wall1 - wall0),
-        "transit_ms": [round(float(np.percentile(transits, q)) * 1000, 2) for q in (50, 95, 99)] if transits else [],
-        "lag_ms": cpu1["lag_ms"],
+        "client_cpu": (own1.user + own1.system - own0.user - own0.system) / seconds,
+        "transits": np.array([x for m in meters for x in m.transits], np.float32).tobytes(),
         "client_lag_ms": client_lag,
-        "counters": {k: cpu1[k] - cpu0[k] for k in cpu1 if k not in ("cpu", "wall", "lag_ms")},
     }
 
 
