@@ -94,7 +94,7 @@ class Step:
         """Share of the nominal media (N calls x 100 packets/s) the clients got: below 90 % the
         client could not drive the step (a starved client process) and it measures nothing."""
         nominal = self.calls * 100 * float(self.result["wall_s"])
-        return float(self.result["received"]) / max(nominal, 1.0)
+        return self.call_seconds * 100 / max(nominal, 1.0)
 
     @property
     def ok(self) -> bool:
@@ -111,9 +111,9 @@ class Step:
 
     @property
     def call_seconds(self) -> float:
-        """Bridged call time the server delivered: 100 packets (2 legs x 50/s) per call-second.
-        (Not N x wall time: a starved client sends less, and the server then works less.)"""
-        return max(float(self.result["received"]), 1.0) / 100
+        """Bridged call time the server delivered in its CPU window: 100 packets (2 legs x 50/s)
+        per call-second. (Not N x wall time: a starved client sends less, the server works less.)"""
+        return max(float(self.result["counters"]["delivered"]), 1.0) / 100
 
     @property
     def cpu_ms_per_call_second(self) -> float:

@@ -307,6 +307,7 @@ async def _run_echo(port: int, calls: int, seconds: float) -> dict[str, Any]:
     assert cpu0 is not None
     return {
         "calls": calls,
+        "counters": {"delivered": cpu1["delivered"] - cpu0["delivered"]},
         "sent": sent,
         "received": received,
         "server_cpu_s": cpu1["cpu"] - cpu0["cpu"],

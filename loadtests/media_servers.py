@@ -178,11 +178,19 @@ class Server:
         _leg, answer = await self.switch.answer_webrtc(f"p{self.calls}", sdp)
         return answer
 
-    def counters(self) -> dict[str, int]:
+    async def counters(self) -> dict[str, int]:
+        """``delivered``: media packets the server sent (the echo: echoed), the work done."""
+        if self.echo_transport is not None:
+            return {"echoed": self.echoed, "delivered": self.echoed}
         if self.switch is None:
-            return {"echoed": self.echoed}
+            sent = 0
+            for pc in self.pcs:
+                stats = await pc.getStats()
+                sent += sum(int(s.packetsSent) for s in stats.values() if s.type == "outbound-rtp")
+            return {"delivered": sent}
         legs = [leg for leg in self.switch.legs.values() if isinstance(leg, WebRtcLeg)]
         return {
+            "delivered": sum(leg.packets_sent for leg in legs),
             "rtp_in": sum(leg.rtp_in for leg in legs),
             "aiortc_frames_in": sum(leg.aiortc_frames_in for leg in legs),
             "forwarded": sum(leg.frames_forwarded for leg in legs),
@@ -224,7 +232,7 @@ async def _serve(port: int, mode: str) -> None:
 
     async def cpu(request: web.Request) -> web.Response:
         info: dict[str, Any] = {"cpu": cpu_seconds(), "wall": time.monotonic(), "lag_ms": lag.take()}
-        info.update(server.counters())
+        info.update(await server.counters())
         if server.echo_transport is not None:
             info["echo_port"] = server.echo_transport.get_extra_info("sockname")[1]
         return web.json_response(info)
