@@ -24,6 +24,7 @@ class MediaConfig(Section):
     codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])  # type: ignore[arg-type]
     recordings_dir: str = "recordings"
     prompts_dir: str = "prompts"  # recorded prompts a flow names (``audio:``), under site.data_dir
+    rtcp_interval_s: float = Field(default=5.0, ge=1.0, le=10.0)  # mean RTCP report interval (browsers: 5 s)
     # RTP legs (calls from the SIP edge) bind an even port in [rtp_port_min, rtp_port_max]; 0: any
     rtp_port_min: int = Field(default=0, ge=0, le=65535)
     rtp_port_max: int = Field(default=0, ge=0, le=65535)

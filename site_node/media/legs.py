@@ -1,9 +1,11 @@
 """A leg: one participant's audio in and out, whatever carries it.
 
 The transport (WebRTC today, SIP/RTP later) calls :meth:`Leg.deliver` with each received
-*encoded* frame and sends whatever :attr:`Leg.port` yields. The switch never looks further
-into the transport. Decoding happens only while someone listens to the leg's PCM (digit
-collection, mixing, recording, transcoding).
+*encoded* frame and sends whatever :attr:`Leg.port` yields (a transport with a packet path sets
+the port's sink and gets every frame pushed, see :mod:`site_node.media.rtp_stream`). The switch
+never looks further into the transport. A frame is first handed to the ports that forward this
+leg as it is (same codec: its bytes go out unchanged), and only then decoded, and only while
+someone listens to the leg's PCM (digit collection, mixing, recording, taps, transcoding).
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ class Leg:
         self.spec = spec
         self.port = OutboundPort(leg_id, spec)
         self._forward: dict[int, OutboundPort] = {}
+        self._forward_to: tuple[OutboundPort, ...] = ()
         self._pcm: dict[int, PcmListener] = {}
         self._decoders: dict[str, AudioDecoder] = {}
         self._digit_listeners: dict[int, DigitListener] = {}
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.frames_in = 0
         self.frames_decoded = 0
+        self.frames_forwarded = 0  # frames offered as they are to ports forwarding this leg
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.leg_id} {self.spec.name}>"
@@ -48,10 +52,10 @@ class Leg:
     def deliver(self, codec_name: str, payload: bytes, timestamp: int) -> None:
         """One received encoded frame (called by the transport, on the event loop)."""
         self.frames_in += 1
-        same_codec = codec_name.lower() == self.spec.name.lower()
-        if same_codec:
-            for port in list(self._forward.values()):
+        if codec_name == self.spec.name or codec_name.lower() == self.spec.name.lower():
+            for port in self._forward_to:
                 port.offer(payload, self, timestamp)
+            self.frames_forwarded += len(self._forward_to)
         if self._pcm:
             decoder = self._decoders.get(codec_name)
             if decoder is None:
@@ -74,9 +78,11 @@ class Leg:
         if port.spec != self.spec:
             raise ValueError(f"cannot forward {self.spec.name} into a {port.spec.name} port")
         self._forward[id(port)] = port
+        self._forward_to = tuple(self._forward.values())
 
     def detach(self, port: OutboundPort) -> None:
         self._forward.pop(id(port), None)
+        self._forward_to = tuple(self._forward.values())
 
     # ------------------------------------------------------------ decoded audio
     def add_pcm_listener(self, listener: PcmListener) -> None:
@@ -110,6 +116,7 @@ class Leg:
     async def close(self, reason: str = "hangup") -> None:
         self.port.close()
         self._forward.clear()
+        self._forward_to = ()
         self._pcm.clear()
         self._digit_listeners.clear()
         self._mark_ended(reason)

@@ -2,15 +2,18 @@
 
 Sources (another leg's forwarder, a transcoder, a prompt player, music on hold, a mixer) offer
 encoded frames; the port keeps only those of its active source, stamps them on one continuous
-timeline in the codec's RTP clock, and hands ``av.Packet`` s to the transport (aiortc's sender
-packs them without encoding). A *base* source comes from the call's topology; an *override*
-(a prompt) takes precedence while it lasts.
+timeline in the codec's RTP clock, and either hands each frame at once to the transport's
+packet sink (:meth:`OutboundPort.set_sink`: the WebRTC leg's RTP writer, no queue) or queues
+``av.Packet`` s for a transport that pulls (:meth:`OutboundPort.next_packet`).
+A *base* source comes from the call's topology; an *override* (a prompt) takes precedence
+while it lasts.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 import av
@@ -19,6 +22,9 @@ from site_node.media.codecs import CodecSpec, frame_ticks, make_packet
 from site_node.media.errors import LegClosed
 
 _TRIM_WINDOW = 50  # frames (one second)
+
+# (payload, pts in the codec's RTP clock, marker: first frame of a new source) -> None
+PacketSink = Callable[[bytes, int, bool], None]
 
 
 class Source(Protocol):
@@ -44,8 +50,15 @@ class OutboundPort:
         self._closed = False
         self._min_depth = 0
         self._window = 0
+        self._sink: PacketSink | None = None
         self.sent = 0
         self.dropped = 0
+        self.pushed = 0  # frames handed straight to the sink (no queue, no av.Packet)
+
+    def set_sink(self, sink: PacketSink | None) -> None:
+        """Push every accepted frame to ``sink`` at once instead of queueing it."""
+        self._sink = sink
+        self._queue.clear()
 
     # ------------------------------------------------------------ source selection
     @property
@@ -90,9 +103,16 @@ class OutboundPort:
                 advance = delta
         if self.sent or self._queue:
             self._pts += advance
+        new_source = source is not self._last_source
         self._last_source = source
         self._last_source_ts = timestamp
         self._last_duration = frame_ticks(payload, self.spec) or self.spec.frame_ticks
+        sink = self._sink
+        if sink is not None:
+            self.sent += 1
+            self.pushed += 1
+            sink(payload, self._pts, new_source)
+            return
         self._queue.append((payload, self._pts))
         if len(self._queue) > self._max_queue:
             self._queue.popleft()
@@ -129,6 +149,7 @@ class OutboundPort:
 
     def close(self) -> None:
         self._closed = True
+        self._sink = None
         self.set_override(None)
         self.set_base(None)
         old, self._active = self._active, None

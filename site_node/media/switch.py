@@ -70,6 +70,7 @@ class MediaSwitch:
     async def start(self) -> None:
         aiortc_internals.check_compatibility()
         aiortc_internals.install_host_addresses(self.config.host_addresses)
+        aiortc_internals.set_rtcp_interval(self.config.rtcp_interval_s)
         await self.ticker.start()
 
     async def stop(self) -> None:

@@ -1,8 +1,15 @@
 """WebRTC legs: an aiortc peer connection per participant, ending at the switch.
 
 The client offers (audio sendrecv, optionally a data channel labelled ``dtmf``); the switch
-answers with its codec preference, taps the receiver for encoded frames and sends the leg's
-port as a track of ``av.Packet`` s. Offers are validated first: exactly one audio section,
+answers with its codec preference and moves the leg's RTP onto the packet path
+(:class:`~site_node.media.aiortc_internals.SrtpPath`): each received SRTP packet is
+unprotected and its payload delivered to the leg in the same call, and the leg's port pushes
+every frame it accepts to an :class:`~site_node.media.rtp_stream.RtpWriter` that protects and
+sends it at once. A same-codec bridge therefore costs one datagram in, one datagram out and a
+header rewrite per packet. aiortc keeps ICE, DTLS, the data channel and RTCP (fed with the
+path's counters); its receiver stays tapped (never decodes) in case a packet reaches it.
+
+Offers are validated first: exactly one audio section,
 no video, parseable SDP -> otherwise :class:`~site_node.media.errors.BadSdp`.
 """
 
@@ -27,6 +34,7 @@ from site_node.media.codecs import codec_by_name
 from site_node.media.errors import BadSdp, LegClosed
 from site_node.media.legs import Leg
 from site_node.media.ports import OutboundPort
+from site_node.media.rtp_stream import RtpWriter, SequenceFilter, payload_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +95,12 @@ class WebRtcLeg(Leg):
         super().__init__(leg_id, codec_by_name(codec_name))
         self.pc = pc
         self.connection_states: list[str] = [pc.connectionState]
+        self.path: aiortc_internals.SrtpPath | None = None
+        self._writer: RtpWriter | None = None
+        self._payload_types: dict[int, str] = {}
+        self._order = SequenceFilter()
+        self.rtp_in = 0  # packets received on the packet path
+        self.aiortc_frames_in = 0  # frames that came through aiortc's receiver instead
 
         @pc.on("connectionstatechange")
         def _on_state() -> None:
@@ -105,12 +119,34 @@ class WebRtcLeg(Leg):
                 if isinstance(message, str) and 0 < len(message) <= 32:
                     self.deliver_digit(message, "datachannel")
 
+    def _use_packet_path(self, transceiver: Any) -> None:
+        self._payload_types = aiortc_internals.codec_payload_types(transceiver)
+        out_pt = next(pt for pt, name in self._payload_types.items() if name.lower() == self.spec.name.lower())
+        path = self.path = aiortc_internals.SrtpPath(transceiver, self._on_rtp, self.spec.clock_rate)
+        writer = self._writer = RtpWriter(out_pt, path.ssrc, path.send)
+        self.port.set_sink(writer.write)
+
+    def _on_rtp(self, packet: bytes, payload_type: int, seq: int, timestamp: int) -> None:
+        codec = self._payload_types.get(payload_type)
+        if codec is None or not self._order.accept(seq):  # comfort noise, events...; late or duplicate
+            return
+        self.rtp_in += 1
+        self.deliver(codec, payload_of(packet), timestamp)
+
+    def _on_aiortc_frame(self, codec: str, payload: bytes, timestamp: int) -> None:
+        self.aiortc_frames_in += 1
+        self.deliver(codec, payload, timestamp)
+
+    @property
+    def packets_sent(self) -> int:
+        return self._writer.sent if self._writer is not None else 0
+
     @classmethod
     async def answer(cls, leg_id: str, offer_sdp: str, config: MediaConfig) -> tuple[WebRtcLeg, str]:
         """Accept a client's offer; returns the leg and the SDP answer."""
         validate_offer(offer_sdp)
         pc = RTCPeerConnection(rtc_configuration(config))
-        holder: list[Leg] = []
+        holder: list[WebRtcLeg] = []
         try:
             transceiver = pc.addTransceiver("audio", direction="sendrecv")
             caps = RTCRtpSender.getCapabilities("audio")
@@ -119,7 +155,7 @@ class WebRtcLeg(Leg):
             transceiver.setCodecPreferences(preferred)
             aiortc_internals.tap_receiver(
                 transceiver.receiver,
-                lambda codec, data, ts: holder[0].deliver(codec, data, ts) if holder else None,
+                lambda codec, data, ts: holder[0]._on_aiortc_frame(codec, data, ts) if holder else None,
             )
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -128,7 +164,8 @@ class WebRtcLeg(Leg):
             codec_name, _ = aiortc_internals.negotiated_codec(transceiver)
             leg = cls(leg_id, pc, codec_name)
             holder.append(leg)
-            transceiver.sender.replaceTrack(PortTrack(leg.port))
+            leg._use_packet_path(transceiver)
+            transceiver.sender.replaceTrack(PortTrack(leg.port))  # yields nothing: the port pushes
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
             await pc.close()
@@ -136,4 +173,6 @@ class WebRtcLeg(Leg):
         return leg, pc.localDescription.sdp
 
     async def _close(self) -> None:
+        if self.path is not None:
+            self.path.close()
         await self.pc.close()

@@ -59,3 +59,19 @@ def test_host_addresses_from_config(monkeypatch: pytest.MonkeyPatch) -> None:
     aiortc_internals.install_host_addresses(["127.0.0.1", "::1"])
     assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == ["127.0.0.1"]
     assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1", "::1"]
+
+
+def test_rtcp_interval_scales_aiortc_report_sleeps() -> None:
+    import aiortc.rtcrtpreceiver
+    import aiortc.rtcrtpsender
+
+    try:
+        aiortc_internals.set_rtcp_interval(5.0)
+        for module in (aiortc.rtcrtpsender, aiortc.rtcrtpreceiver):
+            sleeps = [0.5 + module.random.random() for _ in range(2000)]  # what the RTCP loop sleeps
+            assert 2.5 <= min(sleeps) and max(sleeps) < 7.5 and 4.8 < sum(sleeps) / len(sleeps) < 5.2
+        with pytest.raises(ValueError):
+            aiortc_internals.set_rtcp_interval(0.2)
+    finally:
+        aiortc_internals.set_rtcp_interval(1.0)
+    assert aiortc.rtcrtpsender.random.random() < 1.0
