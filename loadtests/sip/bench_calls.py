@@ -24,9 +24,10 @@ from typing import Any
 import aiohttp
 import numpy as np
 from aiohttp import web
-from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from loadtests.bench_media import LATE_S, Meter, PacketTrack, _connected, _free_port, _peer, _pin, _wait_port
+from loadtests.bench_media import _free_port, _wait_port
+from loadtests.media_peers import LATE_S, Meter, Peer, Ticks, _connected
+from loadtests.media_servers import pin as _pin
 from site_node.config import MediaConfig
 from site_node.media import MediaSwitch, aiortc_internals
 from site_node.media.codecs import PCMU, encode_buffer
@@ -136,32 +137,36 @@ async def _clients(port: int, calls: int, seconds: float) -> dict[str, Any]:
     silence = encode_buffer(np.zeros(160, np.int16), 8000, PCMU)[0]
     callers: list[RtpCaller] = []
     meters: list[Meter] = []
-    pcs: list[RTCPeerConnection] = []
+    peers: list[Peer] = []
+    ticks = Ticks()
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:
         for _ in range(calls):
             transport, caller = await loop.create_datagram_endpoint(RtpCaller, local_addr=("127.0.0.1", 0))
             local = transport.get_extra_info("sockname")[1]
             offer = build_sdp(RtpMedia("127.0.0.1", local, ((0, "PCMU"),), 101))
-            meter = Meter("PCMU", False)
-            pc, a_sdp = await _peer("PCMU", PacketTrack(silence, None, "PCMU"), meter)
+            peer = Peer("PCMU", ticks, tagged=False)  # the browser agent's side
+            a_sdp = await peer.offer()
             async with http.post(f"{url}/call", json={"customer": offer, "agent": a_sdp}) as r:
                 answers = await r.json()
             answer = parse_sdp(answers["customer"])
             caller.remote = (answer.host, answer.port)
-            await pc.setRemoteDescription(RTCSessionDescription(answers["agent"], "answer"))
+            await peer.accept(answers["agent"])
             callers.append(caller)
-            meters.append(meter)
-            pcs.append(pc)
+            meters.append(peer.meter)
+            peers.append(peer)
         async with asyncio.timeout(60):
-            for pc in pcs:
-                await _connected(pc)
+            for peer in peers:
+                await _connected(peer.pc)
 
         async def tick() -> None:
             start, n = loop.time(), 0
             while True:
                 for caller in callers:
                     caller.send(silence)
+                for peer in peers:
+                    if peer.writer is not None:
+                        peer.writer.write(silence, n * 160)
                 n += 1
                 wait = start + n * 0.02 - loop.time()
                 if wait < -0.04:  # a phone line does not catch up after a stall (no burst): its
@@ -187,8 +192,8 @@ async def _clients(port: int, calls: int, seconds: float) -> dict[str, Any]:
             cpu1 = await r.json()
         ticker.cancel()
         await asyncio.gather(ticker, return_exceptions=True)
-        for pc in pcs:
-            await pc.close()
+        for peer in peers:
+            await peer.close()
         for caller in callers:
             if caller.transport is not None:
                 caller.transport.close()
