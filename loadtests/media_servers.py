@@ -209,6 +209,17 @@ class Server:
             await pc.close()
 
 
+async def serve_forever(app: web.Application, port: int) -> None:
+    """Serve a benchmark process's control API on loopback until cancelled."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
 def server_main(port: int, mode: str) -> None:
     import uvloop
 
@@ -246,12 +257,8 @@ async def _serve(port: int, mode: str) -> None:
     app.router.add_post("/leg", leg)
     app.router.add_get("/cpu", cpu)
     app.router.add_post("/reset", reset)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        await asyncio.Event().wait()
+        await serve_forever(app, port)
     finally:
         await lag.stop()
         await server.stop()
-        await runner.cleanup()

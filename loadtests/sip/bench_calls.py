@@ -28,6 +28,7 @@ from aiohttp import web
 from loadtests.bench_media import _free_port, _wait_port
 from loadtests.media_peers import LATE_S, Meter, Peer, Ticks, _connected
 from loadtests.media_servers import pin as _pin
+from loadtests.media_servers import serve_forever
 from site_node.config import MediaConfig
 from site_node.media import MediaSwitch, aiortc_internals
 from site_node.media.codecs import PCMU, encode_buffer
@@ -73,14 +74,10 @@ async def _serve(port: int) -> None:
     app.router.add_post("/call", call)
     app.router.add_get("/cpu", cpu)
     app.router.add_post("/reset", reset)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        await asyncio.Event().wait()
+        await serve_forever(app, port)
     finally:
         await switch.stop()
-        await runner.cleanup()
 
 
 # ---------------------------------------------------------------- client process
