@@ -66,6 +66,8 @@ from site_node.signalling.control import Session, TapKind, TransferKind
 from site_node.signalling.notify import Notifier
 from site_node.signalling.server import SignallingServer
 from site_node.storage import Storage, database_url
+from site_node.supervision import SupervisionApi
+from site_node.supervision.floor import SiteFloor
 
 _log = logging.getLogger("site_node.runtime")
 
@@ -124,6 +126,9 @@ class SiteRuntime:
             lockouts=lambda: self.lockouts, signer=self.signer, audit=self.audit, clock=self.clock, site=self.site,
         ).install(app, self._guarded)
         AuditApi(lambda: self.storage, self.signer, self.clock).install(app, self._guarded)
+        SupervisionApi(site=self.site, floor=SiteFloor(lambda: self.desk, self.book, lambda: self.acd),
+                       signer=self.signer, clock=self.clock, notify=self.notify, audit=self.audit,
+                       ).install(app, self._guarded)
         PlaybackApi(lambda: self.storage, self.signer, self.switch.audio_keys, self.clock,
                     site=self.site).install(app, self._guarded)
         FlowsApi(
