@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cluster.callrecords import CallRecord, RecordState
 from site_node.agent import Agent, Answer, Login, Offer, SetNotReady
 from site_node.agents.live import LiveAgent
@@ -33,7 +35,7 @@ def _floor() -> tuple[list[LiveAgent], dict[str, LiveCall]]:
     return [talking, paused, other], {"c-1": lc}
 
 
-def _view(extra: dict[str, object], **filters: str) -> dict[str, object]:
+def _view(extra: Mapping[str, object], **filters: str) -> dict[str, object]:
     agents, calls = _floor()
     return console_view(extra, site="north", agents=agents, calls=calls, queues=QUEUES, now=T0 + 20, **filters)
 
