@@ -33,6 +33,7 @@ from site_node.agent import (
     WrapUpTimeout,
 )
 from site_node.agents.live import LiveAgent
+from site_node.agents.timers import NO_CODE, timers_view
 from site_node.audit import AuditTrail
 from site_node.config import AcdConfig
 from site_node.media.legs import Leg
@@ -155,7 +156,14 @@ class AgentDesk:
 
     def view(self, live: LiveAgent) -> dict[str, Any]:
         snap = live.agent.snapshot()
-        return {**snap, "name": live.name, "skills": live.skills, "site": self.site, "media": live.leg is not None}
+        return {
+            **snap,
+            **timers_view(live.agent, live.transitions, self._clock.now()),
+            "name": live.name,
+            "skills": live.skills,
+            "site": self.site,
+            "media": live.leg is not None,
+        }
 
     def push_state(self, live: LiveAgent) -> None:
         self._notify.send(live.session, "agent_state", self.view(live))
@@ -250,6 +258,8 @@ class AgentDesk:
             self.push_state(live)
 
     def end_wrap_up(self, live: LiveAgent, *, timeout: bool = False) -> None:
+        if timeout and live.agent.wrap_up_code is None:
+            self._hooks.wrap_up_coded(live, NO_CODE, "")  # the record says no code was given
         self.apply(live, WrapUpTimeout() if timeout else EndWrapUp())
         self._hooks.wrap_up_finished(live)
         self.available_again(live)

@@ -141,7 +141,9 @@ class CallControlService:
         if consulted is not None:
             self._records.update(lc)
             self._notify.send(consulted.session, "connected", {"call_id": lc.call_id, "data": lc.call.data.to_dict()})
-        self._notify.send(lc.session, "resumed", {})
+            self._notify.send(lc.session, "connected", {"agent": consulted.name, "transferred": True})
+        else:
+            self._notify.send(lc.session, "resumed", {})
 
     def consult_cancel(self, live: LiveAgent) -> None:
         self._cancel_consult(self.current(live))
@@ -186,6 +188,7 @@ class CallControlService:
                 lc.temporary_agent = live.agent_id
                 self._desk.push_state(live)
                 self._notify.send(live.session, "ivr_started", {"call_id": lc.call_id, "flow": flow.id})
+                self._notify.send(lc.session, "in_ivr", {"flow": flow.id, "returns_to": live.name})
             self._records.update(lc)
             if lc.driver is not None:
                 lc.driver.cancel()

@@ -184,4 +184,5 @@ class IvrRunner:
         self._notify.send(
             live.session, "ivr_result", {"call_id": lc.call_id, "verified": bool(verified), "locked": locked}
         )
+        self._notify.send(lc.session, "connected", {"agent": live.name})
         self._desk.push_state(live)

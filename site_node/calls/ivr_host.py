@@ -65,6 +65,8 @@ class CallIvrHost:
         return self._clock.now()
 
     async def play(self, text: str | None, language: str, audio: str | None = None) -> bool:
+        if text and self._tell is not None:
+            self._tell("prompt", {"text": text, "language": language})  # shown as text too (A4)
         return await self._prompts.play_prompt(self.leg.leg_id, text, language, audio)
 
     def stop_prompt(self) -> None:

@@ -87,7 +87,9 @@ def test_call_from_ivr_to_agent_hold_consult_and_wrap_up(
         agent.shot("consulting")
         agent.click("Complete transfer")
         agent.expect_state("After-call work")
-        customer.expect_status("Connected to")
+        # issue 18 (2): the customer page names the agent the call went to, not the first one
+        second_name = second.page.locator("#agent-name").inner_text().split(" (")[0]
+        customer.expect_status(f"Transferred: connected to {second_name}")
         second.hears(CUSTOMER_HZ)
         customer.hears(AGENT_HZ)
         second.shot("after-transfer")
@@ -146,6 +148,7 @@ def test_temporary_ivr_for_the_pin_keeps_it_from_the_agent(
         agent.ready()
         wait_ready_published(cluster, HOME, "credit_card")
         customer.call()
+        expect(customer.page.locator("#prompt-text")).not_to_be_empty()  # issue 18 (2): prompts as text
         customer.press("2" + CUSTOMER_NUMBER + "#")  # type-ahead; identifies the caller (the PIN is theirs)
         agent.wait_ringing()
         agent.answer()
@@ -153,6 +156,8 @@ def test_temporary_ivr_for_the_pin_keeps_it_from_the_agent(
 
         agent.click("Verify PIN (IVR)")
         expect(agent.page.locator("#call-state")).to_have_text("Caller in the IVR")
+        agent_name = agent.page.locator("#agent-name").inner_text().split(" (")[0]
+        customer.expect_status(f"you will return to {agent_name}")  # issue 18 (2): not "Connected to"
         customer.type_keys(DEMO_PIN + "#")  # keyboard on the dial pad: tones + data channel
         expect(agent.page.locator("#verified")).to_have_text("Verified: yes", timeout=30_000)
         agent.shot("pin-verified")
@@ -166,6 +171,7 @@ def test_temporary_ivr_for_the_pin_keeps_it_from_the_agent(
         assert [m for m in received if _mentions_pin(json.dumps(m))] == []
 
         agent.hears(CUSTOMER_HZ)  # back with the very same agent
+        customer.expect_status(f"Connected to {agent_name}")
         agent.click("Hang up")
         customer.expect_status("The call has ended")
         agent.wrap_up("resolved", "identity confirmed")

@@ -122,7 +122,13 @@ function onEvent(name, data) {
       break;
     case "connected":
       app.agent = data.agent;
-      setPhase("connected", `Connected to ${data.agent}.`);
+      setPhase("connected", data.transferred ? `Transferred: connected to ${data.agent}.` : `Connected to ${data.agent}.`);
+      break;
+    case "in_ivr":
+      setPhase("ivr", `In the automated service; you will return to ${data.returns_to || "your agent"}.`);
+      break;
+    case "prompt":
+      $("prompt-text").textContent = data.text;
       break;
     case "on_hold":
       setPhase("held", "You are on hold. Please wait.");
