@@ -23,7 +23,6 @@ from typing import Any
 import etcd3aio
 import grpc
 from etcd3aio import Etcd3Client, EtcdError, prefix_range_end
-from etcd3aio._protobuf import Compare as PbCompare
 from etcd3aio.errors import EtcdPermissionDeniedError, EtcdUnauthenticatedError
 from etcd3aio.kv import KVService
 
@@ -333,7 +332,14 @@ class Etcd:
 
     @staticmethod
     def mod_revision_is(key: str, revision: int) -> Compare:
-        return PbCompare(result=PbCompare.EQUAL, target=PbCompare.MOD, key=key.encode(), mod_revision=revision)
+        # etcd3aio has builders for value, version and create_revision compares but none for
+        # mod_revision, and its protobuf classes live in a private module (etcd3aio._protobuf).
+        # So start from a public builder's Compare and retarget it: setting mod_revision
+        # selects that member of the message's target_union (the version is cleared).
+        compare = KVService.txn_compare_version(key, 0)
+        compare.target = type(compare).MOD
+        compare.mod_revision = revision
+        return compare
 
     @staticmethod
     def op_put(key: str, value: bytes | str, *, lease: int = 0) -> Op:
