@@ -66,6 +66,7 @@ from site_node.signalling.control import Session, TapKind, TransferKind
 from site_node.signalling.notify import Notifier
 from site_node.signalling.server import SignallingServer
 from site_node.storage import Storage, database_url
+from site_node.storage.migrate import require_current
 
 _log = logging.getLogger("site_node.runtime")
 
@@ -151,8 +152,10 @@ class SiteRuntime:
     async def start(self, etcd: Etcd) -> None:
         cfg = self.settings.site
         url = database_url(cfg.database_url, data_dir=cfg.data_dir, site=self.site)
+        if not cfg.migrate_on_start:
+            await require_current(url)  # migrations are an operator's step: refuse a stale schema
         self.storage = await Storage.open(url, account_salt=require_account_key(cfg), site=self.site,
-                                          app_role=cfg.database_app_role)
+                                          app_role=cfg.database_app_role, migrate=cfg.migrate_on_start)
         await load_flows(self.storage, self.flows, now=self.clock.now())
         keys = self.keys
         self.revocations.connect(etcd)
