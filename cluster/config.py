@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from cluster.errors import ConfigError
 
@@ -42,8 +51,16 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-def existing_file(value: Path | None) -> Path | None:
-    """A configured file must exist (the key is named by the loader)."""
+# Validation context key: the files named are on another machine (``callcenter config render``
+# checks an inventory's settings without the target hosts' certificates at hand).
+ELSEWHERE = "files_elsewhere"
+
+
+def existing_file(value: Path | None, info: ValidationInfo | None = None) -> Path | None:
+    """A configured file must exist (the key is named by the loader), unless the settings are
+    validated for another machine (context ``files_elsewhere``)."""
+    if info is not None and isinstance(info.context, dict) and info.context.get(ELSEWHERE):
+        return value
     if value is not None and not value.is_file():
         raise ValueError(f"no such file: {value}")
     return value
@@ -71,8 +88,8 @@ class EtcdConfig(Section):
 
     @field_validator("ca_file", "cert_file", "key_file")
     @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
-        return existing_file(value)
+    def _readable(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return existing_file(value, info)
 
     @model_validator(mode="after")
     def _tls_complete(self) -> EtcdConfig:
@@ -120,8 +137,8 @@ class TlsConfig(Section):
 
     @field_validator("cert_file", "key_file", "ca_file")
     @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
-        return existing_file(value)
+    def _readable(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return existing_file(value, info)
 
     @model_validator(mode="after")
     def _pair(self) -> TlsConfig:
@@ -306,11 +323,12 @@ def _origin(key: str, origins: Mapping[str, str]) -> str | None:
     return next((name for dotted, name in sorted(origins.items()) if dotted.startswith(key + ".")), None)
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge_trees(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, section by section (neither is changed)."""
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_trees(out[key], value)
         else:
             out[key] = value
     return out
@@ -343,19 +361,21 @@ def read_tree(
             raise ConfigError(f"config file {path} must be a mapping", error_id="config.file_invalid")
         data = loaded or {}
     from_env, origins = _env_overrides(os.environ if environ is None else environ, known)
-    data = _merge(data, from_env)
+    data = merge_trees(data, from_env)
     if overrides:
-        data = _merge(data, overrides)
+        data = merge_trees(data, overrides)
         for key in _leaf_keys(overrides):
             origins = {k: v for k, v in origins.items() if k != key and not k.startswith(key + ".")}
     return data, origins
 
 
-def validate_tree(model: type[S], data: dict[str, Any], origins: Mapping[str, str] | None = None) -> S:
+def validate_tree(
+    model: type[S], data: dict[str, Any], origins: Mapping[str, str] | None = None, *, files_elsewhere: bool = False
+) -> S:
     """Validate ``data`` as ``model``; the first problem becomes a :class:`ConfigError` naming its
     key, and the environment variable it came from when ``origins`` says one set it."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={ELSEWHERE: files_elsewhere})
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
