@@ -38,6 +38,7 @@ from cluster.keys import Keyspace
 from cluster.leadership import Leadership
 from cluster.listeners import Listeners, serves_metrics_publicly
 from cluster.logs import log
+from cluster.looplag import LoopLagMonitor
 from cluster.revocation import Revocations
 from cluster.tls import client_ssl
 from cluster.tokens import TokenSigner
@@ -85,6 +86,7 @@ class CentralNode:
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
+        self.loop_lag = LoopLagMonitor()
 
     def _origin_allowed(self, origin: str) -> bool:
         """The cluster's own sites' pages (live or failed), and the configured origins."""
@@ -125,6 +127,7 @@ class CentralNode:
         log(_log, logging.WARNING, "central no longer leads", name=self.name)
 
     async def start(self) -> None:
+        self.loop_lag.start()
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.revocations.connect(self.etcd)
@@ -160,6 +163,7 @@ class CentralNode:
         log(_log, logging.INFO, "central started", name=self.name, url=self.http.url)
 
     async def stop(self) -> None:
+        await self.loop_lag.stop()
         if self.leadership is not None:
             await self.leadership.stop()
         if self.confirmer is not None:

@@ -13,10 +13,16 @@ This module knows no role: ``etcd`` and ``demo`` are role-free (``demo`` starts 
 package through the ``callcenter.commands`` entry-point group (command name ->
 ``module:click_command``) and imported only when used, so one role's import error breaks that
 command alone (``callcenter --help`` still lists it, marked unavailable).
+
+``callcenter --help`` imports no role: each command's one-line help is read from its module's
+source (:func:`static_short_help`), so listing the commands costs no aiortc, Ray or SQLAlchemy
+import; a command's module is imported only when it runs (or shows its own ``--help``).
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import tempfile
 import time
 from importlib.metadata import EntryPoint, entry_points
@@ -54,8 +60,57 @@ def _unavailable(name: str, point: EntryPoint, exc: BaseException) -> click.Comm
     )
 
 
+def _module_file(module: str) -> Path | None:
+    """Where ``module``'s source is, found without importing it or its parent packages."""
+    top, *rest = module.split(".")
+    spec = importlib.util.find_spec(top)  # a top-level spec does not import the package
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(next(iter(spec.submodule_search_locations))).joinpath(*rest)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def static_short_help(point: EntryPoint) -> str:
+    """The first line of the command function's docstring, read from source without importing.
+
+    A module that is not there is listed as unavailable; one that fails to import (a missing
+    dependency) says so when its command runs.
+    """
+    module, _, attr = (part.strip() for part in point.value.partition(":"))
+    try:
+        path = _module_file(module)
+        tree = ast.parse(path.read_text()) if path is not None else None
+    except (OSError, SyntaxError, ValueError, ImportError) as exc:
+        return f"(unavailable: {type(exc).__name__})"
+    if tree is None:
+        return f"(unavailable: no module {module})"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
+            first = (ast.get_docstring(node) or "").strip().split("\n\n")[0].replace("\n", " ")
+            return click.utils.make_default_short_help(first, 60)
+    return f"(from {module})"
+
+
 class RoleCommands(click.Group):
     """A group whose commands beyond its own come from the ``callcenter.commands`` entry points."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, with contributed commands described from source (none is imported)."""
+        contributed = contributed_commands()
+        rows: list[tuple[str, str]] = []
+        for name in self.list_commands(ctx):
+            own = super().get_command(ctx, name)
+            if own is not None:
+                if not own.hidden:
+                    rows.append((name, own.get_short_help_str(60)))
+            elif name in contributed:
+                rows.append((name, static_short_help(contributed[name])))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *contributed_commands()})
@@ -77,6 +132,7 @@ class RoleCommands(click.Group):
 
 
 @click.group(cls=RoleCommands)
+@click.version_option(package_name="callcenter", prog_name="callcenter", message="%(prog)s %(version)s")
 def main() -> None:
     """Multi-branch contact-center cluster."""
 

@@ -1,8 +1,10 @@
 """Typed configuration: defaults, then a YAML file, then environment variables, then overrides.
 
 Environment variables are named ``CC_<SECTION>__<KEY>`` (e.g. ``CC_ETCD__ENDPOINTS``,
-``CC_SITE__NAME``). An unknown key or a bad value anywhere is rejected at start-up with a
-:class:`~cluster.errors.ConfigError` naming the key (``site.port``, not a traceback).
+``CC_SITE__NAME``) or ``CC_<TOP_LEVEL_KEY>`` (``CC_LOG_LEVEL``); other ``CC_*`` variables
+(``CC_FOR_BUILD`` from autotools) are not ours and are ignored. An unknown key or a bad value
+anywhere is rejected at start-up with a :class:`~cluster.errors.ConfigError` naming the key
+(``site.port``, not a traceback) and, when it came from the environment, the variable.
 
 This module knows only the role-free sections (``log_level``, ``etcd``, ``tokens``, and the
 :class:`HttpConfig` shape roles reuse). Each role package owns its own section and contributes
@@ -26,7 +28,16 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from cluster.errors import ConfigError
 
@@ -40,8 +51,16 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-def existing_file(value: Path | None) -> Path | None:
-    """A configured file must exist (the key is named by the loader)."""
+# Validation context key: the files named are on another machine (``callcenter config render``
+# checks an inventory's settings without the target hosts' certificates at hand).
+ELSEWHERE = "files_elsewhere"
+
+
+def existing_file(value: Path | None, info: ValidationInfo | None = None) -> Path | None:
+    """A configured file must exist (the key is named by the loader), unless the settings are
+    validated for another machine (context ``files_elsewhere``)."""
+    if info is not None and isinstance(info.context, dict) and info.context.get(ELSEWHERE):
+        return value
     if value is not None and not value.is_file():
         raise ValueError(f"no such file: {value}")
     return value
@@ -69,8 +88,8 @@ class EtcdConfig(Section):
 
     @field_validator("ca_file", "cert_file", "key_file")
     @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
-        return existing_file(value)
+    def _readable(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return existing_file(value, info)
 
     @model_validator(mode="after")
     def _tls_complete(self) -> EtcdConfig:
@@ -118,8 +137,8 @@ class TlsConfig(Section):
 
     @field_validator("cert_file", "key_file", "ca_file")
     @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
-        return existing_file(value)
+    def _readable(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return existing_file(value, info)
 
     @model_validator(mode="after")
     def _pair(self) -> TlsConfig:
@@ -255,24 +274,61 @@ def _deep_set(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: Mapping[str, str], known: frozenset[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The tree the ``CC_*`` variables set, and which variable set each key (``site.port`` ->
+    ``CC_SITE__PORT``).
+
+    Only our own variables count: ``CC_<SECTION>__<KEY>`` (the ``__`` delimiter marks it as
+    ours, so a misspelt section is an error) or ``CC_<TOP_LEVEL_KEY>`` for a known top-level key
+    (``CC_LOG_LEVEL``). Other ``CC_*`` variables belong to other tools (``CC_FOR_BUILD=gcc``
+    from autotools, ``CC_ETCD_BINARY`` for the tests) and are ignored.
+    """
     tree: dict[str, Any] = {}
-    for name, raw in environ.items():
+    origins: dict[str, str] = {}
+    for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if len(path) == 1 and path[0] not in known:
+            continue
         value: Any = raw
         if raw[:1] in "[{":
-            value = yaml.safe_load(raw)
+            try:
+                value = yaml.safe_load(raw)
+            except yaml.YAMLError as exc:
+                raise ConfigError(
+                    f"environment variable {name} is not valid YAML: {exc}", error_id="config.bad_value",
+                    key=".".join(path),
+                ) from exc
         _deep_set(tree, path, value)
-    return tree
+        origins[".".join(path)] = name
+    return tree, origins
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def _leaf_keys(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        keys.extend(_leaf_keys(value, dotted + ".") if isinstance(value, dict) and value else [dotted])
+    return keys
+
+
+def _origin(key: str, origins: Mapping[str, str]) -> str | None:
+    """The variable that set ``key`` (or the value holding it, or a key inside it), if one did."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        found = origins.get(".".join(parts[:end]))
+        if found is not None:
+            return found
+    return next((name for dotted, name in sorted(origins.items()) if dotted.startswith(key + ".")), None)
+
+
+def merge_trees(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, section by section (neither is changed)."""
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_trees(out[key], value)
         else:
             out[key] = value
     return out
@@ -283,8 +339,16 @@ def read_tree(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The raw configuration tree: file < environment < explicit overrides (not validated)."""
+    known: frozenset[str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The raw configuration tree: file < environment < explicit overrides (not validated), and
+    which environment variable set each key that still comes from the environment.
+
+    ``known`` is the top-level keys a bare ``CC_<KEY>`` variable may set (default: the
+    composed model's).
+    """
+    if known is None:
+        known = frozenset(settings_model().model_fields)
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -296,16 +360,22 @@ def read_tree(
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must be a mapping", error_id="config.file_invalid")
         data = loaded or {}
-    data = _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
+    from_env, origins = _env_overrides(os.environ if environ is None else environ, known)
+    data = merge_trees(data, from_env)
     if overrides:
-        data = _merge(data, overrides)
-    return data
+        data = merge_trees(data, overrides)
+        for key in _leaf_keys(overrides):
+            origins = {k: v for k, v in origins.items() if k != key and not k.startswith(key + ".")}
+    return data, origins
 
 
-def validate_tree(model: type[S], data: dict[str, Any]) -> S:
-    """Validate ``data`` as ``model``; the first problem becomes a :class:`ConfigError` naming its key."""
+def validate_tree(
+    model: type[S], data: dict[str, Any], origins: Mapping[str, str] | None = None, *, files_elsewhere: bool = False
+) -> S:
+    """Validate ``data`` as ``model``; the first problem becomes a :class:`ConfigError` naming its
+    key, and the environment variable it came from when ``origins`` says one set it."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={ELSEWHERE: files_elsewhere})
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
@@ -313,7 +383,10 @@ def validate_tree(model: type[S], data: dict[str, Any]) -> S:
         problem = "unknown key" if kind == "config.unknown_key" else first["msg"]
         if kind == "config.unknown_key" and key in unavailable_sections():
             problem = f"its role failed to load ({unavailable_sections()[key]})"
-        raise ConfigError(f"configuration key {key!r}: {problem}", error_id=kind, key=key) from exc
+        variable = _origin(key, origins or {})
+        source = f" (from environment variable {variable})" if variable else ""
+        details: dict[str, Any] = {"key": key, **({"variable": variable} if variable else {})}
+        raise ConfigError(f"configuration key {key!r}{source}: {problem}", error_id=kind, **details) from exc
 
 
 @overload
@@ -348,7 +421,8 @@ def load_settings(
     Without ``model`` the result is the composed tree (every contributed section present); with
     a role's settings class it is that class, narrowed from the validated tree.
     """
-    data = read_tree(path, environ=environ, overrides=overrides)
     roles = () if model is None else (model,)
-    tree = validate_tree(settings_model(*roles), data)
+    composed = settings_model(*roles)
+    data, origins = read_tree(path, environ=environ, overrides=overrides, known=frozenset(composed.model_fields))
+    tree = validate_tree(composed, data, origins)
     return tree if model is None else tree.narrow(model)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,15 +24,24 @@ from typing import Any
 import etcd3aio
 import grpc
 from etcd3aio import Etcd3Client, EtcdError, prefix_range_end
-from etcd3aio._protobuf import Compare as PbCompare
 from etcd3aio.errors import EtcdPermissionDeniedError, EtcdUnauthenticatedError
 from etcd3aio.kv import KVService
+from prometheus_client import Histogram
 
 from cluster.config import require_etcd_password
 from cluster.errors import EtcdUnavailable
 from cluster.logs import log
 
 _log = logging.getLogger(__name__)
+
+# Every KV request through this client, by operation (get, get_prefix, put, delete, txn) and
+# outcome (ok, error): writes (put, delete, txn) are what the "etcd write latency" alert watches.
+ETCD_REQUEST_SECONDS = Histogram(
+    "cc_etcd_request_seconds",
+    "etcd KV request latency",
+    ["operation", "outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 
 Compare = Any  # an etcd Compare protobuf, built by the helpers below
 Op = Any  # an etcd RequestOp protobuf
@@ -283,8 +293,11 @@ class Etcd:
 
     @contextlib.contextmanager
     def _translate(self, operation: str) -> Any:
+        started = time.perf_counter()
+        outcome = "error"
         try:
             yield
+            outcome = "ok"
         except (EtcdError, grpc.aio.AioRpcError, TimeoutError) as exc:
             if self._auth is not None and _is_auth_error(exc):
                 self._reauth.set()  # e.g. etcd restarted and forgot its tokens: log in again
@@ -292,6 +305,10 @@ class Etcd:
                 f"etcd {operation} failed at {', '.join(self.endpoints)}: {exc}",
                 endpoints=self.endpoints,
             ) from exc
+        finally:
+            if operation != "watch":  # a watch is a stream, not a request
+                label = operation.replace(" ", "_").replace("-", "_")
+                ETCD_REQUEST_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
 
     # --- KV -------------------------------------------------------------------------------
     async def get(self, key: str, *, timeout: float = 5.0) -> KeyValue | None:
@@ -333,7 +350,14 @@ class Etcd:
 
     @staticmethod
     def mod_revision_is(key: str, revision: int) -> Compare:
-        return PbCompare(result=PbCompare.EQUAL, target=PbCompare.MOD, key=key.encode(), mod_revision=revision)
+        # etcd3aio has builders for value, version and create_revision compares but none for
+        # mod_revision, and its protobuf classes live in a private module (etcd3aio._protobuf).
+        # So start from a public builder's Compare and retarget it: setting mod_revision
+        # selects that member of the message's target_union (the version is cleared).
+        compare = KVService.txn_compare_version(key, 0)
+        compare.target = type(compare).MOD
+        compare.mod_revision = revision
+        return compare
 
     @staticmethod
     def op_put(key: str, value: bytes | str, *, lease: int = 0) -> Op:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the cluster needs on a fresh Debian machine (run as root):
 #   bash scripts/install.sh          etcd server, Kamailio (the SIP trunk's proxy) + the Python package
-#   bash scripts/install.sh --dev    also what the tests need: PostgreSQL, Chromium, espeak-ng, sox, SIPp, test tools
+#   bash scripts/install.sh --dev    also what the tests need: PostgreSQL, Chromium, espeak-ng, sox, SIPp, Prometheus, test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ dev=0
 packages=(etcd-server etcd-client kamailio)  # etcd-client: etcdctl (tests/cluster/test_etcd_auth.py enables auth with it)
 if [ "$dev" = 1 ]; then
   packages+=(postgresql chromium chromium-driver espeak-ng sox iproute2 sip-tester)
+  packages+=(prometheus)  # promtool and a real server: tests/ops/test_prometheus.py
 fi
 
 missing=()

@@ -80,6 +80,10 @@ class SiteConfig(Section):
     # PostgreSQL: the role the site connects as when another role owns and migrates the schema;
     # migrating leaves it only INSERT and SELECT on the audit table (docs/architecture.md)
     database_app_role: str | None = None
+    # Bring the database to this build's schema at start-up (the demo's default). In production
+    # set it false and run `callcenter migrate --target site` as a release step; a site then
+    # refuses to start on a schema it does not match (storage.schema_not_current).
+    migrate_on_start: bool = True
     data_dir: str = "data"
     backup_sites: list[str] = Field(default_factory=list)
     load_publish_interval_s: float = Field(default=1.0, ge=0.2)

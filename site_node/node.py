@@ -22,6 +22,7 @@ from cluster.http import make_app
 from cluster.keys import Keyspace
 from cluster.listeners import Listeners, serves_metrics_publicly
 from cluster.logs import log
+from cluster.looplag import LoopLagMonitor
 from cluster.membership import Membership, Registration
 from site_node.config import SiteSettings
 from site_node.openapi import describe
@@ -52,6 +53,7 @@ class SiteNode:
         describe().install(self.app)
         self.add_load_source(self.runtime.load_summary)
         self._publisher: asyncio.Task[None] | None = None
+        self.loop_lag = LoopLagMonitor()
 
     @property
     def url(self) -> str:
@@ -82,6 +84,7 @@ class SiteNode:
         }
 
     async def start(self) -> None:
+        self.loop_lag.start()
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
         await self.runtime.start(self.etcd)
@@ -131,6 +134,7 @@ class SiteNode:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.runtime.stop()
+        await self.loop_lag.stop()
         if self.registration is not None:
             await self.registration.stop(leave=True)
         if self.session is not None:

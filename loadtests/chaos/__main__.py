@@ -1,7 +1,8 @@
 """``python -m loadtests.chaos [--short] --json PATH``: chaos under load, then the checker.
 
 The short schedule applies one fault of each kind (kill a site, pause a site past its lease,
-kill the central leader, kill an etcd member, cut a site off); the full run three rounds.
+kill the central leader, kill an etcd member, cut a site off); the full run three rounds;
+``--rolling`` a rolling upgrade (each site, then each central, leader last, SIGTERM and start).
 Exits non-zero if any invariant is violated.
 """
 
@@ -35,12 +36,14 @@ def text_summary(summary: dict[str, object]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="one fault of each kind")
+    parser.add_argument("--rolling", action="store_true",
+                        help="a rolling upgrade instead: every site, then every central, restarted in turn")
     parser.add_argument("--json", dest="json_path", required=True)
     parser.add_argument("--results-dir", default=None, help="where Locust's report and logs go")
     parser.add_argument("--rate", type=float, default=0.4,
                         help="call arrival rate (calls per second); 6 agents answer about 0.6 cps")
     args = parser.parse_args()
-    summary = run(args.short, Path(args.results_dir) if args.results_dir else None, args.rate)
+    summary = run(args.short, Path(args.results_dir) if args.results_dir else None, args.rate, rolling=args.rolling)
     Path(args.json_path).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(text_summary(summary))
     ok = passed(summary)

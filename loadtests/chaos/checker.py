@@ -178,7 +178,8 @@ def false_failovers(deaths: Iterable[DeathEvent], faults: Iterable[dict[str, Any
                     ) -> list[str]:
     """Deaths central confirmed for a site that was not killed at that moment (``faults``: the
     runner's records, with ``kind``, ``target``, ``at`` and ``healed_at``, wall clock)."""
-    kills = [(f["target"], f["at"], f.get("healed_at") or f["at"] + 60.0) for f in faults if f["kind"] == "kill_site"]
+    kills = [(f["target"], f["at"], f.get("healed_at") or f["at"] + 60.0) for f in faults
+             if f["kind"] in ("kill_site", "restart_site")]
     bad = []
     for death in deaths:
         if not any(site == death.site and start - EPS <= death.confirmed_at <= end + slack_s

@@ -46,6 +46,7 @@ class Injector:
         self.ttl = lease_ttl_s
         self.namespaces = namespaces or {}
         self._n = 0
+        self._restarted: set[str] = set()
 
     def apply(self, kind: str) -> FaultRecord:
         self._n += 1
@@ -95,6 +96,24 @@ class Injector:
         return self._hold("kill_leader", victim.name, lambda: victim.signal(signal.SIGKILL),
                           lambda: self._restart(victim), self.ttl + 2)
 
+    # ---- rolling upgrade: each process stopped cleanly (SIGTERM) and started again, one at a time
+    def _graceful(self, kind: str, victim: Proc) -> FaultRecord:
+        self._restarted.add(victim.name)
+        return self._hold(kind, victim.name, victim.stop, victim.start, 0.5, signal="SIGTERM")
+
+    def restart_site(self) -> FaultRecord:
+        sites = [p for p in self.cluster.procs if p.role == "site"]
+        victim = next((p for p in sites if p.name not in self._restarted), sites[0])
+        return self._graceful("restart_site", victim)
+
+    def restart_central(self) -> FaultRecord:
+        """Followers first, the leader last (as an operator rolls an upgrade)."""
+        centrals = [p for p in self.cluster.procs if p.role == "central"]
+        leader = self.cluster.leader()
+        waiting = [p for p in centrals if p.name not in self._restarted]
+        victim = next((p for p in waiting if p.name != leader), waiting[0] if waiting else centrals[0])
+        return self._graceful("restart_central", victim)
+
     def kill_etcd_member(self) -> FaultRecord:
         etcd = self.cluster.etcd
         assert etcd is not None
@@ -102,6 +121,9 @@ class Injector:
         return self._hold("kill_etcd_member", victim.name, lambda: etcd.kill_member(victim),
                           lambda: etcd.start_member(victim, state="existing"), 3)
 
-def schedule(short: bool) -> list[str]:
-    """The order of faults: one of each kind (short), or three rounds of every kind (full)."""
+def schedule(short: bool, *, rolling: bool = False, sites: int = 3, centrals: int = 3) -> list[str]:
+    """The order of faults: one of each kind (short), three rounds of every kind (full), or a
+    rolling upgrade (every site, then every central replica, restarted cleanly one at a time)."""
+    if rolling:
+        return ["restart_site"] * sites + ["restart_central"] * centrals
     return list(KINDS) if short else [kind for _ in range(3) for kind in KINDS]

@@ -95,7 +95,7 @@ def _locust(cluster: LocalCluster, results: Path, seconds: int, rate: float, env
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parents[2])
 
 
-def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str, Any]:
+def run(short: bool, out_dir: Path | None = None, rate: float = 0.4, *, rolling: bool = False) -> dict[str, Any]:
     base = Path(tempfile.mkdtemp(prefix="cc-chaos-"))
     results = out_dir or base / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def run(short: bool, out_dir: Path | None = None, rate: float = 0.4) -> dict[str
         remove_namespaces(namespaces)
         raise
     faults: list[FaultRecord] = []
-    kinds = schedule(short)
+    kinds = schedule(short, rolling=rolling)
     warmup_s, gap_s = 20, 12
     load_s = int(warmup_s + len(kinds) * (gap_s + 15) + 10)
     started = time.time()

@@ -12,11 +12,15 @@ from site_node.acd import Acd
 from site_node.call import Call, EndReason, to_cdr
 from site_node.calls.live import CallBook, LiveCall
 from site_node.media.recording import RecordingInfo
+from site_node.metrics import CallMetrics
 from site_node.storage import DispositionRecord, RecordingMeta, Storage
 
 
 class CdrWriter:
-    def __init__(self, *, storage: Storage, owner: TaskOwner, clock: Clock, acd: Acd, book: CallBook) -> None:
+    def __init__(
+        self, *, storage: Storage, owner: TaskOwner, clock: Clock, acd: Acd, book: CallBook, metrics: CallMetrics
+    ) -> None:
+        self._metrics = metrics
         self._storage = storage
         self._owner = owner
         self._clock = clock
@@ -37,11 +41,15 @@ class CdrWriter:
             (t.event, t.at, {"old": t.old.value, "new": t.new.value, "agent_id": t.agent_id, "queue": t.queue})
             for t in lc.transitions
         ]
-        await self._storage.calls.upsert_call(self.cdr_of(lc))
+        cdr = self.cdr_of(lc)
+        await self._storage.calls.upsert_call(cdr)
         await self._storage.calls.save_disposition(self.disposition_of(lc))
         if events and not lc.finished:
             await self._storage.calls.append_events(lc.call_id, events)
             lc.finished = True
+        if cdr["end_reason"] is not None and not lc.counted:
+            lc.counted = True  # once per call, however often its record is written again
+            self._metrics.call_finished(cdr)
 
     def disposition_of(self, lc: LiveCall) -> DispositionRecord:
         """What the agent (wrap-up code, notes) and the IVR (collected, actions) left of the call."""
@@ -92,6 +100,7 @@ class CdrWriter:
                 if lc.call.queue is not None:
                     with contextlib.suppress(Exception):
                         self._acd.record_handle_time(lc.call.queue, handle)
+                self._metrics.wrapped_up(lc.call.queue, handle)
                 self._owner.spawn(self._wrapped_up(lc), f"cdr-{call_id}")
 
     def wrap_up_coded(self, agent_id: str, code: str, notes: str) -> None:

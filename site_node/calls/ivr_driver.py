@@ -40,6 +40,7 @@ from site_node.ivr import (
 )
 from site_node.media.dtmf import DtmfDetector
 from site_node.media.legs import Leg
+from site_node.metrics import ivr_node_left
 
 _log = logging.getLogger(__name__)
 
@@ -143,6 +144,13 @@ class IvrHost(Protocol):
         """The flow starts (True) or stops (False) taking keys: the client is told."""
 
 
+def _moved(flow: Flow, old: Position, new: Position) -> Position:
+    """The new position; leaving a node counts as that node's exit (``cc_ivr_node_exits_total``)."""
+    if new.node_id != old.node_id:
+        ivr_node_left(flow.id, old.node_id)
+    return new
+
+
 async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables: dict[str, Any]) -> Terminal:
     """Run ``flow`` until it hands the call over; return the terminal effect."""
     digits = DigitInput(host.leg, now=host.now)
@@ -177,10 +185,11 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
                 elif isinstance(effect, RequestCallback):
                     await host.request_callback(effect.number)
                 else:
+                    ivr_node_left(flow.id, pos.node_id)  # the flow hands the call over here
                     return effect
                 if event is not None:
                     step = ivr.step(flow, pos, event, host.now())
-                    pos = step.position
+                    pos = _moved(flow, pos, step.position)
                     effects.extend(step.effects)
             if pos.phase not in COLLECTING:
                 raise ivr.UnexpectedEvent(f"ivr {flow.id} stopped at node {pos.node_id} ({pos.phase})")
@@ -189,7 +198,7 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
             host.listening(True)
             digit = await digits.get(collect_timeout)
             step = ivr.step(flow, pos, Timeout() if digit is None else Digit(digit), host.now())
-            pos = step.position
+            pos = _moved(flow, pos, step.position)
             effects.extend(step.effects)
             if pos.phase not in COLLECTING:
                 digits.stop()

@@ -27,6 +27,7 @@ class LiveCall:
     language: str | None = None
     temporary_agent: str | None = None  # C5c: the agent the caller returns to
     finished: bool = False
+    counted: bool = False  # in the site's call metrics (site_node.metrics)
     announced: tuple[int | None, int | None] | None = None
     outcome_elsewhere: bool = False
     wrap_up: tuple[str, str] | None = None  # (code, notes) the agent gave

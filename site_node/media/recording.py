@@ -9,17 +9,22 @@ site's audited endpoint), and :class:`RecordingInfo` goes to the storage layer.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cluster.clock import Clock
+from cluster.logs import log
 from site_node.media.codecs import FRAME_SAMPLES, Pcm, Resampler
 from site_node.media.legs import Leg
 from site_node.media.mixer import PcmFifo, mix
 from site_node.media.tasks import Ticker
+from site_node.metrics import recording_failed
 from site_node.recordings.sealed import AudioKeys, SealedWriter
+
+_log = logging.getLogger(__name__)
 
 RECORDING_RATE = 16_000
 GUARD_FRAMES = 15  # 300 ms of silence after sensitive input
@@ -64,6 +69,7 @@ class Recorder:
         self._pause_depth = 0
         self._guard = 0
         self._info: RecordingInfo | None = None
+        self._failed = False
         ticker.add(self)
 
     @property
@@ -109,7 +115,15 @@ class Recorder:
             self._guard = max(0, self._guard - 1) if not self.paused else self._guard
             self._paused_frames += 1
             left = right = np.zeros(FRAME_SAMPLES, np.int16)
-        self._write(left, right)
+        if self._failed:
+            return
+        try:
+            self._write(left, right)
+        except (OSError, ValueError) as exc:  # disk full, file gone: the call goes on unrecorded
+            self._failed = True
+            recording_failed("write")
+            log(_log, logging.ERROR, "recording failed; the call continues unrecorded", call_id=self.call_id,
+                reason=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
     def _write(self, left: Pcm, right: Pcm) -> None:
         if self._stereo:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from site_node.media.codecs import codec_by_name
 from site_node.media.legs import Leg
 from site_node.media.switch import MediaSwitch
 from site_node.messages import Messages
+from site_node.metrics import LIVE, CallMetrics, LiveFigures, queue_figures
 from site_node.recordings.api import PlaybackApi
 from site_node.recordings.sealed import require_audio_keys
 from site_node.runtime.errors import BadCommand
@@ -66,6 +68,7 @@ from site_node.signalling.control import Session, TapKind, TransferKind
 from site_node.signalling.notify import Notifier
 from site_node.signalling.server import SignallingServer
 from site_node.storage import Storage, database_url
+from site_node.storage.migrate import require_current
 from site_node.supervision import SupervisionApi
 from site_node.supervision.floor import SiteFloor
 
@@ -156,8 +159,10 @@ class SiteRuntime:
     async def start(self, etcd: Etcd) -> None:
         cfg = self.settings.site
         url = database_url(cfg.database_url, data_dir=cfg.data_dir, site=self.site)
+        if not cfg.migrate_on_start:
+            await require_current(url)  # migrations are an operator's step: refuse a stale schema
         self.storage = await Storage.open(url, account_salt=require_account_key(cfg), site=self.site,
-                                          app_role=cfg.database_app_role)
+                                          app_role=cfg.database_app_role, migrate=cfg.migrate_on_start)
         await load_flows(self.storage, self.flows, now=self.clock.now())
         keys = self.keys
         self.revocations.connect(etcd)
@@ -211,7 +216,11 @@ class SiteRuntime:
             hooks=self,
             audit=self.audit,
         )
-        self.cdr = CdrWriter(storage=self.storage, owner=owner, clock=clock, acd=self.acd, book=book)
+        self.call_metrics = CallMetrics({name: q.sl_threshold_s for name, q in queues.items()})
+        self.cdr = CdrWriter(
+            storage=self.storage, owner=owner, clock=clock, acd=self.acd, book=book, metrics=self.call_metrics
+        )
+        LIVE.attach(self.site, self.live_figures)
         self.records = RecordSync(
             site=self.site,
             store=store,
@@ -308,6 +317,7 @@ class SiteRuntime:
         )
 
     async def stop(self) -> None:
+        LIVE.detach(self.site)
         await self.signalling.stop()
         if self.ready.is_set():
             for lc in self.book.values():
@@ -450,6 +460,13 @@ class SiteRuntime:
                 self.owner.spawn(self.switch.close_leg(leg.leg_id, "left"), "close-supervisor-leg")
 
     # ---- status ------------------------------------------------------------------------------
+    def live_figures(self) -> LiveFigures:
+        """Queues and agents now, for the metrics gauges (site_node.metrics)."""
+        if not self.ready.is_set():
+            return LiveFigures()
+        states = Counter(live.agent.state.value for live in self.desk.agents.values())
+        return LiveFigures(queue_figures(self.acd.snapshot(self.clock.now())), states)
+
     def load_summary(self) -> dict[str, Any]:
         if not self.ready.is_set():
             return {}

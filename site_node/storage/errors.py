@@ -7,7 +7,9 @@
         ├── NotFound                 storage.not_found      404
         ├── Conflict                 storage.conflict       409 (a concurrent write won)
         ├── StorageUnavailable       storage.unavailable    503 (database down / locked)
-        └── MigrationFailed          storage.migration_failed 500
+        ├── MigrationFailed          storage.migration_failed 500
+        ├── SchemaNotCurrent         storage.schema_not_current 503 (migrate_on_start off, not migrated)
+        └── OfflineSqlUnsupported    storage.offline_sql_unsupported 400 (``--sql`` for SQLite)
 
 SQLAlchemy's exceptions are translated into these by :func:`translate_errors`.
 """
@@ -57,6 +59,18 @@ class StorageUnavailable(StorageError):
 class MigrationFailed(StorageError):
     error_id = "storage.migration_failed"
     status = 500
+
+
+class SchemaNotCurrent(StorageError):
+    """The database is not at this build's schema and the site was told not to migrate it."""
+
+    error_id = "storage.schema_not_current"
+    status = 503
+
+
+class OfflineSqlUnsupported(StorageError):
+    error_id = "storage.offline_sql_unsupported"
+    status = 400
 
 
 @asynccontextmanager

@@ -1,9 +1,14 @@
-"""Programmatic ``alembic upgrade head`` for site start-up (SQLite and PostgreSQL alike)."""
+"""The site database's migrations: ``alembic upgrade head`` at site start-up (unless
+``site.migrate_on_start`` is off), and on demand through ``callcenter migrate --target site``
+(:data:`SITE_MIGRATIONS`, registered in the ``callcenter.migrations`` entry-point group)."""
 
 from __future__ import annotations
 
+import io
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -14,9 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from site_node.storage.append_only import grant_append_only
-from site_node.storage.engine import check_url, create_engine
+from site_node.storage.engine import check_url, create_engine, database_url
 from site_node.storage.errors import (
     MigrationFailed,
+    OfflineSqlUnsupported,
+    SchemaNotCurrent,
     StorageError,
     StorageUnavailable,
     translate_errors,
@@ -106,3 +113,80 @@ async def current_revision(url: str) -> str | None:
             return await connection.run_sync(_current)
     finally:
         await engine.dispose()
+
+
+async def require_current(url: str) -> str:
+    """The database's revision, which must be this build's head (a site that does not migrate
+    on start refuses to run on an older or unknown schema)."""
+    current, head = await current_revision(url), head_revision()
+    if current != head:
+        raise SchemaNotCurrent(
+            f"the site database is at revision {current or 'none (empty)'} and this build needs {head}; "
+            "run `callcenter migrate --target site` (or set site.migrate_on_start: true)",
+            current=current,
+            head=head,
+        )
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    id: str
+    down: str | None
+    title: str
+    head: bool
+
+
+def history() -> list[Revision]:
+    """Every revision, newest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = set(script.get_heads())
+    return [
+        Revision(str(rev.revision), rev.down_revision if isinstance(rev.down_revision, str) else None,
+                 (rev.doc or "").strip().splitlines()[0] if rev.doc else "", rev.revision in heads)
+        for rev in script.walk_revisions()
+    ]  # fmt: skip
+
+
+def offline_sql(url: str, revision: str = "head") -> str:
+    """The DDL ``upgrade`` would run, as a script for a DBA (PostgreSQL; ``revision`` may be a
+    range ``FROM:TO`` for an existing database). SQLite needs a live connection (batch moves)."""
+    config = alembic_config(url)
+    if config.get_main_option("sqlalchemy.url", "").startswith("sqlite"):
+        raise OfflineSqlUnsupported(
+            "offline SQL is for PostgreSQL: SQLite schema changes copy tables and need the live "
+            "database; run `callcenter migrate` against the file instead"
+        )
+    buffer = io.StringIO()
+    config.output_buffer = buffer
+    try:
+        command.upgrade(config, revision, sql=True)
+    except CommandError as exc:
+        raise MigrationFailed(f"no offline SQL for revision {revision!r}: {exc}") from exc
+    return buffer.getvalue()
+
+
+class SiteMigrations:
+    """``callcenter migrate --target site``: the site database (one per branch, or a shared
+    PostgreSQL); its URL comes from ``site.database_url`` / ``site.data_dir`` and ``site.name``."""
+
+    description = "the site database (calls, customers, agents, flows, audit trail)"
+
+    def configured_url(self, settings: Any) -> str:
+        site = settings.site
+        return database_url(site.database_url, data_dir=site.data_dir, site=site.name)
+
+    async def upgrade(self, url: str, revision: str, settings: Any) -> str | None:
+        return await migrate(url, revision, app_role=settings.site.database_app_role)
+
+    async def current(self, url: str) -> str | None:
+        return await current_revision(url)
+
+    def history(self) -> list[Revision]:
+        return history()
+
+    def offline_sql(self, url: str, revision: str) -> str:
+        return offline_sql(url, revision)
+
+
+SITE_MIGRATIONS = SiteMigrations()

@@ -70,3 +70,40 @@ def test_python_dash_m_cluster_cli_starts_role_commands() -> None:
         )
         assert result.returncode == 0, result.stderr
         assert "Usage:" in result.stdout
+
+
+HEAVY = ("aiortc", "ray", "sqlalchemy", "aiohttp", "numpy", "pandas", "etcd3aio", "grpc", "pydantic")
+
+
+@pytest.mark.parametrize("argv", [["--help"], [], ["--version"]])
+def test_help_and_version_import_no_role_and_no_heavy_dependency(argv: list[str]) -> None:
+    """``callcenter --help`` lists every command from source: no role module is imported."""
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['callcenter', *{argv!r}]\n"
+        "from cluster.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"roles = {ROLES!r}\n"
+        f"heavy = {HEAVY!r}\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {*roles, *heavy})\n"
+        "print('LOADED', loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout, result.stdout
+    if argv == ["--version"]:
+        from importlib.metadata import version
+
+        assert f"callcenter {version('callcenter')}" in result.stdout
+    else:
+        for name in ("central", "site", "stats", "seed"):
+            assert f"  {name} " in result.stdout + result.stderr
+
+
+def test_listed_help_is_the_commands_own_first_line() -> None:
+    """The text --help shows without importing equals what the loaded command says of itself."""
+    ctx = click.Context(cli.main)
+    for name, point in cli.contributed_commands().items():
+        command = cli.main.get_command(ctx, name)
+        assert command is not None
+        assert cli.static_short_help(point) == command.get_short_help_str(60), name

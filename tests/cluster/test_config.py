@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -120,3 +121,42 @@ def test_cli_refuses_to_start_with_bad_config(tmp_path) -> None:
     assert result.returncode != 0
     assert "site.port" in result.stderr and "unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unrelated_cc_variables_are_not_ours() -> None:
+    """Autotools' ``CC_FOR_BUILD`` and the tests' ``CC_ETCD_BINARY`` are not configuration."""
+    environ = {"CC_FOR_BUILD": "gcc", "CC_ETCD_BINARY": "/usr/bin/etcd", "CC": "cc", "CC_SITE__NAME": "north"}
+    settings = load_settings(environ=environ, model=SiteSettings)
+    assert settings.site.name == "north"
+    assert load_settings(environ={"CC_LOG_LEVEL": "DEBUG"}).log_level == "DEBUG"
+
+
+def test_a_bad_value_from_the_environment_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"CC_SITE__HTTP__PORT": "70000"})
+    assert "CC_SITE__HTTP__PORT" in str(caught.value) and "site.http.port" in str(caught.value)
+    assert caught.value.details["variable"] == "CC_SITE__HTTP__PORT"
+    with pytest.raises(ConfigError, match="CC_STIE__NAME"):  # a misspelt section is still an error
+        load_settings(environ={"CC_STIE__NAME": "x"})
+
+
+def test_a_value_overridden_on_the_command_line_is_not_blamed_on_the_environment(tmp_path) -> None:
+    path = tmp_path / "cc.yaml"
+    path.write_text("site:\n  http:\n    port: 99999\n")
+    with pytest.raises(ConfigError) as from_file:
+        load_settings(path, environ={"CC_SITE__NAME": "north"})
+    assert "environment" not in str(from_file.value) and from_file.value.details["key"] == "site.http.port"
+    with pytest.raises(ConfigError) as overridden:
+        load_settings(environ={"CC_SITE__HTTP__PORT": "8080"}, overrides={"site": {"http": {"port": 70000}}})
+    assert "environment" not in str(overridden.value)
+
+
+def test_every_command_starts_with_unrelated_cc_variables_set() -> None:
+    """``CC_FOR_BUILD=gcc`` used to make every command fail with config.unknown_key."""
+    env = {**os.environ, "CC_FOR_BUILD": "gcc"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cluster.cli", "site", "--port", "70000"],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )
+    assert result.returncode != 0
+    assert "for_build" not in result.stderr and "site.http.port" in result.stderr
