@@ -160,6 +160,10 @@ class LocalCluster:
             {
                 "CC_TOKENS__SECRET": self.secret,
                 "CC_SITE__ACCOUNT_HASH_KEY": self.account_key,
+                # the business database of record: one SQLite file shared by the central replicas
+                "CC_BUSINESS__DATA_DIR": str(self.base_dir / "data"),
+                "CC_BUSINESS__ACCOUNT_SALT": self.account_key,
+                "CC_BUSINESS__SEED_DEMO": "true" if self.seed else "false",
                 "CC_SITE__RECORDING_KEY": self.recording_key,
                 "CC_ETCD__ENDPOINTS": ",".join(self.etcd.endpoints),
                 "CC_ETCD__LEASE_TTL_S": str(self.lease_ttl_s),
