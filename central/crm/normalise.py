@@ -23,7 +23,7 @@ def phone_key(number: str) -> str:
     3 to 15 digits (after an optional ``+``) is :class:`InvalidPhone` (the value is named)."""
     compact = compact_phone(str(number).strip())
     if not _PHONE.fullmatch(compact):
-        raise InvalidPhone(f"{number!r} is not a phone number (3 to 15 digits, optional leading +)")
+        raise InvalidPhone(f"{number!r} is not a phone number (3 to 15 digits, optional leading +)", field="phones")
     return compact
 
 
@@ -38,7 +38,7 @@ def search_key(name: str) -> str:
 def email_key(address: str) -> str:
     value = str(address).strip()
     if not _EMAIL.fullmatch(value) or len(value) > 254:
-        raise InvalidEmail(f"{address!r} is not an e-mail address")
+        raise InvalidEmail(f"{address!r} is not an e-mail address", field="emails")
     return value.lower()
 
 
