@@ -189,12 +189,17 @@ class CrmStore(Repository):
     async def append_history(
         self, number: str, *, at: float, kind: str, site: str | None, ref: str | None, details: dict[str, Any]
     ) -> dict[str, Any]:
-        """Add a timeline entry; an entry with the same ``(kind, ref)`` is not added twice."""
+        """Add a timeline entry; one with the same ``(kind, ref)`` replaces the earlier (never twice)."""
         check_not_sensitive(details, "crm_history")
         async with self._transaction("crm_history_add") as session:
             cid = await self._id(session, number)
             row = {"customer_id": cid, "at": at, "kind": kind, "site": site, "ref": ref, "details": details}
-            await session.execute(insert_ignore(session, table_of(CrmHistory), ["kind", "ref"]), [row])
+            if ref is None:
+                session.add(CrmHistory(**row))
+                await session.flush()
+            else:  # the same call written again (its wrap-up came later): one entry, updated
+                stmt = upsert(session, table_of(CrmHistory), ["kind", "ref"], ["at", "site", "details"])
+                await session.execute(stmt, [row])
             query = select(CrmHistory).where(CrmHistory.kind == kind, CrmHistory.ref == ref)
             if ref is None:
                 query = select(CrmHistory).where(CrmHistory.customer_id == cid).order_by(CrmHistory.id.desc())
