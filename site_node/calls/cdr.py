@@ -78,12 +78,12 @@ class CdrWriter:
         self._send_history(lc)
 
     def _send_history(self, lc: LiveCall) -> None:
-        if self._history is not None and lc.call.data.customer_id:
+        if self._history is not None and (lc.call.data.customer_id or lc.record.customer_id):
             self._owner.spawn(self._append_history(lc, self._history), f"crm-history-{lc.call_id}")
 
     async def _append_history(self, lc: LiveCall, history: CallHistory) -> None:
         """The call's entry at central (written again with the wrap-up: same entry, updated)."""
-        customer = await self._storage.customers.by_id(lc.call.data.customer_id or "")
+        customer = await self._storage.customers.by_id(lc.call.data.customer_id or lc.record.customer_id or "")
         if customer is None:
             return
         cdr, (code, notes) = self.cdr_of(lc), lc.wrap_up or (None, None)
