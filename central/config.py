@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from central.business.config import BusinessConfig
 from cluster.config import ClusterSettings, HttpConfig, MetricsConfig, Section
 
 
@@ -78,3 +79,4 @@ class CentralSettings(ClusterSettings):
     """What a central replica reads: ``log_level``, ``etcd``, ``tokens`` and ``central``."""
 
     central: CentralConfig = Field(default_factory=CentralConfig)
+    business: BusinessConfig = Field(default_factory=BusinessConfig)  # the business database (customers, ...)

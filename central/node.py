@@ -18,6 +18,7 @@ from central.api import CentralApi
 from central.audit_api import AuditReadApi
 from central.config import CentralSettings
 from central.cors import install_cors, origin_of
+from central.crm.api import CrmApi
 from central.failure.confirmer import DeathConfirmer
 from central.failure.detector import ProbePolicy
 from central.failure.probe import HttpProbe
@@ -84,6 +85,9 @@ class CentralNode:
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
+        self.crm = CrmApi(settings.business, self.api.signer, replica=self.name,
+                          max_body_bytes=central.http.max_body_bytes)  # fmt: skip
+        self.crm.install(self.app)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()
@@ -128,6 +132,7 @@ class CentralNode:
 
     async def start(self) -> None:
         self.loop_lag.start()
+        await self.crm.start()  # the business database: served by every replica, leader or not
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.revocations.connect(self.etcd)
@@ -177,6 +182,7 @@ class CentralNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._revocation_watch
         await self.http.stop()
+        await self.crm.stop()
         if self.etcd is not None:
             await self.etcd.close()
 

@@ -197,11 +197,14 @@ class LocalCluster:
         names = self.site_names()
         if self.seed:
             self._seed(names, env)
+        # the business database of record: one SQLite file shared by the central replicas
+        central_env = {"CC_BUSINESS__DATA_DIR": str(self.base_dir / "data"), "CC_BUSINESS__ACCOUNT_SALT":
+                       self.account_key, "CC_BUSINESS__SEED_DEMO": "true" if self.seed else "false", **env}  # fmt: skip
         for i in range(self.centrals):
             port = self._port(i)
             name = f"central-{i + 1}"
             args = [*exe, "central", "--name", name, "--port", str(port)]
-            self.procs.append(self._proc("central", name, port, args, env))
+            self.procs.append(self._proc("central", name, port, args, central_env))
         for j, name in enumerate(names):
             port = self._port(10 + j)
             backup = names[(j + 1) % len(names)] if len(names) > 1 else ""

@@ -2,12 +2,14 @@
 action, in one place. Every HTTP endpoint and WebSocket command that needs more than "an
 agent at work" asks :func:`require` (A3; after Amazon Connect's security profiles).
 
-    agent        takes calls: state, answer, hold, consult, transfer, wrap-up
-    team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
+    agent        takes calls: state, answer, hold, consult, transfer, wrap-up; reads customers (audited)
+                   and adds to their contact history
+    team_leader  + creates, edits, merges customers, resets PINs;
+                 supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts; plays recordings and
                    voicemail (audited)
     manager      + supervises anyone at the center; publishes IVR flows
-    admin        + everything a manager may; reads the audit trail
+    admin        + everything a manager may; reads the audit trail; imports and exports customers
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
@@ -31,6 +33,11 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "status.read": frozenset({"team_leader", "manager", "admin"}),
     "audit.read": frozenset({"admin", "compliance"}),
     "recordings.play": frozenset({"team_leader", "manager", "admin"}),
+    "customers.read": frozenset(CALL_ROLES),  # screen pop, search, PIN check (audited views)
+    "customers.history": frozenset(CALL_ROLES),  # a call's entry in the contact history
+    "customers.write": frozenset({"team_leader", "manager", "admin"}),  # create, edit, merge, PIN reset
+    "customers.import": frozenset({"admin"}),
+    "customers.export": frozenset({"admin"}),
 }
 """Action -> the roles allowed to do it."""
 

@@ -1,26 +1,36 @@
-"""Call detail records: one row per call and site, its events, its recording's metadata."""
+"""Call detail records: one row per call and site, its events, its recording's metadata; and, with
+a ``history`` (central's CRM, :class:`site_node.crm.CentralCrm`), the call's entry in the
+customer's contact history at central, the same whichever site the call landed at."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 from cluster.clock import Clock
+from cluster.errors import CallCenterError
 from cluster.tasks import TaskOwner
 from site_node import call as callsm
 from site_node.acd import Acd
 from site_node.call import Call, EndReason, to_cdr
 from site_node.calls.live import CallBook, LiveCall
+from site_node.crm.client import CallHistory
 from site_node.media.recording import RecordingInfo
 from site_node.metrics import CallMetrics
 from site_node.storage import DispositionRecord, RecordingMeta, Storage
+from site_node.storage.guard import mask_numbers_in_text
+
+_log = logging.getLogger(__name__)
 
 
 class CdrWriter:
     def __init__(
-        self, *, storage: Storage, owner: TaskOwner, clock: Clock, acd: Acd, book: CallBook, metrics: CallMetrics
-    ) -> None:
+        self, *, storage: Storage, owner: TaskOwner, clock: Clock, acd: Acd, book: CallBook, metrics: CallMetrics,
+        history: CallHistory | None = None,
+    ) -> None:  # fmt: skip
         self._metrics = metrics
+        self._history = history
         self._storage = storage
         self._owner = owner
         self._clock = clock
@@ -44,6 +54,7 @@ class CdrWriter:
         cdr = self.cdr_of(lc)
         await self._storage.calls.upsert_call(cdr)
         await self._storage.calls.save_disposition(self.disposition_of(lc))
+        self._send_history(lc)
         if events and not lc.finished:
             await self._storage.calls.append_events(lc.call_id, events)
             lc.finished = True
@@ -70,6 +81,26 @@ class CdrWriter:
     async def _wrapped_up(self, lc: LiveCall) -> None:
         await self._storage.calls.upsert_call(self.cdr_of(lc))
         await self._storage.calls.save_disposition(self.disposition_of(lc))
+        self._send_history(lc)
+
+    def _send_history(self, lc: LiveCall) -> None:
+        if self._history is not None and (lc.call.data.customer_id or lc.record.customer_id):
+            self._owner.spawn(self._append_history(lc, self._history), f"crm-history-{lc.call_id}")
+
+    async def _append_history(self, lc: LiveCall, history: CallHistory) -> None:
+        """The call's entry at central (written again with the wrap-up: same entry, updated)."""
+        customer = await self._storage.customers.by_id(lc.call.data.customer_id or lc.record.customer_id or "")
+        if customer is None:
+            return
+        cdr, (code, notes) = self.cdr_of(lc), lc.wrap_up or (None, None)
+        entry = {"call_id": lc.call_id, "at": cdr.get("arrival_at"), "queue": lc.call.queue,
+                 "agent_id": lc.call.agent_id, "outcome": cdr.get("end_reason"), "wrap_up_code": code,
+                 "notes": mask_numbers_in_text(notes) if notes else None, "failovers": lc.call.failovers,
+                 "actions": list(lc.call.data.actions)}  # fmt: skip
+        try:
+            await history.append_call(customer.customer_number, entry)
+        except CallCenterError as exc:  # central unreachable: the site's CDR still has the call
+            _log.warning("contact history of call %s not written at central: %s", lc.call_id, exc)
 
     async def write_unjoined(self, call: Call) -> None:
         """A call that never started here (its caller did not join): a CDR all the same."""

@@ -51,6 +51,7 @@ from site_node.calls.live import CallBook
 from site_node.calls.records import RecordSync
 from site_node.calls.service import CallService
 from site_node.config import SiteSettings, require_account_key
+from site_node.crm import CentralCrm, EtcdCentrals
 from site_node.flows.api import FlowsApi, load_flows
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import load_demo_registry
@@ -165,6 +166,7 @@ class SiteRuntime:
                                           app_role=cfg.database_app_role, migrate=cfg.migrate_on_start)
         await load_flows(self.storage, self.flows, now=self.clock.now())
         keys = self.keys
+        self.centrals = EtcdCentrals(etcd, keys, self.clock)
         self.revocations.connect(etcd)
         self.lockouts = {
             kind: Lockouts(etcd, keys, kind, getattr(cfg.lockouts, kind), self.clock)
@@ -217,9 +219,12 @@ class SiteRuntime:
             audit=self.audit,
         )
         self.call_metrics = CallMetrics({name: q.sl_threshold_s for name, q in queues.items()})
+        # customers and their contact history live at central (issue 17): the replicas from etcd
+        self.crm = CentralCrm(self.centrals, self.signer, clock, site=self.site, ca_file=self.settings.tls.ca_file)
         self.cdr = CdrWriter(
-            storage=self.storage, owner=owner, clock=clock, acd=self.acd, book=book, metrics=self.call_metrics
-        )
+            storage=self.storage, owner=owner, clock=clock, acd=self.acd, book=book, metrics=self.call_metrics,
+            history=self.crm,
+        )  # fmt: skip
         LIVE.attach(self.site, self.live_figures)
         self.records = RecordSync(
             site=self.site,
@@ -324,6 +329,8 @@ class SiteRuntime:
                 with contextlib.suppress(Exception):
                     await self.cdr.write(lc)
         await self.owner.stop()
+        if self.ready.is_set():
+            await self.crm.close()
         await self.switch.stop()
         if self.ready.is_set():
             await self.storage.close()

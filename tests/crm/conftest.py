@@ -1,0 +1,64 @@
+"""A real CRM server (central's business routes on loopback) over SQLite or a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from central.business.config import BusinessConfig
+from central.crm.api import CrmApi
+from cluster.http import make_app
+from cluster.tokens import TokenSigner
+from tests.fixtures_pg import create_database, drop_database, postgres_url  # noqa: F401
+
+SECRET = "s" * 48
+SALT = "a" * 32
+
+
+@dataclass
+class CrmServer:
+    url: str
+    api: CrmApi
+    signer: TokenSigner
+
+    def bearer(self, role: str, who: str = "north-05") -> dict[str, str]:
+        return {"Authorization": "Bearer " + self.signer.issue("agent", who, role=role)}
+
+
+async def serve(url: str) -> AsyncIterator[CrmServer]:
+    signer = TokenSigner(SECRET, ttl_s=3600)
+    api = CrmApi(BusinessConfig(database_url=url, account_salt=SALT), signer, replica="central-t", max_body_bytes=65536)
+    app = make_app(lambda: {"ok": True})
+    api.install(app)
+    await api.start()
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield CrmServer(f"http://127.0.0.1:{port}", api, signer)
+    finally:
+        await runner.cleanup()
+        await api.stop()
+
+
+@pytest.fixture
+async def crm(tmp_path: Path) -> AsyncIterator[CrmServer]:
+    async for server in serve(f"sqlite+aiosqlite:///{tmp_path / 'business.db'}"):
+        yield server
+
+
+@pytest.fixture
+async def crm_pg(request: pytest.FixtureRequest) -> AsyncIterator[CrmServer]:
+    server_url = str(request.getfixturevalue("postgres_url"))
+    url = await create_database(server_url)
+    try:
+        async for server in serve(url):
+            yield server
+    finally:
+        await drop_database(server_url, url)
