@@ -75,6 +75,10 @@ class BusinessDb:
         self.url = check_url(url)
         self.engine: AsyncEngine = create_engine(self.url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        # reads (look-ups, searches, history) on their own engine: on SQLite they begin deferred
+        # and run beside the writer; on PostgreSQL it is simply a second pool
+        self.read_engine: AsyncEngine = create_engine(self.url, immediate=False, pool_size=10, max_overflow=10)
+        self.reads: async_sessionmaker[AsyncSession] = session_factory(self.read_engine)
 
     @property
     def dialect(self) -> str:
@@ -89,3 +93,4 @@ class BusinessDb:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        await self.read_engine.dispose()

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from central.business.config import BusinessConfig
 from central.business.db import BusinessDb
+from central.crm.audit import AuditBuffer
 from central.crm.errors import BadImport, InvalidField
 from central.crm.importer import csv_rows, export_csv, import_rows, xlsx_rows
 from central.crm.seed import seed_demo_customers
@@ -59,16 +60,21 @@ class CrmApi:
         self.clock = clock
         self.db: BusinessDb | None = None
         self.service: CrmService | None = None
+        self.audit: AuditBuffer | None = None
 
     async def start(self) -> None:
         self.db = await BusinessDb.open(self.config)
-        store = CrmStore(self.db.sessions)
+        store = CrmStore(self.db.sessions, self.db.reads)
         if self.config.seed_demo:
             await seed_demo_customers(self.db.sessions, self.config.account_salt.encode())
-        self.service = CrmService(store, self.clock, account_salt=self.config.account_salt.encode(),
-                                  replica=self.replica)  # fmt: skip
+        self.audit = AuditBuffer(store, replica=self.replica)
+        self.audit.start()
+        self.service = CrmService(store, self.audit, self.clock, account_salt=self.config.account_salt.encode())
 
     async def stop(self) -> None:
+        if self.audit is not None:
+            await self.audit.stop()
+            self.audit = None
         if self.db is not None:
             await self.db.close()
             self.db = None
@@ -240,8 +246,8 @@ class CrmApi:
             first, after, count = False, rows[-1]["_id"], count + len(rows)
         if first:
             await response.write(export_csv([], header=True).encode())
-        await service.store.audit(at=self.clock.now(), actor=who[0], role=who[1], replica=self.replica,
-                                  action="customer_export", target=None, details={"rows": count})  # fmt: skip
+        service.audit.record(at=self.clock.now(), actor=who[0], role=who[1], action="customer_export",
+                             target=None, details={"rows": count})  # fmt: skip
         await response.write_eof()
         return response
 

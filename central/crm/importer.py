@@ -4,6 +4,8 @@ nothing else. A file whose header names an unknown column is refused as a whole.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
@@ -61,6 +63,31 @@ def _header(row: list[str]) -> list[str]:
     return names
 
 
+class _ChunkWriter:
+    """Writes one chunk in the background while the next is validated (one at a time, in order)."""
+
+    def __init__(self, store: CrmStore, clock: Clock, report: ImportReport) -> None:
+        self._store, self._clock, self._report = store, clock, report
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(self, chunk: list[CustomerInput]) -> None:
+        await self.wait()
+        self._task = asyncio.create_task(_flush(self._store, self._clock, chunk, self._report), name="crm-import")
+
+    async def wait(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+
+    async def cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 async def import_rows(
     store: CrmStore, clock: Clock, rows: Iterable[list[str]], *, dry_run: bool = False,
     progress: Callable[[ImportReport], None] | None = None,
@@ -74,32 +101,46 @@ async def import_rows(
         raise BadImport("the file is empty") from None
     seen: set[str] = set()
     chunk: list[CustomerInput] = []
-    for line, values in enumerate(iterator, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        report.rows += 1
-        try:
-            if len(values) != len(names):
-                raise CrmError(f"{len(values)} values for {len(names)} columns", error_id="crm.malformed_row")
-            inp = customer_input({n: v for n, v in zip(names, values, strict=True) if v != "" or n == "name"})
-            if inp.customer_number in seen:
-                raise CrmError(f"customer number {inp.customer_number} appears twice in the file",
-                               error_id="crm.duplicate_customer_number", field="customer_number")  # fmt: skip
-        except CrmError as exc:
-            report.invalid += 1
-            if len(report.errors) < MAX_ERRORS:
-                report.errors.append({"row": line, "column": exc.details.get("field"), "reason": exc.message,
-                                      "error_id": exc.error_id})  # fmt: skip
-            continue
-        seen.add(inp.customer_number)
-        chunk.append(inp)
-        if len(chunk) >= CHUNK:
-            await _flush(store, clock, chunk, report)
-            chunk = []
-            if progress is not None:
-                progress(report)
-    await _flush(store, clock, chunk, report)
+    writer = _ChunkWriter(store, clock, report)
+    try:
+        for line, values in enumerate(iterator, start=2):
+            inp = _validated(names, values, line, seen, report)
+            if inp is None:
+                continue
+            chunk.append(inp)
+            if len(chunk) >= CHUNK:
+                await writer.write(chunk)
+                chunk = []
+                if progress is not None:
+                    progress(report)
+        await writer.write(chunk)
+        await writer.wait()
+    finally:
+        await writer.cancel()
     return report
+
+
+def _validated(
+    names: list[str], values: list[str], line: int, seen: set[str], report: ImportReport
+) -> CustomerInput | None:
+    if not any(v.strip() for v in values):
+        return None
+    report.rows += 1
+    try:
+        if len(values) != len(names):
+            raise CrmError(f"{len(values)} values for {len(names)} columns", error_id="crm.malformed_row")
+        inp = customer_input({n: v for n, v in zip(names, values, strict=True) if v != "" or n == "name"})
+        if inp.customer_number in seen:
+            raise CrmError(f"customer number {inp.customer_number} appears twice in the file",
+                           error_id="crm.duplicate_customer_number", field="customer_number")  # fmt: skip
+    except CrmError as exc:
+        report.invalid += 1
+        if len(report.errors) < MAX_ERRORS:
+            report.errors.append({"row": line, "column": exc.details.get("field"), "reason": exc.message,
+                                  "error_id": exc.error_id})  # fmt: skip
+        return None
+    seen.add(inp.customer_number)
+    return inp
 
 
 async def _flush(store: CrmStore, clock: Clock, chunk: list[CustomerInput], report: ImportReport) -> None:
@@ -110,7 +151,7 @@ async def _flush(store: CrmStore, clock: Clock, chunk: list[CustomerInput], repo
     report.updated += len(existing)
     report.created += len(chunk) - len(existing)
     if not report.dry_run:
-        await store.upsert_many(chunk, clock.now())
+        await store.upsert_many(chunk, clock.now(), existing=bool(existing))
 
 
 def export_csv(rows: Iterable[dict[str, Any]], *, header: bool) -> str:

@@ -57,10 +57,7 @@ class CustomerInput:
     may_sms: bool = True
     may_email: bool = True
     services: tuple[str, ...] = field(default=())
-
-    @property
-    def key(self) -> str:
-        return search_key(self.name)
+    key: str = ""  # the name's search key (computed once by customer_input)
 
 
 FIELDS = ("customer_number", "name", "segment", "language", "home_site", "phones", "emails",
@@ -122,4 +119,5 @@ def customer_input(data: Mapping[str, Any], *, base: CustomerInput | None = None
         may_sms=_bool(merged.get("may_sms", True), "may_sms"),
         may_email=_bool(merged.get("may_email", True), "may_email"),
         services=tuple(dict.fromkeys(_list(merged.get("services")))),
+        key=search_key(name),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from central.crm.audit import AuditBuffer
 from central.crm.errors import InvalidField, WrongPin
 from central.crm.normalise import customer_input, phone_key
 from central.crm.store import CrmStore
@@ -15,15 +16,15 @@ HISTORY_KINDS = ("call", "work_order", "notification", "callback", "voicemail", 
 
 
 class CrmService:
-    def __init__(self, store: CrmStore, clock: Clock, *, account_salt: bytes, replica: str) -> None:
+    def __init__(self, store: CrmStore, audit: AuditBuffer, clock: Clock, *, account_salt: bytes) -> None:
         self.store = store
+        self.audit = audit
         self._clock = clock
         self._salt = account_salt
-        self._replica = replica
 
     async def _audit(self, who: tuple[str, str], action: str, target: str | None, **details: Any) -> None:
-        await self.store.audit(at=self._clock.now(), actor=who[0], role=who[1], replica=self._replica,
-                               action=action, target=target, details=details)  # fmt: skip
+        self.audit.record(at=self._clock.now(), actor=who[0], role=who[1], action=action, target=target,
+                          details=details)  # fmt: skip
 
     async def create(self, who: tuple[str, str], data: dict[str, Any]) -> dict[str, Any]:
         view = await self.store.create(customer_input(data), self._clock.now())

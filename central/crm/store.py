@@ -5,16 +5,18 @@ Views are plain dicts ready for JSON; they never carry the PIN hash or an accoun
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from central.crm.errors import DuplicateAccount, DuplicateCustomer, UnknownCustomer
 from central.crm.models import CrmAccount, CrmAudit, CrmCustomer, CrmHistory, CrmPhone
 from central.crm.normalise import CustomerInput, search_key
 from site_node.storage._base import Repository, insert_ignore, table_of, upsert
+from site_node.storage.errors import translate_errors
 from site_node.storage.guard import check_not_sensitive
 
 _COLUMNS = ("customer_number", "name", "search_key", "segment", "language", "home_site", "emails",
@@ -31,6 +33,18 @@ def _row(inp: CustomerInput, now: float) -> dict[str, Any]:
 
 
 class CrmStore(Repository):
+    """Writes go through ``sessions``; reads through ``reads`` (a deferred-begin engine on SQLite)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], reads: async_sessionmaker[AsyncSession] | None = None
+                 ) -> None:  # fmt: skip
+        super().__init__(sessions)
+        self._reads = reads or sessions
+
+    @asynccontextmanager
+    async def _reading(self, what: str) -> AsyncIterator[AsyncSession]:
+        async with translate_errors(what), self._reads.begin() as session:
+            yield session
+
     async def create(self, inp: CustomerInput, now: float) -> dict[str, Any]:
         async with self._transaction("crm_create") as session:
             if await self._id(session, inp.customer_number, missing_ok=True) is not None:
@@ -53,40 +67,43 @@ class CrmStore(Repository):
             return (await _views(session, [cid]))[0]
 
     async def current(self, number: str) -> CustomerInput:
-        async with self._transaction("crm_current") as session:
+        async with self._reading("crm_current") as session:
             row = await session.get(CrmCustomer, await self._id(session, number))
             assert row is not None
             phones = (await session.scalars(select(CrmPhone.number).where(CrmPhone.customer_id == row.id))).all()
             return CustomerInput(row.customer_number, row.name, row.segment, row.language, row.home_site,
                                  tuple(phones), tuple(row.emails), row.may_call, row.may_sms, row.may_email,
-                                 tuple(row.services))  # fmt: skip
+                                 tuple(row.services), row.search_key)  # fmt: skip
 
-    async def upsert_many(self, rows: Sequence[CustomerInput], now: float) -> None:
-        """Idempotent upsert by customer number, one transaction (an import chunk)."""
+    async def upsert_many(self, rows: Sequence[CustomerInput], now: float, *, existing: bool = True) -> None:
+        """Idempotent upsert by customer number, one transaction (an import chunk); Core
+        statements, executemany. ``existing=False``: none of the rows exists yet (no phones to replace)."""
         if not rows:
             return
         async with self._transaction("crm_import") as session:
+            conn = await session.connection()
             table = table_of(CrmCustomer)
             columns = [c for c in _COLUMNS if c != "customer_number"] + ["updated_at"]
-            await session.execute(upsert(session, table, ["customer_number"], columns), [_row(r, now) for r in rows])
+            await conn.execute(upsert(session, table, ["customer_number"], columns), [_row(r, now) for r in rows])
             numbers = [r.customer_number for r in rows]
-            ids = dict((await session.execute(
+            ids = dict((await conn.execute(
                 select(CrmCustomer.customer_number, CrmCustomer.id).where(CrmCustomer.customer_number.in_(numbers))
             )).tuples().all())  # fmt: skip
-            await session.execute(delete(CrmPhone).where(CrmPhone.customer_id.in_(list(ids.values()))))
+            if existing:
+                await conn.execute(delete(CrmPhone).where(CrmPhone.customer_id.in_(list(ids.values()))))
             phones = [{"customer_id": ids[r.customer_number], "number": p} for r in rows for p in r.phones]
             if phones:
-                await session.execute(insert_ignore(session, table_of(CrmPhone), ["customer_id", "number"]), phones)
+                await conn.execute(insert_ignore(session, table_of(CrmPhone), ["customer_id", "number"]), phones)
 
     async def existing_numbers(self, numbers: Iterable[str]) -> set[str]:
         wanted = list(numbers)
-        async with self._transaction("crm_existing") as session:
+        async with self._reading("crm_existing") as session:
             found = await session.scalars(select(CrmCustomer.customer_number).where(
                 CrmCustomer.customer_number.in_(wanted)))  # fmt: skip
             return set(found.all())
 
     async def get(self, number: str) -> dict[str, Any]:
-        async with self._transaction("crm_get") as session:
+        async with self._reading("crm_get") as session:
             return (await _views(session, [await self._id(session, number)]))[0]
 
     async def by_phone(self, phone: str) -> list[dict[str, Any]]:
@@ -96,11 +113,11 @@ class CrmStore(Repository):
             .where(CrmPhone.number == phone, CrmCustomer.active.is_(True))
             .order_by(CrmPhone.customer_id)
         )
-        async with self._transaction("crm_by_phone") as session:
+        async with self._reading("crm_by_phone") as session:
             return await _views(session, list((await session.scalars(query)).all()))
 
     async def by_account_hash(self, digest: str) -> list[dict[str, Any]]:
-        async with self._transaction("crm_by_account") as session:
+        async with self._reading("crm_by_account") as session:
             ids = (await session.scalars(select(CrmAccount.customer_id).where(CrmAccount.number_hash == digest))).all()
             return await _views(session, list(ids))
 
@@ -111,7 +128,7 @@ class CrmStore(Repository):
     ) -> list[dict[str, Any]]:  # fmt: skip
         """Customers matching every given criterion, in id order after ``after`` (the cursor)."""
         query = select(CrmCustomer.id).where(CrmCustomer.id > after).order_by(CrmCustomer.id).limit(limit)
-        async with self._transaction("crm_search") as session:
+        async with self._reading("crm_search") as session:
             if name:
                 query = query.where(self._name_match(session, search_key(name)))
             if phone:
@@ -152,7 +169,7 @@ class CrmStore(Repository):
             return _account_view(account)
 
     async def pin_hash(self, number: str) -> str | None:
-        async with self._transaction("crm_pin_hash") as session:
+        async with self._reading("crm_pin_hash") as session:
             cid = await self._id(session, number)
             return await session.scalar(select(CrmCustomer.pin_hash).where(CrmCustomer.id == cid))
 
@@ -210,7 +227,7 @@ class CrmStore(Repository):
         self, number: str, *, before: tuple[float, int] | None, limit: int, kind: str | None = None
     ) -> list[dict[str, Any]]:
         """Newest first; ``before`` is the ``(at, id)`` of the previous page's last entry."""
-        async with self._transaction("crm_history") as session:
+        async with self._reading("crm_history") as session:
             cid = await self._id(session, number)
             query = (select(CrmHistory).where(CrmHistory.customer_id == cid)
                      .order_by(CrmHistory.at.desc(), CrmHistory.id.desc()).limit(limit))  # fmt: skip
@@ -221,16 +238,14 @@ class CrmStore(Repository):
                 query = query.where(or_(CrmHistory.at < at, (CrmHistory.at == at) & (CrmHistory.id < entry_id)))
             return [_history_view(r, number) for r in (await session.scalars(query)).all()]
 
-    async def audit(self, *, at: float, actor: str, role: str, replica: str, action: str, target: str | None,
-                    details: dict[str, Any] | None = None) -> None:  # fmt: skip
-        payload = dict(details or {})
-        check_not_sensitive(payload, "crm_audit")
-        async with self._transaction("crm_audit") as session:
-            session.add(CrmAudit(at=at, actor=actor[:64], role=role[:20], replica=replica[:64], action=action,
-                                 target=target, details=payload))  # fmt: skip
+    async def audit_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append audit entries (see :class:`central.crm.audit.AuditBuffer`), one transaction."""
+        if rows:
+            async with self._transaction("crm_audit") as session:
+                await (await session.connection()).execute(table_of(CrmAudit).insert(), list(rows))
 
     async def audit_entries(self, target: str) -> list[dict[str, Any]]:
-        async with self._transaction("crm_audit_read") as session:
+        async with self._reading("crm_audit_read") as session:
             rows = (
                 await session.scalars(select(CrmAudit).where(CrmAudit.target == target).order_by(CrmAudit.id))
             ).all()
@@ -238,7 +253,7 @@ class CrmStore(Repository):
                     for r in rows]  # fmt: skip
 
     async def count(self) -> int:
-        async with self._transaction("crm_count") as session:
+        async with self._reading("crm_count") as session:
             return int(await session.scalar(select(func.count()).select_from(CrmCustomer)) or 0)
 
     async def export_rows(self, *, segment: str | None, active: bool | None, after: int, limit: int
@@ -267,35 +282,36 @@ def _history_view(r: CrmHistory, number: str) -> dict[str, Any]:
             "details": dict(r.details)}  # fmt: skip
 
 
+_CUSTOMER = table_of(CrmCustomer)
+_PHONES = table_of(CrmPhone)
+_ACCOUNTS = table_of(CrmAccount)
+_VIEW_COLUMNS = [c for c in _CUSTOMER.c if c.name not in ("pin_hash", "search_key")]
+
+
 async def _views(session: AsyncSession, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Customer views in ``ids`` order (Core statements: a look-up is on the call's path)."""
     if not ids:
         return []
-    customers = {c.id: c for c in (await session.scalars(select(CrmCustomer).where(CrmCustomer.id.in_(ids)))).all()}
-    phones = (
-        (
-            await session.execute(
-                select(CrmPhone.customer_id, CrmPhone.number)
-                .where(CrmPhone.customer_id.in_(ids))
-                .order_by(CrmPhone.number)
-            )
-        )
-        .tuples()
-        .all()
-    )
-    accounts = (await session.scalars(select(CrmAccount).where(CrmAccount.customer_id.in_(ids))
-                                      .order_by(CrmAccount.id))).all()  # fmt: skip
+    conn = await session.connection()
+    has_pin = _CUSTOMER.c.pin_hash.is_not(None).label("has_pin")
+    rows = (await conn.execute(select(*_VIEW_COLUMNS, has_pin).where(_CUSTOMER.c.id.in_(ids)))).mappings().all()
+    customers = {r["id"]: r for r in rows}
+    phones = (await conn.execute(select(_PHONES.c.customer_id, _PHONES.c.number)
+                                 .where(_PHONES.c.customer_id.in_(ids)).order_by(_PHONES.c.number))).all()  # fmt: skip
+    accounts = (await conn.execute(select(_ACCOUNTS).where(_ACCOUNTS.c.customer_id.in_(ids))
+                                   .order_by(_ACCOUNTS.c.id))).mappings().all()  # fmt: skip
     out = []
     for i in ids:
         c = customers.get(i)
         if c is None:
             continue
-        out.append({
-            "_id": c.id, "customer_number": c.customer_number, "name": c.name, "segment": c.segment,
-            "language": c.language,
-            "home_site": c.home_site, "phones": [p for cid, p in phones if cid == i], "emails": list(c.emails),
-            "accounts": [_account_view(a) for a in accounts if a.customer_id == i],
-            "may_call": c.may_call, "may_sms": c.may_sms, "may_email": c.may_email, "active": c.active,
-            "services": list(c.services), "has_pin": c.pin_hash is not None, "merged_into": c.merged_into,
-            "created_at": c.created_at, "updated_at": c.updated_at,
+        view = {k: v for k, v in c.items() if k != "id"}
+        view.update({
+            "_id": i, "phones": [p for cid, p in phones if cid == i], "emails": list(c["emails"] or []),
+            "services": list(c["services"] or []), "has_pin": bool(c["has_pin"]),
+            "accounts": [{"id": a["id"], "kind": a["kind"], "masked_number": a["masked_number"],
+                          "last_four": a["last_four"], "currency": a["currency"]}
+                         for a in accounts if a["customer_id"] == i],
         })  # fmt: skip
+        out.append(view)
     return out

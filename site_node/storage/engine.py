@@ -60,8 +60,10 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite connections get foreign keys, WAL and a busy timeout."""
+def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite connections get foreign keys, WAL and a busy timeout.
+    ``immediate=False``: SQLite transactions begin deferred (an engine that only reads: WAL lets
+    its readers run side by side with each other and with the one writer)."""
     checked = check_url(url)
     is_sqlite = checked.startswith("sqlite")
     if is_sqlite:
@@ -73,7 +75,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(checked, **kwargs)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        if immediate:
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 

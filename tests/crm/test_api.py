@@ -96,6 +96,7 @@ async def _scenario(crm: CrmServer) -> None:
         # deactivate: gone from call-time look-ups, kept for the record
         await _call(http, "POST", base + "/C100/deactivate", lead)
         assert (await _call(http, "GET", base + "/lookup?phone=%2B491701111111", agent))[1]["customers"] == []
+    await crm.api.audit.flush()  # type: ignore[union-attr]  # written in batches
     audited = await crm.api.service.store.audit_entries("C100")  # type: ignore[union-attr]
     actions = [e["action"] for e in audited]
     assert "customer_view" in actions and "pin_change" in actions and "history_view" in actions
