@@ -97,6 +97,10 @@ class MemoryLockouts:
         self._strikes.pop(subject, None)
 
 
+async def _no_central() -> list[str]:
+    return []
+
+
 class Harness:
     def __init__(self, runtime: SiteRuntime, clock: ManualClock, store: MemoryCallStore) -> None:
         self.runtime = runtime
@@ -117,6 +121,7 @@ class Harness:
         store = MemoryCallStore(runtime.site)
         runtime.lockouts = {kind: MemoryLockouts(getattr(settings.site.lockouts, kind), clock)
                             for kind in ("pin", "login", "login_address")}
+        runtime.centrals = _no_central  # these runtimes have no central: the CRM client finds none
         runtime._wire(store, by_name)  # type: ignore[arg-type]
         runtime.ready.set()
         return cls(runtime, clock, store)
