@@ -326,6 +326,10 @@ class SiteRuntime:
         await self.signalling.stop()
         if self.ready.is_set():
             for lc in self.book.values():
+                if lc.call.end_reason is None:
+                    # The site is leaving the cluster (a clean stop, e.g. a rolling upgrade):
+                    # central moves this call on, so its outcome is recorded there, not here.
+                    lc.outcome_elsewhere = True
                 with contextlib.suppress(Exception):
                     await self.cdr.write(lc)
         await self.owner.stop()
