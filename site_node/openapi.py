@@ -135,4 +135,15 @@ def describe() -> ApiDoc:
     doc.op("get", "/agent", "the agent desktop page", content="text/html")
     doc.op("get", "/customer", "the customer page", content="text/html")
     doc.op("get", "/static/{filename}", "the pages' scripts and styles", content="text/plain")
+    supervise = {**STARTING, **TOKEN, "role.forbidden": 403}
+    doc.op("get", "/v1/supervisor/snapshot", "the agents a supervisor may see (state, reason, time in state, "
+           "current call with the caller masked) and the queues (team, queue filters)", errors=supervise)
+    doc.op("get", "/v1/supervisor/stream", "the same as server-sent events, pushed on change and at least "
+           "once a second", content="text/event-stream", errors=supervise)
+    acting = {**supervise, "supervision.not_your_team": 403, "supervision.agent_not_here": 404,
+              "supervision.bad_request": 400}
+    doc.op("post", "/v1/supervisor/agents/{agent_id}/not_ready", "force an agent not ready with a reason "
+           "(audited)", errors=acting)
+    doc.op("post", "/v1/supervisor/agents/{agent_id}/message", "a message shown on the agent's desktop "
+           "(numbers masked; audited)", errors=acting)
     return doc
