@@ -46,6 +46,8 @@ def read_cdrs(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """``{call_id: [row at each site]}`` from every site database under ``data_dir``."""
     rows: dict[str, list[dict[str, Any]]] = {}
     for db_path in sorted(data_dir.glob("*.db")):
+        if db_path.stem == "business":  # central's business database (customers), not a site's
+            continue
         with sqlite3.connect(db_path) as db:
             db.row_factory = sqlite3.Row
             first_offer = dict(db.execute(
