@@ -7,6 +7,7 @@
 import { ApiError, Signalling, centralUrls, postCentral, retryDelayMs, postJson } from "./signalling.js";
 import { Phone } from "./phone.js";
 import { renderPop } from "./screenpop.js";
+import { showSupervisorMessage } from "./supervisor_message.js";
 import { $, guarded, logLine, seconds, show, showError, status } from "./ui.js";
 
 const STATE_LABELS = {
@@ -174,6 +175,10 @@ function onEvent(name, data) {
         logLine(`verification: ${app.verified ? "yes" : "no"}`);
         status(`The caller is back. Verified: ${app.verified ? "yes" : "no"}.`);
       }
+      break;
+    case "supervisor_message":
+      showSupervisorMessage(data);
+      logLine(`message from ${data.from}`);
       break;
     default:
       logLine(`event ${name}`);

@@ -1,0 +1,52 @@
+"""A driver for the supervisor console (Playwright, sync API), beside the pages in pages.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, Locator, expect
+
+from cluster.launcher import LocalCluster
+from tests.browser.pages import WAIT_MS, BrowserPage, site_url, wait_until
+
+
+class SupervisorPage(BrowserPage):
+    def __init__(self, browser: Browser, cluster: LocalCluster, site: str, artifacts: Path, name: str) -> None:
+        super().__init__(browser, f"{site_url(cluster, site)}/supervisor", artifacts, name)
+
+    def login(self, agent_id: str, password: str = "demo") -> None:
+        self.page.get_by_label("Agent id").fill(agent_id)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Log in").click()
+
+    def open_console(self, agent_id: str) -> None:
+        self.login(agent_id)
+        expect(self.page.locator("#console")).to_be_visible(timeout=WAIT_MS)
+        wait_until(lambda: self.hook("media()") or self.error(), f"{self.name}'s softphone to connect")
+        assert not self.error(), f"the console shows: {self.error()}"
+
+    def row(self, agent_id: str) -> Locator:
+        return self.page.locator(f'#agents tr[data-agent="{agent_id}"]')
+
+    def act(self, label: str, agent_id: str) -> None:
+        self.page.get_by_role("button", name=f"{label} {agent_id}", exact=True).click()
+        if self.error():
+            raise AssertionError(f"{self.name}: {label} {agent_id} failed: {self.error()}")
+
+    def energy(self, hz: float) -> float:
+        value = self.hook(f"energyAt({hz})")
+        return float("-inf") if value is None else float(value)
+
+    def hears_both(self, a_hz: float, b_hz: float, *, quiet_hz: float, timeout_s: float = 15.0) -> None:
+        """Until both tones stand out (20 dB over a quiet frequency) in a few polls in a row."""
+
+        streak = 0
+
+        def loud() -> bool:
+            nonlocal streak
+            floor = self.energy(quiet_hz)
+            ok = self.energy(a_hz) > floor + 20 and self.energy(b_hz) > floor + 20
+            streak = streak + 1 if ok else 0
+            return streak >= 4
+
+        wait_until(loud, f"{self.name} to hear {a_hz} Hz and {b_hz} Hz", timeout_s=timeout_s)
