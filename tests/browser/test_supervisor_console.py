@@ -1,6 +1,7 @@
 """The supervisor console in Chromium (issue 19): a team leader sees their talking agent pushed
 within a second, listens in through the console's own softphone and hears both the caller and
-the agent (by frequency) while the caller does not hear the supervisor, forces another agent of
+the agent (by frequency) while the caller does not hear the supervisor, whispers (the agent
+hears the leader, the caller does not), barges (the caller hears the leader too), forces another agent of
 the team not ready, messages the talking agent's desktop; a plain agent cannot open the console.
 
 One site, one central; the caller says 440 Hz, the agents 660 Hz, the supervisor 880 Hz.
@@ -17,7 +18,7 @@ from playwright.sync_api import Browser, Playwright, expect
 from cluster.launcher import LocalCluster
 from tests.browser.conftest import _launch, write_tone
 from tests.browser.pages import AGENT_HZ, CUSTOMER_HZ, AgentPage, CustomerPage, wait_ready_published
-from tests.browser.supervisor_page import SupervisorPage
+from tests.browser.supervisor_page import SupervisorPage, hears_both
 from tests.e2e.helpers import running_cluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
@@ -77,10 +78,17 @@ def test_a_team_leader_watches_listens_and_acts_on_their_team(
         leader.not_hearing(CUSTOMER_HZ, hits=3)  # nothing reaches the console before it taps
         leader.act("Listen", "north-04")
         expect(leader.page.locator("#tap-state")).to_contain_text("listen on north-04")
-        leader.hears_both(CUSTOMER_HZ, AGENT_HZ, quiet_hz=QUIET_HZ)
+        hears_both(leader, CUSTOMER_HZ, AGENT_HZ, quiet_hz=QUIET_HZ)
         customer.not_hearing(SUPERVISOR_HZ)  # listening is silent
         talking.not_hearing(SUPERVISOR_HZ)
         leader.shot("listening")
+
+        leader.act("Whisper", "north-04")  # coaching: the agent hears the leader, the caller does not
+        hears_both(talking, CUSTOMER_HZ, SUPERVISOR_HZ, quiet_hz=QUIET_HZ)
+        customer.not_hearing(SUPERVISOR_HZ)
+        leader.act("Barge", "north-04")  # now the caller hears the leader too
+        hears_both(customer, AGENT_HZ, SUPERVISOR_HZ, quiet_hz=QUIET_HZ)
+        expect(leader.page.locator("#tap-state")).to_contain_text("barge on north-04")
 
         other.ready()
         expect(leader.row("north-06")).to_contain_text("Ready")

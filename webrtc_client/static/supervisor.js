@@ -205,18 +205,11 @@ function wire() {
 
 wire();
 
-// Test hook: what the console shows and hears (energyAt: the dB of the FFT bin nearest hz).
+// Test hook: what the console shows and hears (the peak frequency of the call it taps).
 window.__cc = {
   view: () => app.view,
   updates: () => app.updates,
   tap: () => app.tap,
   media: () => Boolean(app.sig) && phone.connected,
   dominantFrequency: () => phone.dominantFrequency(),
-  energyAt: (hz) => {
-    if (!phone.analyser) return null;
-    const bins = new Float32Array(phone.analyser.frequencyBinCount);
-    phone.analyser.getFloatFrequencyData(bins);
-    const i = Math.round((hz * phone.analyser.fftSize) / phone.ctx.sampleRate);
-    return Math.max(bins[i - 1], bins[i], bins[i + 1]);
-  },
 };
