@@ -90,6 +90,7 @@ async def test_a_team_leader_watches_and_acts_on_their_team_only(cluster: LocalC
             await _call(http, "POST", url + "/v1/supervisor/agents/north-04/message", plain, text="hi"),
             await _call(http, "POST", url + "/v1/supervisor/agents/north-04/not_ready", leader, reason=""),
             await _call(http, "POST", url + "/v1/supervisor/agents/north-99/not_ready", leader, reason="x"),
+            await _call(http, "POST", url + "/v1/supervisor/media_token", plain),
         ]
         assert [(s, b["error_id"]) for s, b in refused] == [
             (403, "supervision.not_your_team"),
@@ -97,6 +98,24 @@ async def test_a_team_leader_watches_and_acts_on_their_team_only(cluster: LocalC
             (403, "role.forbidden"),
             (400, "supervision.bad_request"),
             (404, "supervision.agent_not_here"),
+            (403, "role.forbidden"),
         ]
         await mine.close()
         await theirs.close()
+
+
+async def test_the_consoles_softphone_joins_as_a_supervisor_not_as_an_agent(cluster: LocalCluster) -> None:
+    url = site_url(cluster, SITE)
+    async with aiohttp.ClientSession() as http:
+        leader = await _token(http, url, "north-02")
+        status, body = await _call(http, "POST", url + "/v1/supervisor/media_token", leader)
+        assert status == 200
+        async with http.ws_connect(url.replace("http", "ws", 1) + "/ws") as ws:
+            await ws.send_json({"type": "join", "token": body["token"], "id": "j"})
+            joined = await ws.receive_json(timeout=10)
+            assert joined["type"] == "joined" and joined["kind"] == "supervisor", joined
+            await ws.send_json({"type": "agent_state", "state": "ready", "id": "s"})  # not at the desk
+            assert (await ws.receive_json(timeout=10))["error_id"] == "signalling.forbidden"
+        status, snap = await _call(http, "GET", url + "/v1/supervisor/snapshot", leader)
+        leader_rows = [a["state"] for a in snap["agents"] if a["agent_id"] == "north-02"]
+        assert leader_rows in ([], ["logged_out"])  # listening in did not put the leader at the desk
