@@ -28,6 +28,7 @@ from central.routing.classify import Classifier
 from central.routing.limits import RouteLimits
 from central.routing.router import Router
 from central.state import ClusterState
+from central.supervision import CenterSnapshotApi
 from central.wallboard import install as install_wallboard
 from cluster.clock import SYSTEM_CLOCK
 from cluster.commands import serve_until
@@ -85,6 +86,8 @@ class CentralNode:
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
+        CenterSnapshotApi(lambda: self.state, self.api.signer, SYSTEM_CLOCK,
+                          ca_file=settings.tls.ca_file).install(self.app)  # fmt: skip
         self.crm = CrmApi(settings.business, self.api.signer, replica=self.name,
                           max_body_bytes=central.http.max_body_bytes)  # fmt: skip
         self.crm.install(self.app)
