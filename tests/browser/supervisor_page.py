@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Locator, expect
 
 from cluster.launcher import LocalCluster
-from tests.browser.pages import WAIT_MS, BrowserPage, site_url, wait_until
+from tests.browser.pages import WAIT_MS, BrowserPage, centrals, site_url, wait_until
 
 _PROBE = """(hz) => {
   if (!window.__probe) {
@@ -51,7 +51,8 @@ def hears_both(page: BrowserPage, a_hz: float, b_hz: float, *, quiet_hz: float, 
 
 class SupervisorPage(BrowserPage):
     def __init__(self, browser: Browser, cluster: LocalCluster, site: str, artifacts: Path, name: str) -> None:
-        super().__init__(browser, f"{site_url(cluster, site)}/supervisor", artifacts, name)
+        url = f"{site_url(cluster, site)}/supervisor?central={','.join(centrals(cluster))}"
+        super().__init__(browser, url, artifacts, name)
 
     def login(self, agent_id: str, password: str = "demo") -> None:
         self.page.get_by_label("Agent id").fill(agent_id)

@@ -2,7 +2,8 @@
 within a second, listens in through the console's own softphone and hears both the caller and
 the agent (by frequency) while the caller does not hear the supervisor, whispers (the agent
 hears the leader, the caller does not), barges (the caller hears the leader too), forces another agent of
-the team not ready, messages the talking agent's desktop; a plain agent cannot open the console.
+the team not ready, messages the talking agent's desktop, and switches to central's view of every
+site; a plain agent cannot open the console.
 
 One site, one central; the caller says 440 Hz, the agents 660 Hz, the supervisor 880 Hz.
 """
@@ -17,7 +18,7 @@ from playwright.sync_api import Browser, Playwright, expect
 
 from cluster.launcher import LocalCluster
 from tests.browser.conftest import _launch, write_tone
-from tests.browser.pages import AGENT_HZ, CUSTOMER_HZ, AgentPage, CustomerPage, wait_ready_published
+from tests.browser.pages import AGENT_HZ, CUSTOMER_HZ, AgentPage, CustomerPage, wait_ready_published, wait_until
 from tests.browser.supervisor_page import SupervisorPage, hears_both
 from tests.e2e.helpers import running_cluster
 
@@ -104,6 +105,11 @@ def test_a_team_leader_watches_listens_and_acts_on_their_team(
         expect(notice).to_contain_text("Offer the card upgrade")
         assert "4111 1111 1111 1111" not in notice.inner_text()
         talking.shot("message")
+
+        leader.page.get_by_label("Site").select_option("*")  # every site: central's merged view
+        wait_until(lambda: (leader.hook("view()") or {}).get("sites") == [SITE], "central's view in the console")
+        expect(leader.row("north-04")).to_contain_text("On a call")
+        expect(leader.row("north-05")).to_have_count(0)
     finally:
         for page in (customer, leader, other, talking):
             page.close()

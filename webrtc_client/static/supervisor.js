@@ -6,8 +6,12 @@
 // Taps use the console's own softphone: a supervisor token (POST /v1/supervisor/media_token)
 // joins the site's socket as a supervisor with its own WebRTC leg; the site checks the team,
 // audits the tap and mixes the media. The agent desktop keeps working as it is.
+//
+// Opened with ?central=URL[,URL], the Site filter also offers every site (or one other site):
+// the console then reads central's merged snapshot (GET /v1/supervisor/snapshot at central,
+// once a second); actions stay with the agents of the site that served the page.
 
-import { ApiError, Signalling, postJson } from "./signalling.js";
+import { ApiError, Signalling, centralUrls, postJson } from "./signalling.js";
 import { Phone } from "./phone.js";
 import { EventStream } from "./sse.js";
 import { $, el, guarded, logLine, seconds, show, showError, status } from "./ui.js";
@@ -23,12 +27,16 @@ const STATE_LABELS = {
 };
 const TAPS = [["listen", "Listen"], ["whisper", "Whisper"], ["barge", "Barge"]];
 
-const app = { token: null, me: null, stream: null, view: null, sig: null, tap: null, updates: 0 };
+const app = {
+  token: null, me: null, stream: null, poll: null, view: null, sig: null, tap: null, updates: 0,
+  centrals: centralUrls(), localSite: null,
+};
+const POLL_MS = 1000;
 const phone = new Phone($("remote"), { onProblem: showError });
 const origin = window.location.origin;
 
-async function request(method, path, body) {
-  const response = await fetch(origin + path, {
+async function request(method, path, body, base = origin) {
+  const response = await fetch(base + path, {
     method,
     headers: { Authorization: `Bearer ${app.token}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -49,7 +57,9 @@ async function login(ev) {
   app.token = answer.token;
   app.me = answer.agent;
   try {
-    render(await request("GET", "/v1/supervisor/snapshot")); // refused here for a plain agent
+    const first = await request("GET", "/v1/supervisor/snapshot"); // refused here for a plain agent
+    app.localSite = first.site;
+    render(first);
   } catch (err) {
     app.token = null;
     status("This page is for team leaders and managers.");
@@ -63,16 +73,54 @@ async function login(ev) {
   connectSoftphone().catch(showError); // the view works without it; taps need it
 }
 
-function restartStream() {
-  if (app.stream) app.stream.stop();
+function filters() {
   const query = new URLSearchParams();
   if ($("team-filter").value) query.set("team", $("team-filter").value);
   if ($("queue-filter").value) query.set("queue", $("queue-filter").value);
+  return query;
+}
+
+function restartStream() {
+  if (app.stream) app.stream.stop();
+  app.stream = null;
+  clearTimeout(app.poll);
+  app.poll = null;
+  const site = $("site-filter").value;
+  if (site) {
+    pollCentral(site === "*" ? "" : site);
+    return;
+  }
+  const query = filters();
   app.stream = new EventStream(`${origin}/v1/supervisor/stream?${query}`, app.token, {
     onData: (view) => { app.updates += 1; render(view); },
     onProblem: showError,
   });
   app.stream.start();
+}
+
+// Central's merged view of every site (or one), read once a second from the first central that answers.
+async function pollCentral(site) {
+  const query = filters();
+  if (site) query.set("site", site);
+  let last = null;
+  for (const url of app.centrals) {
+    try {
+      const view = await request("GET", `/v1/supervisor/snapshot?${query}`, undefined, url);
+      if ($("site-filter").value !== (site || "*")) return; // the filter changed meanwhile
+      app.updates += 1;
+      render(view);
+      if (view.unavailable && view.unavailable.length) {
+        showError(new ApiError("site.unavailable", `no answer from ${view.unavailable.join(", ")}`));
+      }
+      last = null;
+      break;
+    } catch (err) {
+      last = err;
+      if (err.status && err.status < 500) break;
+    }
+  }
+  if (last) showError(last);
+  if ($("site-filter").value === (site || "*")) app.poll = setTimeout(() => pollCentral(site), POLL_MS);
 }
 
 async function connectSoftphone() {
@@ -98,24 +146,28 @@ async function connectSoftphone() {
 // ---- what is shown -------------------------------------------------------------------------
 function render(view) {
   app.view = view;
-  $("site-name").textContent = `at ${view.site}`;
+  $("site-name").textContent = view.site ? `at ${view.site}` : `at ${(view.sites || []).join(", ") || "no site"}`;
+  if (app.centrals.length) {
+    const sites = view.sites || [view.site];
+    fillOptions("site-filter", ["*", ...sites.filter((s) => s !== app.localSite)], "This site (live)", { "*": "Every site" });
+  }
   fillOptions("team-filter", [...new Set(view.agents.map((a) => a.team).filter(Boolean))], "All my agents");
-  fillOptions("queue-filter", Object.keys(view.queues), "All queues");
+  fillOptions("queue-filter", Object.entries(view.queues).map(([key, q]) => q.queue || key), "All queues");
   $("agents").tBodies[0].replaceChildren(...view.agents.map(agentRow));
   $("queues").tBodies[0].replaceChildren(...Object.entries(view.queues).map(queueRow));
-  if (app.tap && !view.agents.some((a) => a.call && a.call.call_id === app.tap.callId)) {
+  if (app.tap && !$("site-filter").value && !view.agents.some((a) => a.call && a.call.call_id === app.tap.callId)) {
     app.tap = null; // the call ended: the site removed the tap with it
     renderTap();
   }
 }
 
-function fillOptions(id, values, allLabel) {
+function fillOptions(id, values, allLabel, labels = {}) {
   const select = $(id);
   const current = select.value;
   const known = [...select.options].map((o) => o.value).slice(1);
   const wanted = [...new Set([...known, ...values])].sort();
   if (wanted.join() === known.join()) return;
-  select.replaceChildren(el("option", { value: "" }, allLabel), ...wanted.map((v) => el("option", { value: v }, v)));
+  select.replaceChildren(el("option", { value: "" }, allLabel), ...wanted.map((v) => el("option", { value: v }, labels[v] || v)));
   select.value = current;
 }
 
@@ -130,24 +182,25 @@ function agentRow(agent) {
   const state = STATE_LABELS[agent.state] || agent.state;
   const actions = el("td", { class: "actions" });
   const talking = agent.call && ["on_call", "on_hold"].includes(agent.state);
+  const here = !agent.site || agent.site === app.localSite; // actions go to the site serving this page
   for (const [mode, label] of TAPS) {
     const button = el("button", {
-      type: "button", "aria-label": `${label} ${agent.agent_id}`, disabled: !talking || !app.sig,
+      type: "button", "aria-label": `${label} ${agent.agent_id}`, disabled: !talking || !app.sig || !here,
       "aria-pressed": tapped && app.tap.mode === mode ? "true" : "false",
     }, label);
     button.addEventListener("click", guarded(() => tap(agent, mode)));
     actions.append(button);
   }
-  const notReady = el("button", { type: "button", "aria-label": `Not ready ${agent.agent_id}`, disabled: agent.state === "logged_out" }, "Not ready");
+  const notReady = el("button", { type: "button", "aria-label": `Not ready ${agent.agent_id}`, disabled: agent.state === "logged_out" || !here }, "Not ready");
   notReady.addEventListener("click", guarded(() => forceNotReady(agent)));
-  const message = el("button", { type: "button", "aria-label": `Message ${agent.agent_id}` }, "Message");
+  const message = el("button", { type: "button", "aria-label": `Message ${agent.agent_id}`, disabled: !here }, "Message");
   message.addEventListener("click", guarded(() => sendMessage(agent)));
   actions.append(notReady, message);
   const skills = Object.entries(agent.skills || {}).map(([s, level]) => `${s} ${level}`).join(", ");
   return el(
     "tr",
     { class: `state-${agent.state}${tapped ? " tapped" : ""}`, "data-agent": agent.agent_id },
-    el("td", {}, `${agent.name} (${agent.agent_id})`),
+    el("td", {}, `${agent.name} (${agent.agent_id})`, here ? "" : el("br"), here ? "" : `at ${agent.site}`),
     el("td", {}, agent.team || "-"),
     el("td", { class: "state" }, state, agent.reason && agent.state === "not_ready" ? ` (${agent.reason})` : ""),
     el("td", {}, seconds(agent.in_state_s)),
@@ -157,7 +210,8 @@ function agentRow(agent) {
   );
 }
 
-function queueRow([name, q]) {
+function queueRow([key, q]) {
+  const name = q.site && q.site !== app.localSite ? `${q.queue} at ${q.site}` : q.queue || key;
   const sl = typeof q.service_level === "number" ? `${Math.round(q.service_level * 100)} %` : "-";
   return el(
     "tr", { "data-queue": name },
@@ -197,6 +251,9 @@ async function sendMessage(agent) {
 
 function wire() {
   $("login-form").addEventListener("submit", guarded(login));
+  $("site-filter").addEventListener("change", restartStream);
+  show("site-filter", app.centrals.length > 0);
+  $("site-filter").previousElementSibling.hidden = app.centrals.length === 0;
   $("team-filter").addEventListener("change", restartStream);
   $("queue-filter").addEventListener("change", restartStream);
   const agentParam = new URLSearchParams(window.location.search).get("agent");
