@@ -3,13 +3,14 @@ within a second, listens in through the console's own softphone and hears both t
 the agent (by frequency) while the caller does not hear the supervisor, whispers (the agent
 hears the leader, the caller does not), barges (the caller hears the leader too), forces another agent of
 the team not ready, messages the talking agent's desktop, and switches to central's view of every
-site; a plain agent cannot open the console.
+site; every tap and action is in the site's audit trail; a plain agent cannot open the console.
 
 One site, one central; the caller says 440 Hz, the agents 660 Hz, the supervisor 880 Hz.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 SITE = "branch-north"
 SUPERVISOR_HZ = 880.0
 QUIET_HZ = 1500.0  # nobody says this: the noise floor the tones are compared with
+
+
+AUDITED = {"tap_listen", "tap_whisper", "tap_barge", "agent_forced_not_ready", "agent_messaged"}
+
+
+def _audit(cluster: LocalCluster, actor: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(cluster.base_dir / "data" / f"{SITE}.db") as db:
+        rows = db.execute("SELECT action, details FROM audit_log WHERE actor = ?", (actor,)).fetchall()
+    return [(str(action), str(details)) for action, details in rows]
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +115,9 @@ def test_a_team_leader_watches_listens_and_acts_on_their_team(
         expect(notice).to_contain_text("Offer the card upgrade")
         assert "4111 1111 1111 1111" not in notice.inner_text()
         talking.shot("message")
+
+        wait_until(lambda: AUDITED <= {action for action, _ in _audit(cluster, "north-02")}, "the leader's audit trail")
+        assert not any("4111" in details for _, details in _audit(cluster, "north-02"))  # only the length
 
         leader.page.get_by_label("Site").select_option("*")  # every site: central's merged view
         wait_until(lambda: (leader.hook("view()") or {}).get("sites") == [SITE], "central's view in the console")
