@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from central.campaigns.attempts import (
     Contact,
     ContactState,
     Dial,
+    Event,
     Offer,
     Outcome,
     Result,
@@ -52,7 +54,7 @@ def _contact(state: ContactState, attempts: int = 1) -> Contact:
     return Contact(state=state, attempts=attempts, agent=agent)
 
 
-EVENTS = {
+EVENTS: dict[str, Event] = {
     "offer": Offer("north-2"),
     "skip": Skip("customer known to be abroad"),
     "dial": Dial("north-3"),
@@ -141,7 +143,7 @@ def test_retry_policies_parse_and_refuse_bad_settings() -> None:
     policy = RetryPolicy.parse({"max_attempts": 5, "retry_after_s": {"busy": 600}})
     assert (policy.max_attempts, dict(policy.retry_after_s)) == (5, {Outcome.BUSY: 600.0})
     assert RetryPolicy.parse(policy.to_dict()) == policy
-    bad_settings = [
+    bad_settings: list[tuple[dict[str, Any], str]] = [
         ({"max_attempts": 0}, "retry.max_attempts"),
         ({"retry_after_s": {"reached": 600}}, "retry.retry_after_s"),
         ({"retry_after_s": {"busy": 5}}, "retry.retry_after_s"),
