@@ -3,7 +3,7 @@
     pending ──offer(agent)──▶ offered ──skip──▶ pending (later, for anybody)
        │                         │ dial
        └──────── dial ───────────┴──▶ dialling ──answered──▶ connected
-                                        │ no_answer / busy / abandoned      │ outcome
+                                        │ no_answer / busy                  │ outcome (abandoned: no agent)
                                         ▼                                   ▼
                       pending (retry later) or exhausted          done (or pending to retry)
     any state but done / exhausted ──block──▶ blocked (do-not-call, consent withdrawn)
@@ -46,8 +46,9 @@ class Outcome(StrEnum):
 
 FINAL_STATES = frozenset({ContactState.DONE, ContactState.EXHAUSTED, ContactState.BLOCKED})
 # outcomes a dialling (not yet answered) call may end with, and those of a connected one
-RING_OUTCOMES = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.WRONG_NUMBER, Outcome.ABANDONED})
-TALK_OUTCOMES = frozenset({Outcome.REACHED, Outcome.WRONG_NUMBER, Outcome.REFUSED, Outcome.PROMISE_TO_PAY})
+RING_OUTCOMES = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.WRONG_NUMBER})
+TALK_OUTCOMES = frozenset({Outcome.REACHED, Outcome.WRONG_NUMBER, Outcome.REFUSED, Outcome.PROMISE_TO_PAY,
+                           Outcome.ABANDONED})  # fmt: skip
 _AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 
 
