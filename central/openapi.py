@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
@@ -109,4 +110,5 @@ def describe() -> ApiDoc:
     doc.op("get", "/wallboard", "the wallboard page", content="text/html")
     doc.op("get", "/wallboard/{name}", "the wallboard's assets", content="text/plain")
     describe_customers(doc)
+    describe_campaigns(doc)
     return doc
