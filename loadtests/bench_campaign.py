@@ -7,6 +7,10 @@ contacts' attempt machine, both pure), no network:
   calling hours, 200 free agents per round; each round the dialler decides and every decision
   is applied to its contact (``attempt_step``), until the list is spent. The figure is what
   the core sustains; the store and the trunk come on top of it.
+* ``preview_offers_per_s``: the same through the product's path on a real SQLite business
+  database (``CampaignService``: due contacts, do-not-call and consent checks, the optimistic
+  offer): 50 agents at once each preview, dial and record an outcome until the list is spent;
+  ``offer_conflicts`` counts contacts two agents raced for (each offered once all the same).
 * ``abandon_rate``: a discrete-event simulation of a progressive campaign on an injected clock
   (30 agents, 4 simulated hours, 45 % of calls answered after 4-20 s of ringing, 10 % busy,
   the rest no answer after 30 s, talk 60-300 s plus 30 s wrap-up). A call answered with no
@@ -18,17 +22,25 @@ contacts' attempt machine, both pure), no network:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import heapq
 import json
 import random
+import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from central.business.db import BusinessDb, migrate
 from central.campaigns.attempts import Answered, Contact, Dial, Outcome, Result, RetryPolicy, attempt_step
 from central.campaigns.dialler import Candidate, DialPlan, Floor, Mode, decide
 from central.campaigns.hours import ALWAYS, CallingHours
+from central.campaigns.lists import ListEntry
+from central.campaigns.service import CampaignService
+from central.campaigns.store import CampaignStore
+from cluster.clock import SYSTEM_CLOCK
 
 T0 = 1_796_637_600.0  # Monday 2026-12-07 09:00 UTC
 ZONES = ("Europe/Berlin", "Europe/London", "Asia/Shanghai", "Europe/Helsinki")
@@ -52,6 +64,45 @@ def decisions_per_s(contacts: int, agents: int) -> dict[str, Any]:
         rounds += 1
     elapsed = time.perf_counter() - started
     return {"dial_decisions_per_s": round(made / elapsed), "decisions": made, "rounds": rounds}
+
+
+class _NoCustomers:
+    async def may_call(self, customer_numbers: Iterable[str]) -> Mapping[str, bool]:
+        return {}
+
+
+async def _preview_agent(service: CampaignService, campaign_id: int, agent: str) -> int:
+    worked = 0
+    while (offered := await service.preview(campaign_id, agent)) is not None:
+        for step in ({"event": "dial"}, {"event": "answered"}, {"event": "outcome", "outcome": "reached"}):
+            await service.step(campaign_id, offered["id"], step, agent)
+        worked += 1
+    return worked
+
+
+async def preview_offers_per_s(contacts: int, agents: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/business.db"
+        await migrate(url)
+        db = BusinessDb(url)
+        try:
+            service = CampaignService(CampaignStore(db.sessions, db.reads), _NoCustomers(), SYSTEM_CLOCK)
+            names = [f"agent-{i}" for i in range(agents)]
+            every_day = {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+            campaign = await service.create("bench", {"name": "bench", "hours": every_day, "agents": names})
+            entries = [ListEntry(i, f"+4917{i:09d}", None, f"contact {i}", ZONES[i % len(ZONES)], i % 10, {})
+                       for i in range(contacts)]  # fmt: skip
+            await service.store.add_contacts(campaign["id"], entries, SYSTEM_CLOCK.now())
+            await service.transition(campaign["id"], "start")
+            started = time.perf_counter()
+            worked = await asyncio.gather(*(_preview_agent(service, campaign["id"], a) for a in names))
+            elapsed = time.perf_counter() - started
+            progress = await service.store.progress(campaign["id"])
+        finally:
+            await db.close()
+    return {"preview_offers_per_s": round(sum(worked) / elapsed, 1), "preview_contacts": contacts,
+            "preview_agents": agents, "preview_worked": sum(worked),
+            "preview_all_done": progress["states"] == {"done": contacts}}  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -131,6 +182,7 @@ def simulate(ratio: float, *, agents: int, contacts: int, hours: float, seed: in
 
 def run(quick: bool) -> dict[str, Any]:
     result = decisions_per_s(2_000 if quick else 10_000, 200)
+    result |= asyncio.run(preview_offers_per_s(200 if quick else 2_000, 10 if quick else 50))
     sim_hours, contacts = (0.5, 2_000) if quick else (4.0, 10_000)
     by_ratio: dict[str, float] = {}
     occupancy: dict[str, float] = {}

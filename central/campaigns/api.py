@@ -66,7 +66,7 @@ class CampaignsApi:
         db = self.business.db
         if db is None:
             raise RuntimeError("campaigns start after the business database is open")
-        self.service = CampaignService(CampaignStore(db.sessions), CrmConsent(db.reads), self.clock)
+        self.service = CampaignService(CampaignStore(db.sessions, db.reads), CrmConsent(db.reads), self.clock)
 
     async def stop(self) -> None:
         self.service = None

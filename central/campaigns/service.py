@@ -173,16 +173,25 @@ class CampaignService:
         if held is not None:
             return held
         hours, policy = CallingHours.parse(campaign["hours"]), RetryPolicy.parse(campaign["retry"])
-        for _ in range(20):
-            now = self.clock.now()
-            rows = await self.store.due(campaign_id, now, _BATCH)
+        for _ in range(20):  # each round a fresh batch: the contacts other agents took are gone from it
+            rows = await self.store.due(campaign_id, self.clock.now(), _BATCH)
             if not rows:
                 await self._maybe_exhausted(campaign)
                 return None
-            gate = await self._gate(rows)
-            by_id = {r["id"]: r for r in rows}
-            out = decide(DialPlan(Mode.PREVIEW), hours, [Candidate(r["id"], r["tz"]) for r in rows], Floor([agent]),
-                         now, gate=lambda c, gate=gate: gate.get(c.id))  # type: ignore[misc]  # fmt: skip
+            offered = await self._offer_from(rows, agent, hours, policy)
+            if offered is not None:
+                return await self.store.contact(campaign_id, offered)
+        return None
+
+    async def _offer_from(self, rows: list[dict[str, Any]], agent: str, hours: CallingHours,
+                          policy: RetryPolicy) -> int | None:  # fmt: skip
+        """Offer ``agent`` the first contact of the batch that may be called and nobody took first."""
+        now = self.clock.now()
+        gate = await self._gate(rows)
+        by_id = {r["id"]: r for r in rows}
+        left = [Candidate(r["id"], r["tz"]) for r in rows]
+        while left:
+            out = decide(DialPlan(Mode.PREVIEW), hours, left, Floor([agent]), now, gate=lambda c: gate.get(c.id))
             for d in out.blocked:
                 row = by_id[d.contact_id]
                 await self.store.apply(row, attempt_step(contact_of(row), Block(d.reason or ""), policy, now), "block",
@@ -191,11 +200,14 @@ class CampaignService:
                 row = by_id[d.contact_id]
                 later = dataclasses.replace(contact_of(row), next_at=d.until if d.until is not None else now + 86400)
                 await self.store.apply(row, later, "defer", "dialler", now)
-            for d in out.actions:
-                row = by_id[d.contact_id]
-                if await self.store.apply(row, attempt_step(contact_of(row), Offer(agent), policy, now), "offer",
-                                          agent, now):  # fmt: skip
-                    return await self.store.contact(campaign_id, row["id"])
+            if not out.actions:
+                return None
+            row = by_id[out.actions[0].contact_id]
+            if await self.store.apply(row, attempt_step(contact_of(row), Offer(agent), policy, now), "offer", agent,
+                                      now):  # fmt: skip
+                return int(row["id"])
+            done = {d.contact_id for d in (*out.blocked, *out.deferred, *out.actions)}
+            left = [c for c in left if c.id not in done]  # another agent took it: the next one
         return None
 
     async def _maybe_exhausted(self, campaign: dict[str, Any]) -> None:

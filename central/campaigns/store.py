@@ -31,8 +31,10 @@ def contact_of(row: dict[str, Any]) -> Contact:
 
 
 class CampaignStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 reads: async_sessionmaker[AsyncSession] | None = None) -> None:  # fmt: skip
+        self.sessions = sessions  # writes (on SQLite: one writer at a time, BEGIN IMMEDIATE)
+        self.reads = reads or sessions  # reads beside the writer
 
     async def create(self, fields: dict[str, Any], now: float) -> dict[str, Any]:
         async with translate_errors("campaign_create"), self.sessions.begin() as s:
@@ -42,18 +44,18 @@ class CampaignStore:
             return _view(row, CAMPAIGN_FIELDS)
 
     async def exists(self, name: str) -> bool:
-        async with self.sessions() as s:
+        async with self.reads() as s:
             return (await s.scalar(select(Campaign.id).where(Campaign.name == name))) is not None
 
     async def get(self, campaign_id: int) -> dict[str, Any]:
-        async with translate_errors("campaign_get"), self.sessions() as s:
+        async with translate_errors("campaign_get"), self.reads() as s:
             row = await s.get(Campaign, campaign_id)
             if row is None:
                 raise UnknownCampaign(f"no campaign {campaign_id}", campaign=campaign_id)
             return _view(row, CAMPAIGN_FIELDS)
 
     async def all(self) -> list[dict[str, Any]]:
-        async with translate_errors("campaign_list"), self.sessions() as s:
+        async with translate_errors("campaign_list"), self.reads() as s:
             rows = (await s.scalars(select(Campaign).order_by(Campaign.id))).all()
             return [_view(r, CAMPAIGN_FIELDS) for r in rows]
 
@@ -79,7 +81,7 @@ class CampaignStore:
             return len(fresh), len(entries) - len(fresh)
 
     async def due(self, campaign_id: int, now: float, limit: int) -> list[dict[str, Any]]:
-        async with translate_errors("campaign_due"), self.sessions() as s:
+        async with translate_errors("campaign_due"), self.reads() as s:
             rows = (await s.scalars(select(CampaignContact).where(
                 CampaignContact.campaign_id == campaign_id, CampaignContact.state == "pending",
                 CampaignContact.next_at <= now).order_by(CampaignContact.priority.desc(), CampaignContact.next_at,
@@ -87,14 +89,14 @@ class CampaignStore:
             return [_view(r, CONTACT_FIELDS) for r in rows]
 
     async def offered_to(self, campaign_id: int, agent: str) -> dict[str, Any] | None:
-        async with translate_errors("campaign_due"), self.sessions() as s:
+        async with translate_errors("campaign_due"), self.reads() as s:
             row = await s.scalar(select(CampaignContact).where(
                 CampaignContact.campaign_id == campaign_id, CampaignContact.agent == agent,
                 CampaignContact.state.in_(("offered", "dialling", "connected"))).limit(1))  # fmt: skip
             return None if row is None else _view(row, CONTACT_FIELDS)
 
     async def contact(self, campaign_id: int, contact_id: int) -> dict[str, Any]:
-        async with translate_errors("campaign_contact"), self.sessions() as s:
+        async with translate_errors("campaign_contact"), self.reads() as s:
             row = await s.get(CampaignContact, contact_id)
             if row is None or row.campaign_id != campaign_id:
                 raise UnknownCampaign(f"campaign {campaign_id} has no contact {contact_id}",
@@ -117,14 +119,14 @@ class CampaignStore:
             return True
 
     async def steps(self, contact_id: int) -> list[dict[str, Any]]:
-        async with self.sessions() as s:
+        async with self.reads() as s:
             rows = (await s.scalars(select(CampaignAttempt).where(CampaignAttempt.contact_id == contact_id)
                                     .order_by(CampaignAttempt.id))).all()  # fmt: skip
             return [{"at": r.at, "actor": r.actor, "event": r.event, "state": r.state, "outcome": r.outcome,
                      "details": r.details} for r in rows]  # fmt: skip
 
     async def progress(self, campaign_id: int) -> dict[str, dict[str, int]]:
-        async with translate_errors("campaign_progress"), self.sessions() as s:
+        async with translate_errors("campaign_progress"), self.reads() as s:
             by_state = (await s.execute(select(CampaignContact.state, func.count()).where(
                 CampaignContact.campaign_id == campaign_id).group_by(CampaignContact.state))).all()  # fmt: skip
             by_outcome = (await s.execute(select(CampaignContact.outcome, func.count()).where(
@@ -137,7 +139,7 @@ class CampaignStore:
         wanted = list(set(phones))
         if not wanted:
             return set()
-        async with self.sessions() as s:
+        async with self.reads() as s:
             return set((await s.scalars(select(DoNotCall.phone).where(DoNotCall.phone.in_(wanted)))).all())
 
     async def add_do_not_call(self, phone: str, reason: str, actor: str, now: float) -> None:
