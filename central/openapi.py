@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
@@ -112,4 +113,5 @@ def describe() -> ApiDoc:
            "merged: agents, queues (site/queue), unavailable sites; team leaders see their team",
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
     describe_customers(doc)
+    describe_campaigns(doc)
     return doc
