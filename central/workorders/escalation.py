@@ -14,7 +14,7 @@ from central.workorders.sla import Escalation, due_escalations
 from central.workorders.store import WorkOrderStore
 from cluster.clock import LOOP_SCHEDULER, Clock, Scheduler
 from cluster.logs import log
-from cluster.tasks import OwnerClosed, TaskOwner
+from cluster.periodic import Periodic
 
 _log = logging.getLogger(__name__)
 
@@ -52,30 +52,11 @@ class Escalator:
         self._store = store
         self._clock = clock
         self._sink = sink
-        self._interval_s = interval_s
         self._warn_before_s = warn_before_s
-        self._owner = TaskOwner("escalator", scheduler=scheduler)
+        self._periodic = Periodic("escalator", interval_s, self.run_once, scheduler=scheduler)
 
     def start(self) -> None:
-        self._arm()
-
-    def _arm(self) -> None:
-        self._owner.timer("tick", self._interval_s, self._tick)
-
-    def _tick(self) -> None:
-        try:
-            self._owner.spawn(self._round(), "round")
-        except OwnerClosed:
-            pass
-
-    async def _round(self) -> None:
-        try:
-            await self.run_once()
-        except Exception:
-            log(_log, logging.ERROR, "escalation round failed; retried next interval", exc_info=True)
-        finally:
-            if not self._owner.closed:
-                self._arm()
+        self._periodic.start()
 
     async def run_once(self) -> list[Escalation]:
         now = self._clock.now()
@@ -87,7 +68,7 @@ class Escalator:
         return raised
 
     async def drain(self) -> None:
-        await self._owner.drain()
+        await self._periodic.drain()
 
     async def stop(self) -> None:
-        await self._owner.stop()
+        await self._periodic.stop()

@@ -8,6 +8,7 @@ deadlines, and after a resolution tells its :class:`ResolutionListener` (the not
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from cluster.logs import log
 
 _log = logging.getLogger(__name__)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+_PHONE = re.compile(r"^\+?[0-9]{5,20}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
 
 
 class ResolutionListener(Protocol):
@@ -55,6 +58,9 @@ class NewOrder:
     call_ids: tuple[str, ...] = ()
     assignee: str | None = None
     language: str = "en"
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    contact_consent: bool = False  # the customer agreed to be told about this order
 
 
 def _text(value: str, name: str, limit: int, *, required: bool = True) -> str:
@@ -83,6 +89,15 @@ class WorkOrders:
             raise UnknownDepartment(f"no department {new.department!r}; create it first", department=new.department)
         _text(new.subject, "subject", 200)
         _text(new.description, "description", 10_000, required=False)
+        _text(new.language, "language", 8)
+        if new.contact_phone is not None and not _PHONE.match(new.contact_phone):
+            raise WorkOrderError(
+                "contact_phone is +digits (E.164)", error_id="workorder.bad_field", field="contact_phone"
+            )
+        if new.contact_email is not None and not _EMAIL.match(new.contact_email):
+            raise WorkOrderError(
+                "contact_email is not an e-mail address", error_id="workorder.bad_field", field="contact_email"
+            )
         for call_id in new.call_ids:
             _text(call_id, "call_ids", 64)
         policy = self.policies[(kind, priority)]
@@ -100,6 +115,9 @@ class WorkOrders:
             "subject": new.subject,
             "description": new.description,
             "language": new.language,
+            "contact_phone": new.contact_phone,
+            "contact_email": new.contact_email,
+            "contact_consent": bool(new.contact_consent),
             "created_by": new.created_by,
             "created_at": now,
             "updated_at": now,

@@ -35,6 +35,10 @@ work_orders = sa.Table(
     sa.Column("subject", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=False, default=""),
     sa.Column("language", sa.String(8), nullable=False, default="en"),
+    # how the customer asked to hear about this order, and whether they agreed to (closed loop)
+    sa.Column("contact_phone", sa.String(32)),
+    sa.Column("contact_email", sa.String(254)),
+    sa.Column("contact_consent", sa.Boolean, nullable=False, default=False),
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
