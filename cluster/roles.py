@@ -2,10 +2,10 @@
 action, in one place. Every HTTP endpoint and WebSocket command that needs more than "an
 agent at work" asks :func:`require` (A3; after Amazon Connect's security profiles).
 
-    agent        takes calls: state, answer, hold, consult, transfer, wrap-up
+    agent        takes calls: state, answer, hold, consult, transfer, wrap-up; works work orders
     team_leader  + supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts; plays recordings and
-                   voicemail (audited)
+                   voicemail (audited); sets up work-order departments
     manager      + supervises anyone at the center; publishes IVR flows
     admin        + everything a manager may; reads the audit trail
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
@@ -31,6 +31,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "status.read": frozenset({"team_leader", "manager", "admin"}),
     "audit.read": frozenset({"admin", "compliance"}),
     "recordings.play": frozenset({"team_leader", "manager", "admin"}),
+    "workorders.handle": frozenset(CALL_ROLES),  # create, read, work and comment on work orders
+    "workorders.manage": frozenset({"team_leader", "manager", "admin"}),  # set up departments
 }
 """Action -> the roles allowed to do it."""
 

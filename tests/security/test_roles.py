@@ -56,7 +56,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 def test_the_permission_table_is_the_one_place_roles_are_named() -> None:
     assert set(ROLES) == {"agent", "team_leader", "manager", "admin", "compliance"}
-    assert [a for a in PERMISSIONS if allowed("agent", a)] == ["calls.handle"]
+    # agents work the work orders they create from a call or that are assigned to them (issue 17)
+    assert [a for a in PERMISSIONS if allowed("agent", a)] == ["calls.handle", "workorders.handle"]
     assert [a for a in PERMISSIONS if allowed("compliance", a)] == ["audit.read"]
     assert all(allowed("admin", a) for a in PERMISSIONS)
 
