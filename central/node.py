@@ -28,6 +28,7 @@ from central.routing.limits import RouteLimits
 from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
+from central.workorders.api import install as install_workorders
 from cluster.clock import SYSTEM_CLOCK
 from cluster.commands import serve_until
 from cluster.config import require_secret
@@ -83,6 +84,7 @@ class CentralNode:
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
+        install_workorders(self.app, central.workorders, self.api.signer)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
 

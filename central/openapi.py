@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.workorders.openapi import describe as describe_workorders
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
 STARTING = {"central.starting": 503, "cluster.not_leader": 503, "etcd.unavailable": 503}
@@ -107,4 +108,5 @@ def describe() -> ApiDoc:
     doc.op("get", "/v1/wallboard/stream", "the wallboard as server-sent events", content="text/event-stream")
     doc.op("get", "/wallboard", "the wallboard page", content="text/html")
     doc.op("get", "/wallboard/{name}", "the wallboard's assets", content="text/plain")
+    describe_workorders(doc)
     return doc
