@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central.workorders import tables as t
-from central.workorders.errors import Conflict, DepartmentExists, NotFound
+from central.workorders.errors import Conflict, DepartmentExists, NotFound, UnknownDepartment
 from central.workorders.lifecycle import OPEN, Status
 from central.workorders.sla import Deadline, Escalation, SlaView
 
@@ -72,23 +72,33 @@ class WorkOrderStore:
 
     # orders
 
-    async def insert_order(self, row: Mapping[str, Any], call_ids: Iterable[str]) -> None:
+    async def insert_order(self, row: dict[str, Any], call_ids: Iterable[str]) -> dict[str, Any]:
+        """Insert the order, its call links and its first history entry (returned), in one
+        transaction; ``workorder.unknown_department`` (nothing written) if its department is not
+        there. A department's own escalation target replaces ``row["escalate_to"]``."""
+        first = {
+            "from_status": None,
+            "to_status": row["status"],
+            "event": "create",
+            "actor": row["created_by"],
+            "at": row["created_at"],
+            "note": "",
+        }
         async with self.engine.begin() as conn:
+            dept = t.departments.c
+            found = (await conn.execute(sa.select(dept.escalate_to).where(dept.id == row["department_id"]))).first()
+            if found is None:
+                raise UnknownDepartment(
+                    f"no department {row['department_id']!r}; create it first", department=row["department_id"]
+                )
+            if found.escalate_to:
+                row["escalate_to"] = found.escalate_to
             await conn.execute(t.work_orders.insert().values(**row))
             links = [{"order_id": row["id"], "call_id": c} for c in sorted(set(call_ids))]
             if links:
                 await conn.execute(t.call_links.insert(), links)
-            await conn.execute(
-                t.status_history.insert().values(
-                    order_id=row["id"],
-                    from_status=None,
-                    to_status=row["status"],
-                    event="create",
-                    actor=row["created_by"],
-                    at=row["created_at"],
-                    note="",
-                )
-            )
+            await conn.execute(t.status_history.insert().values(order_id=row["id"], **first))
+        return first
 
     async def order(self, order_id: str, *, details: bool = True) -> dict[str, Any]:
         async with self.engine.connect() as conn:
