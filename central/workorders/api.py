@@ -30,7 +30,7 @@ from central.workorders.calendar import office_hours
 from central.workorders.config import WorkOrdersConfig
 from central.workorders.errors import NotFound, UnknownDepartment, WorkOrderError
 from central.workorders.escalation import EscalationSink, Escalator, LogSink
-from central.workorders.lifecycle import parse_event
+from central.workorders.lifecycle import Status, parse_event
 from central.workorders.notice import ConsentLookup, ResolutionNotice
 from central.workorders.service import MAX_ATTACHMENT_BYTES, NewOrder, WorkOrders
 from central.workorders.store import WorkOrderStore
@@ -149,6 +149,11 @@ class WorkOrdersApi:
         except ValueError:
             raise BadRequest("limit is a whole number", error_id="request.bad_field", field="limit") from None
         filters = {k: q.get(k) for k in ("department", "status", "assignee", "customer")}
+        if filters["status"] and filters["status"] not in {st.value for st in Status}:
+            raise WorkOrderError(
+                f"unknown status {filters['status']!r}; one of {[st.value for st in Status]}",
+                error_id="workorder.unknown_status",
+            )
         return web.json_response({"workorders": await self.service.store.orders(filters, limit)})
 
     async def get(self, request: web.Request) -> web.Response:

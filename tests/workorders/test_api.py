@@ -68,6 +68,8 @@ async def test_work_orders_over_http(etcd_endpoints: list[str], keyspace: Keyspa
             bad = await call("POST", "/v1/workorders", agent, 400, json={**order, "type": "praise"})
             assert bad["error_id"] == "workorder.unknown_type"
             assert (await call("GET", "/v1/workorders", agent, 200))["workorders"] == []
+            bad = await call("GET", "/v1/workorders?status=lost", agent, 400)
+            assert bad["error_id"] == "workorder.unknown_status"
 
             created = await call("POST", "/v1/workorders", agent, 201, json={**order, "department": "gas-repair"})
             oid = created["id"]
