@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from central.workorders.attachments import AttachmentFiles
 from central.workorders.calendar import BusinessCalendar, office_hours
-from central.workorders.errors import WorkOrderError
+from central.workorders.errors import UnknownDepartment, WorkOrderError
 from central.workorders.lifecycle import Effect, Event, Status, transition
 from central.workorders.sla import (
     OrderType,
@@ -97,6 +97,8 @@ class WorkOrders:
             )
         for call_id in new.call_ids:
             _text(call_id, "call_ids", 64)
+        if new.assignee is not None:  # checked before anything is written
+            await self._check_member(new.department, _text(new.assignee, "assignee", 64))
         policy = self.policies[(kind, priority)]
         now = self.clock.now()
         due = deadlines(policy, self.calendar, now)
@@ -159,6 +161,7 @@ class WorkOrders:
                 if not assignee:
                     raise WorkOrderError("assign needs an assignee", error_id="workorder.bad_field", field="assignee")
                 changes["assignee"] = _text(assignee, "assignee", 64)
+                await self._check_member(order["department_id"], assignee)
             elif effect is Effect.RESPONDED and order["responded_at"] is None:
                 changes["responded_at"] = now
             elif effect is Effect.RESOLVED:
@@ -185,6 +188,17 @@ class WorkOrders:
             except Exception:
                 log(_log, logging.ERROR, "resolution notice failed", order_id=order_id, exc_info=True)
         return updated
+
+    async def _check_member(self, department_id: str, assignee: str) -> None:
+        department = await self.store.department(department_id)
+        if department is None:
+            raise UnknownDepartment(f"no department {department_id!r}; create it first", department=department_id)
+        if assignee not in department["members"]:
+            raise WorkOrderError(
+                f"{assignee!r} is not a member of department {department_id!r}",
+                error_id="workorder.not_a_member",
+                department=department_id,
+            )
 
     async def comment(self, order_id: str, author: str, body: str) -> dict[str, Any]:
         await self.store.add_comment(order_id, author, _text(body, "body", 10_000), self.clock.now())

@@ -14,6 +14,7 @@ from central.workorders.errors import (
     UnknownDepartment,
     UnknownPriority,
     UnknownType,
+    WorkOrderError,
 )
 from central.workorders.escalation import Escalator
 from central.workorders.lifecycle import Event, Status
@@ -117,12 +118,19 @@ async def test_bad_input_changes_nothing(service: WorkOrders) -> None:
         with pytest.raises(error) as raised:
             await service.create(bad)
         assert raised.value.status == 400
+    with pytest.raises(WorkOrderError) as stranger:
+        await service.create(leak(assignee="a-stranger"))
+    assert stranger.value.error_id == "workorder.not_a_member"
     assert await service.store.orders({}) == []
     order = await service.create(leak())
     with pytest.raises(TransitionNotAllowed):
         await service.step(order["id"], Event.CLOSE, "north-1")
     after = await service.store.order(order["id"])
     assert (after["status"], after["version"], len(after["history"])) == ("new", 1, 1)
+    with pytest.raises(WorkOrderError) as outsider:
+        await service.step(order["id"], Event.ASSIGN, "north-1", assignee="someone-else")
+    assert outsider.value.error_id == "workorder.not_a_member"
+    assert (await service.store.order(order["id"]))["version"] == 1
     with pytest.raises(NotFound):
         await service.step("WO-NOPE", Event.ASSIGN, "x", assignee="y")
     with pytest.raises(NotFound):
