@@ -29,6 +29,7 @@ from central.routing.limits import RouteLimits
 from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
+from central.workorders.api import install as install_workorders
 from cluster.clock import SYSTEM_CLOCK
 from cluster.commands import serve_until
 from cluster.config import require_secret
@@ -88,6 +89,7 @@ class CentralNode:
         self.crm = CrmApi(settings.business, self.api.signer, replica=self.name,
                           max_body_bytes=central.http.max_body_bytes)  # fmt: skip
         self.crm.install(self.app)
+        install_workorders(self.app, central.workorders, self.api.signer)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()

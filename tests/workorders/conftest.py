@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from central.notify import tables as notify_tables
+from central.workorders import tables
+from central.workorders.attachments import AttachmentFiles
+from central.workorders.calendar import ALWAYS_OPEN
+from central.workorders.service import WorkOrders
+from central.workorders.store import WorkOrderStore
+from cluster.clock import ManualClock
+from site_node.storage.engine import create_engine
+from tests.fixtures_pg import create_database, drop_database, postgres_url  # noqa: F401
+
+START = 1_796_000_000.0
+
+
+async def make_service(url: str, tmp_path: Path, clock: ManualClock) -> WorkOrders:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(tables.metadata.create_all)
+        await conn.run_sync(notify_tables.metadata.create_all)
+    return WorkOrders(WorkOrderStore(engine), clock, AttachmentFiles(tmp_path / "attachments"), calendar=ALWAYS_OPEN)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def service(tmp_path: Path, clock: ManualClock) -> AsyncIterator[WorkOrders]:
+    svc = await make_service(f"sqlite+aiosqlite:///{tmp_path / 'business.db'}", tmp_path, clock)
+    yield svc
+    await svc.store.engine.dispose()
