@@ -16,9 +16,9 @@ from prometheus_client import Gauge
 
 from central.api import CentralApi
 from central.audit_api import AuditReadApi
+from central.business.wiring import BusinessServices
 from central.config import CentralSettings
 from central.cors import install_cors, origin_of
-from central.crm.api import CrmApi
 from central.failure.confirmer import DeathConfirmer
 from central.failure.detector import ProbePolicy
 from central.failure.probe import HttpProbe
@@ -29,7 +29,6 @@ from central.routing.limits import RouteLimits
 from central.routing.router import Router
 from central.state import ClusterState
 from central.wallboard import install as install_wallboard
-from central.workorders.api import install as install_workorders
 from cluster.clock import SYSTEM_CLOCK
 from cluster.commands import serve_until
 from cluster.config import require_secret
@@ -86,10 +85,10 @@ class CentralNode:
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
-        self.crm = CrmApi(settings.business, self.api.signer, replica=self.name,
-                          max_body_bytes=central.http.max_body_bytes)  # fmt: skip
-        self.crm.install(self.app)
-        install_workorders(self.app, central.workorders, self.api.signer)
+        # customers, work orders, notifications: one business database, served by every replica
+        self.business = BusinessServices(settings.business, central.workorders, self.api.signer, replica=self.name,
+                                         max_body_bytes=central.http.max_body_bytes)  # fmt: skip
+        self.business.install(self.app)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()
@@ -134,7 +133,7 @@ class CentralNode:
 
     async def start(self) -> None:
         self.loop_lag.start()
-        await self.crm.start()  # the business database: served by every replica, leader or not
+        await self.business.start()  # the business database: served by every replica, leader or not
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.revocations.connect(self.etcd)
@@ -184,7 +183,7 @@ class CentralNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._revocation_watch
         await self.http.stop()
-        await self.crm.stop()
+        await self.business.stop()
         if self.etcd is not None:
             await self.etcd.close()
 

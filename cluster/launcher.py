@@ -167,8 +167,6 @@ class LocalCluster:
                 # loopback address skips the per-client route limits (the global one holds). A
                 # client on any other address, 127.0.0.2 included, gets the configured limits.
                 "CC_CENTRAL__ROUTE_LIMITS__EXEMPT_ADDRESSES": f"[{LOOPBACK_CLIENT}]",
-                # the centrals' work orders and notifications: one SQLite file beside the sites'
-                "CC_CENTRAL__WORKORDERS__DATA_DIR": str(self.base_dir / "data"),
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -31,11 +31,14 @@ CLAIM_S = 120.0  # a claimed retry is not claimed again for this long (a replica
 
 
 class HistorySink(Protocol):
+    """A customer's contact history (at central: :class:`central.crm.hooks.CrmLinks`). An entry
+    has ``kind``, ``at`` and ``ref`` (the same ``(kind, ref)`` again updates it); the rest is shown."""
+
     async def append(self, customer_number: str, entry: Mapping[str, Any]) -> None: ...
 
 
 class NoHistory:
-    """Until the CRM's contact history plugs in: the status stays in ``notifications`` only."""
+    """No contact history (tests of a feature alone): the status stays in ``notifications`` only."""
 
     async def append(self, customer_number: str, entry: Mapping[str, Any]) -> None:
         return None
@@ -56,6 +59,7 @@ def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
     """What the contact history shows of a notification (no address, no body)."""
     return {
         "kind": "notification",
+        "ref": str(row["id"]),  # one timeline entry per notification, its final status
         "notification_id": row["id"],
         "channel": row["channel"],
         "template": row["template"],

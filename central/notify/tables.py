@@ -1,10 +1,13 @@
-"""The notification tables, in their own MetaData (the business database adopts them later)."""
+"""The notification tables, in their own MetaData, part of the business database
+(:data:`central.business.schema.METADATA_MODULES`; migrations in ``central/business/migrations``)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from site_node.storage.models import NAMING_CONVENTION
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 notifications = sa.Table(
     "notifications",

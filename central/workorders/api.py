@@ -12,17 +12,17 @@
     GET  /v1/workorders/{id}/attachments/{sha256}
 
 Every endpoint needs an agent token whose role may ``workorders.handle`` (departments:
-``workorders.manage``). The feature (engine, escalator, notification retrier) starts and stops
-with the app.
+``workorders.manage``). The feature (escalator, notification retrier) is started and stopped by
+the business wiring at central (:mod:`central.business.wiring`), on the business database's engine.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from central.notify import tables as notify_tables
 from central.notify.channels import Channel, OutboxChannel, SmtpChannel, SmtpSettings
 from central.notify.service import HistorySink, NoHistory, Notifier
 from central.workorders.attachments import AttachmentFiles
@@ -31,7 +31,7 @@ from central.workorders.config import WorkOrdersConfig
 from central.workorders.errors import NotFound, UnknownDepartment, WorkOrderError
 from central.workorders.escalation import EscalationSink, Escalator, LogSink
 from central.workorders.lifecycle import Status, parse_event
-from central.workorders.notice import ConsentLookup, ResolutionNotice
+from central.workorders.notice import AnyCustomer, ConsentLookup, CustomerCheck, ResolutionNotice
 from central.workorders.service import MAX_ATTACHMENT_BYTES, NewOrder, WorkOrders
 from central.workorders.store import WorkOrderStore
 from cluster.clock import LOOP_SCHEDULER, SYSTEM_CLOCK, Clock, Scheduler
@@ -39,7 +39,6 @@ from cluster.errors import BadRequest
 from cluster.http import read_json
 from cluster.periodic import Periodic
 from cluster.tokens import Claims, TokenSigner, bearer_claims
-from site_node.storage.engine import create_engine
 
 HANDLE_WHY = "only people who take calls work work orders"
 MANAGE_WHY = "only team leaders, managers and administrators set up departments"
@@ -237,45 +236,45 @@ def _channels(config: WorkOrdersConfig, outbox: OutboxChannel) -> dict[str, Chan
 
 
 class Feature:
-    """The parts that live as long as the app: built on start-up (no file or connection before)."""
+    """The parts that live as long as the app; :meth:`start` gets the business database's engine
+    and the CRM's links (contact history, consent, known customers) from the wiring at central."""
 
     def __init__(
         self,
         config: WorkOrdersConfig,
         clock: Clock,
         scheduler: Scheduler,
-        history: HistorySink,
-        consents: ConsentLookup | None,
         escalations: EscalationSink,
+        *,
+        data_dir: str,
     ) -> None:
         self._config = config
         self._clock = clock
         self._scheduler = scheduler
-        self._history = history
-        self._consents = consents
         self._escalations = escalations
+        self._data_dir = data_dir
         self.service: WorkOrders | None = None
         self.notifier: Notifier | None = None
         self._escalator: Escalator | None = None
         self._retrier: Periodic | None = None
 
-    async def start(self, _: web.Application | None = None) -> None:
+    async def start(self, engine: AsyncEngine, links: CustomerLinks | None = None) -> None:
+        """Serve from ``engine`` (its tables migrated: ``central/business/migrations``)."""
         config, clock = self._config, self._clock
-        engine = create_engine(config.url())
         store = WorkOrderStore(engine)
-        await store.create_tables()
-        async with engine.begin() as conn:
-            await conn.run_sync(notify_tables.metadata.create_all)
         hours = config.business_hours
-        self.notifier = Notifier(engine, _channels(config, OutboxChannel(engine, clock)), clock, self._history)
+        history: HistorySink = links if links is not None else NoHistory()
+        self.notifier = Notifier(engine, _channels(config, OutboxChannel(engine, clock)), clock, history)
         self.service = WorkOrders(
             store,
             clock,
-            AttachmentFiles(config.attachments_path()),
+            AttachmentFiles(config.attachments_path(self._data_dir)),
             calendar=office_hours(
                 hours.open_h, hours.close_h, tuple(hours.days), frozenset(hours.holidays), hours.utc_offset_s
             ),
-            listener=ResolutionNotice(self.notifier, self._consents),
+            listener=ResolutionNotice(self.notifier, links),
+            history=history,
+            customers=links if links is not None else AnyCustomer(),
         )
         self._escalator = Escalator(
             store,
@@ -291,13 +290,19 @@ class Feature:
         self._escalator.start()
         self._retrier.start()
 
-    async def stop(self, _: web.Application | None = None) -> None:
+    async def stop(self) -> None:
+        """Stop the timers (the engine belongs to the business database)."""
         if self._escalator is not None:
             await self._escalator.stop()
+            self._escalator = None
         if self._retrier is not None:
             await self._retrier.stop()
-        if self.service is not None:
-            await self.service.store.engine.dispose()
+            self._retrier = None
+        self.service = None
+
+
+class CustomerLinks(HistorySink, ConsentLookup, CustomerCheck, Protocol):
+    """The CRM's side of the closed loop (:class:`central.crm.hooks.CrmLinks`)."""
 
 
 def install(
@@ -305,15 +310,12 @@ def install(
     config: WorkOrdersConfig,
     signer: TokenSigner,
     *,
+    data_dir: str,
     clock: Clock = SYSTEM_CLOCK,
     scheduler: Scheduler = LOOP_SCHEDULER,
-    history: HistorySink | None = None,
-    consents: ConsentLookup | None = None,
     escalations: EscalationSink | None = None,
 ) -> Feature:
-    """Add the work-order routes to ``app``; the store, escalator and retrier live as long as it."""
-    feature = Feature(config, clock, scheduler, history or NoHistory(), consents, escalations or LogSink())
+    """Add the work-order routes to ``app``; the caller starts and stops the returned feature."""
+    feature = Feature(config, clock, scheduler, escalations or LogSink(), data_dir=data_dir)
     WorkOrdersApi(feature, signer).routes(app)
-    app.on_startup.append(feature.start)
-    app.on_cleanup.append(feature.stop)
     return feature

@@ -1,5 +1,6 @@
-"""The ``central.workorders`` section: where work orders and notifications are stored, the SLA
-calendar, the escalation and retry timers, and the mail server (if any)."""
+"""The ``central.workorders`` section: the SLA calendar, the escalation and retry timers, where
+attachments are kept, and the mail server (if any). Work orders and notifications are stored in
+the business database (the ``business`` section, ``CC_BUSINESS__DATABASE_URL``)."""
 
 from __future__ import annotations
 
@@ -30,21 +31,12 @@ class BusinessHoursConfig(Section):
 
 
 class WorkOrdersConfig(Section):
-    # SQLite file ``<data_dir>/business.db`` unless set (PostgreSQL: postgresql+asyncpg://...)
-    database_url: str | None = None
-    data_dir: str = "data"
-    attachments_dir: str = "workorder-attachments"  # under data_dir
+    attachments_dir: str = "workorder-attachments"  # under business.data_dir
     escalation_interval_s: float = Field(default=30.0, gt=0)
     warn_before_s: float = Field(default=900.0, ge=0)  # escalate this long before a deadline
     retry_interval_s: float = Field(default=15.0, gt=0)  # notifications due for a retry
     business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
 
-    def url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        directory = Path(self.data_dir).resolve()  # created with the engine
-        return f"sqlite+aiosqlite:///{directory / 'business.db'}"
-
-    def attachments_path(self) -> Path:
-        return Path(self.data_dir).resolve() / self.attachments_dir
+    def attachments_path(self, data_dir: str) -> Path:
+        return Path(data_dir).resolve() / self.attachments_dir

@@ -20,6 +20,11 @@ class UnknownDepartment(WorkOrderError):
     status = 400
 
 
+class UnknownCustomer(WorkOrderError):
+    error_id = "workorder.unknown_customer"
+    status = 400
+
+
 class UnknownType(WorkOrderError):
     error_id = "workorder.unknown_type"
     status = 400

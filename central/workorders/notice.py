@@ -22,6 +22,17 @@ class NoConsentRecords:
         return True
 
 
+class CustomerCheck(Protocol):
+    """Whether a customer number is known (the CRM implements it): an order names a real customer."""
+
+    async def exists(self, customer_number: str) -> bool: ...
+
+
+class AnyCustomer:
+    async def exists(self, customer_number: str) -> bool:
+        return True
+
+
 class ResolutionNotice:
     """A :class:`~central.workorders.service.ResolutionListener` sending ``workorder_resolved``."""
 

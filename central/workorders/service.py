@@ -2,7 +2,9 @@
 
 :class:`WorkOrders` checks every input before it writes anything (an unknown department,
 type, priority, event or a transition the lifecycle refuses changes nothing), computes the SLA
-deadlines, and after a resolution tells its :class:`ResolutionListener` (the notifier).
+deadlines, and after a resolution tells its :class:`ResolutionListener` (the notifier). An
+order for a customer is added to that customer's contact history when it is created and when it
+is resolved (:class:`~central.notify.service.HistorySink`, the CRM's at central).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from central.notify.service import HistorySink, NoHistory
 from central.workorders.attachments import AttachmentFiles
 from central.workorders.calendar import BusinessCalendar, office_hours
-from central.workorders.errors import UnknownDepartment, WorkOrderError
+from central.workorders.errors import UnknownCustomer, UnknownDepartment, WorkOrderError
 from central.workorders.lifecycle import Effect, Event, Status, transition
+from central.workorders.notice import AnyCustomer, CustomerCheck
 from central.workorders.sla import (
     OrderType,
     Priority,
@@ -81,6 +85,8 @@ class WorkOrders:
     calendar: BusinessCalendar = field(default_factory=office_hours)
     policies: Mapping[tuple[OrderType, Priority], SlaPolicy] = field(default_factory=default_policies)
     listener: ResolutionListener = field(default_factory=NoListener)
+    history: HistorySink = field(default_factory=NoHistory)
+    customers: CustomerCheck = field(default_factory=AnyCustomer)
 
     async def create(self, new: NewOrder) -> dict[str, Any]:
         kind, priority = parse_type(new.type), parse_priority(new.priority)
@@ -99,6 +105,10 @@ class WorkOrders:
             _text(call_id, "call_ids", 64)
         if new.assignee is not None:  # checked before anything is written
             await self._check_member(new.department, _text(new.assignee, "assignee", 64))
+        if new.customer_number is not None and not await self.customers.exists(
+            _text(new.customer_number, "customer_number", 32)
+        ):
+            raise UnknownCustomer(f"no customer {new.customer_number!r}", field="customer_number")
         policy = self.policies[(kind, priority)]
         now = self.clock.now()
         due = deadlines(policy, self.calendar, now)
@@ -126,6 +136,7 @@ class WorkOrders:
             "version": 1,
         }
         history = await self.store.insert_order(row, new.call_ids)
+        await self._tell_history(row, "created", now)
         log(
             _log,
             logging.INFO,
@@ -183,11 +194,35 @@ class WorkOrders:
         )
         updated = await self.store.order(order_id)
         if Effect.RESOLVED in step.effects:
+            await self._tell_history(updated, "resolved", now, note=note)
             try:  # the resolution stands whatever happens to its notice
                 await self.listener.resolved(updated)
             except Exception:
                 log(_log, logging.ERROR, "resolution notice failed", order_id=order_id, exc_info=True)
         return updated
+
+    async def _tell_history(self, order: Mapping[str, Any], event: str, at: float, *, note: str = "") -> None:
+        """The customer's timeline gets the order's creation and resolution (the order stands anyway)."""
+        customer = order.get("customer_number")
+        if not customer:
+            return
+        entry = {
+            "kind": "work_order",
+            "ref": f"{order['id']}:{event}",
+            "at": at,
+            "event": event,
+            "order_id": order["id"],
+            "type": order["type"],
+            "priority": order["priority"],
+            "department": order["department_id"],
+            "status": order["status"],
+            "subject": order["subject"],
+            **({"note": note} if note else {}),
+        }
+        try:
+            await self.history.append(customer, entry)
+        except Exception:
+            log(_log, logging.ERROR, "contact history not updated", order_id=order["id"], exc_info=True)
 
     async def _check_member(self, department_id: str, assignee: str) -> None:
         department = await self.store.department(department_id)

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from central.notify import tables as notify_tables
-from central.workorders import tables
+from central.business.db import migrate
 from central.workorders.attachments import AttachmentFiles
 from central.workorders.calendar import ALWAYS_OPEN
 from central.workorders.service import WorkOrders
@@ -19,10 +18,8 @@ START = 1_796_000_000.0
 
 
 async def make_service(url: str, tmp_path: Path, clock: ManualClock) -> WorkOrders:
+    await migrate(url)  # the business database's own migrations (customers, work orders, notifications)
     engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(tables.metadata.create_all)
-        await conn.run_sync(notify_tables.metadata.create_all)
     return WorkOrders(WorkOrderStore(engine), clock, AttachmentFiles(tmp_path / "attachments"), calendar=ALWAYS_OPEN)
 
 

@@ -1,4 +1,6 @@
-"""The work-order API on a real central node (real etcd, real SQLite file, real HTTP)."""
+"""The work-order API on a real central node (real etcd, real SQLite file, real HTTP), with the
+CRM plugged in: the order and its resolution notice land in the customer's contact history, and
+the notice respects the customer's consent flags."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ async def test_work_orders_over_http(etcd_endpoints: list[str], keyspace: Keyspa
         model=CentralSettings,
         overrides={
             "etcd": {"endpoints": etcd_endpoints, "prefix": keyspace.prefix, "lease_ttl_s": 2},
-            "central": {"name": "central-wo", "http": {"port": 0}, "workorders": {"data_dir": str(tmp_path)}},
+            "central": {"name": "central-wo", "http": {"port": 0}},
+            "business": {"data_dir": str(tmp_path)},
             "tokens": {"secret": secret},
         },
     )
@@ -52,6 +55,9 @@ async def test_work_orders_over_http(etcd_endpoints: list[str], keyspace: Keyspa
             ]
             assert (await call("GET", "/v1/workorders", compliance, 403))["error_id"] == "role.forbidden"
 
+            customer = {"customer_number": "C1001", "name": "Li Na", "phones": ["+8613800000000"],
+                        "emails": ["li.na@example.cn"], "may_sms": True, "may_email": False}  # fmt: skip
+            await call("POST", "/v1/customers", leader, 201, json=customer)
             order = {
                 "type": "emergency",
                 "priority": "urgent",
@@ -60,6 +66,7 @@ async def test_work_orders_over_http(etcd_endpoints: list[str], keyspace: Keyspa
                 "customer_number": "C1001",
                 "call_ids": ["call-7"],
                 "contact_phone": "+8613800000000",
+                "contact_email": "li.na@example.cn",
                 "contact_consent": True,
                 "language": "zh",
             }
@@ -67,6 +74,9 @@ async def test_work_orders_over_http(etcd_endpoints: list[str], keyspace: Keyspa
             assert bad["error_id"] == "workorder.unknown_department"
             bad = await call("POST", "/v1/workorders", agent, 400, json={**order, "type": "praise"})
             assert bad["error_id"] == "workorder.unknown_type"
+            stranger = {**order, "department": "gas-repair", "customer_number": "C404"}
+            bad = await call("POST", "/v1/workorders", agent, 400, json=stranger)
+            assert bad["error_id"] == "workorder.unknown_customer"
             assert (await call("GET", "/v1/workorders", agent, 200))["workorders"] == []
             bad = await call("GET", "/v1/workorders?status=lost", agent, 400)
             assert bad["error_id"] == "workorder.unknown_status"
@@ -95,10 +105,30 @@ async def test_work_orders_over_http(etcd_endpoints: list[str], keyspace: Keyspa
             full = await call("GET", f"/v1/workorders/{oid}", agent, 200)
             assert [h["to_status"] for h in full["history"]] == ["new", "assigned", "in_progress", "resolved"]
             assert [c["body"] for c in full["comments"]] == ["crew on the way"]
+            # SMS: the customer may get SMS; e-mail: the CRM says may_email is off, so it is not sent
             assert [(n["channel"], n["status"], n["template"], n["language"]) for n in full["notifications"]] == [
-                ("sms", "sent", "workorder_resolved", "zh")
+                ("sms", "sent", "workorder_resolved", "zh"),
+                ("email", "suppressed", "workorder_resolved", "zh"),
             ]
             assert "address" not in full["notifications"][0]
+
+            # the customer's one timeline (the CRM's history API), newest first
+            timeline = (await call("GET", "/v1/customers/C1001/history", agent, 200))["entries"]
+            seen = [(e["kind"], e["details"].get("event") or e["details"].get("channel")) for e in timeline]
+            assert sorted(seen) == sorted(
+                [("work_order", "created"), ("work_order", "resolved"), ("notification", "sms"),
+                 ("notification", "email")]
+            )  # fmt: skip
+            by_kind = {(e["kind"], e["details"].get("event") or e["details"]["channel"]): e for e in timeline}
+            assert by_kind[("work_order", "created")]["details"]["order_id"] == oid
+            assert by_kind[("work_order", "resolved")]["details"]["status"] == "resolved"
+            assert by_kind[("notification", "sms")]["details"]["status"] == "sent"
+            assert by_kind[("notification", "email")]["details"]["status"] == "suppressed"
+            assert timeline[-1]["details"]["event"] == "created"  # the oldest last
+            text = repr(timeline)
+            assert "+8613800000000" not in text and "li.na@example.cn" not in text  # no addresses shown
+            only_orders = (await call("GET", "/v1/customers/C1001/history?kind=work_order", agent, 200))["entries"]
+            assert {e["kind"] for e in only_orders} == {"work_order"}
             missing = await call("GET", "/v1/workorders/WO-NOPE", agent, 404)
             assert missing["error_id"] == "workorder.not_found"
     finally:
