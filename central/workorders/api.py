@@ -10,6 +10,7 @@
     POST /v1/workorders/{id}/comments            {body}
     POST /v1/workorders/{id}/attachments?name=   the file's bytes as the body (its Content-Type)
     GET  /v1/workorders/{id}/attachments/{sha256}
+    GET  /v1/notifications?customer=&reference=  delivery status (no address, no body)
 
 Every endpoint needs an agent token whose role may ``workorders.handle`` (departments:
 ``workorders.manage``). The feature (escalator, notification retrier) is started and stopped by
@@ -92,6 +93,7 @@ class WorkOrdersApi:
         app.router.add_post("/v1/workorders/{id}/comments", self.comment)
         app.router.add_post("/v1/workorders/{id}/attachments", self.attach)
         app.router.add_get("/v1/workorders/{id}/attachments/{sha256}", self.attachment)
+        app.router.add_get("/v1/notifications", self.notifications)
 
     async def create_department(self, request: web.Request) -> web.Response:
         self._who(request, "workorders.manage")
@@ -160,6 +162,16 @@ class WorkOrdersApi:
         order = await self.service.store.order(request.match_info["id"])
         order["notifications"] = await self.notifier.deliveries(reference=order["id"])
         return web.json_response(order)
+
+    async def notifications(self, request: web.Request) -> web.Response:
+        self._who(request)
+        customer, reference = request.query.get("customer"), request.query.get("reference")
+        if not customer and not reference:
+            raise WorkOrderError(
+                "name a customer or a reference (a work order id)", error_id="workorder.bad_field", field="customer"
+            )
+        found = await self.notifier.deliveries(reference=reference or None, customer_number=customer or None)
+        return web.json_response({"notifications": found})
 
     async def transition(self, request: web.Request) -> web.Response:
         who = self._who(request)

@@ -1,4 +1,5 @@
-"""The work-order routes in central's OpenAPI document."""
+"""The work-order, department and notification routes in central's OpenAPI document
+(:func:`describe`, called by :func:`central.openapi.describe` like the customers' part)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,24 @@ class CommentRequest(BaseModel):
     body: str
 
 
+class Delivery(BaseModel):
+    """A notification's delivery status (never its address or body)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    channel: str = Field(description="sms or email")
+    template: str
+    language: str
+    reference: str | None = Field(description="the work order it is about")
+    status: str = Field(description="pending, sent, failed or suppressed (no consent)")
+    attempts: int
+    last_error: str | None
+
+
+class Deliveries(BaseModel):
+    notifications: list[Delivery]
+
+
 def describe(doc: ApiDoc) -> None:
     doc.op(
         "post",
@@ -97,6 +116,8 @@ def describe(doc: ApiDoc) -> None:
             **ROLE,
             **BAD,
             "workorder.unknown_department": 400,
+            "workorder.unknown_customer": 400,
+            "workorder.not_a_member": 400,
             "workorder.unknown_type": 400,
             "workorder.unknown_priority": 400,
         },
@@ -106,7 +127,7 @@ def describe(doc: ApiDoc) -> None:
         "/v1/workorders",
         "work orders, newest first (department, status, assignee, customer, limit)",
         response=WorkOrders,
-        errors={**ROLE, "request.bad_field": 400},
+        errors={**ROLE, "request.bad_field": 400, "workorder.unknown_status": 400},
     )
     doc.op(
         "get",
@@ -128,6 +149,8 @@ def describe(doc: ApiDoc) -> None:
             "workorder.unknown_event": 400,
             "workorder.transition_not_allowed": 409,
             "workorder.conflict": 409,
+            "workorder.unknown_department": 400,
+            "workorder.not_a_member": 400,
         },
     )
     doc.op(
@@ -153,4 +176,11 @@ def describe(doc: ApiDoc) -> None:
         "an attachment's bytes",
         content="application/octet-stream",
         errors={**ROLE, "workorder.not_found": 404},
+    )
+    doc.op(
+        "get",
+        "/v1/notifications",
+        "customer notifications' delivery status (customer, reference: a work order id)",
+        response=Deliveries,
+        errors={**ROLE, "workorder.bad_field": 400},
     )

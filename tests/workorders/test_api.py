@@ -111,6 +111,9 @@ async def test_work_orders_over_http(etcd_endpoints: list[str], keyspace: Keyspa
                 ("email", "suppressed", "workorder_resolved", "zh"),
             ]
             assert "address" not in full["notifications"][0]
+            mine = (await call("GET", f"/v1/notifications?customer=C1001&reference={oid}", agent, 200))["notifications"]
+            assert [n["status"] for n in mine] == ["sent", "suppressed"] and "body" not in mine[0]
+            assert (await call("GET", "/v1/notifications", agent, 400))["error_id"] == "workorder.bad_field"
 
             # the customer's one timeline (the CRM's history API), newest first
             timeline = (await call("GET", "/v1/customers/C1001/history", agent, 200))["entries"]
