@@ -3,7 +3,7 @@ closed loop from a resolved work order; the SMTP channel against a real aiosmtpd
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from central.notify import tables
 from central.notify.backoff import Backoff, next_delay
@@ -26,6 +24,7 @@ from central.workorders.service import NewOrder
 from cluster.clock import ManualClock
 from cluster.etcd_server import free_port
 from cluster.periodic import Periodic
+from tests.notify.smtp_server import Mailbox, smtp_server  # noqa: F401
 from tests.workorders.conftest import START, make_service
 
 
@@ -205,36 +204,7 @@ async def test_resolution_notifies_the_customer(tmp_path: Path) -> None:
         await engine.dispose()
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.received: list[Envelope] = []
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
-
-
-async def test_smtp_channel_against_a_real_server(smtp_server: tuple[Mailbox, int]) -> None:
+async def test_smtp_channel_against_a_real_server(smtp_server: tuple[Mailbox, int]) -> None:  # noqa: F811
     mailbox, port = smtp_server
     channel = SmtpChannel(SmtpSettings("127.0.0.1", port, "service@bank.example", start_tls=False))
     await channel.deliver(Message(7, "email", "li@example.com", "您的工单 WO-1 已处理完毕", "尊敬的客户，已处理完毕。"))
