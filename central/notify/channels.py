@@ -84,8 +84,11 @@ class SmtpChannel:
                 use_tls=s.use_tls,
                 timeout=s.timeout_s,
             )
-        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused) as exc:
-            raise DeliveryFailed(f"the mail server refused the recipient: {exc}", permanent=True) from exc
+        except aiosmtplib.SMTPRecipientsRefused as exc:  # its text names the address: only the codes
+            codes = ", ".join(str(r.code) for r in exc.recipients) or "?"
+            raise DeliveryFailed(f"the mail server refused the recipient ({codes})", permanent=True) from exc
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            raise DeliveryFailed(f"the mail server refused the recipient ({exc.code})", permanent=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise DeliveryFailed(f"the mail server answered {exc.code}", permanent=500 <= exc.code < 600) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

@@ -217,6 +217,7 @@ async def test_smtp_channel_against_a_real_server(smtp_server: tuple[Mailbox, in
     with pytest.raises(DeliveryFailed) as refused:
         await channel.deliver(Message(8, "email", "nobody@example.com", "s", "b"))
     assert refused.value.permanent
+    assert "nobody@" not in refused.value.message  # the error lands in the contact history: no address
     down = SmtpChannel(SmtpSettings("127.0.0.1", free_port(), "service@bank.example", timeout_s=2))
     with pytest.raises(DeliveryFailed) as unreachable:
         await down.deliver(Message(9, "email", "li@example.com", "s", "b"))
