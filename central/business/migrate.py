@@ -8,6 +8,7 @@ notifications (0002), in ``central/business/migrations/versions``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from alembic import command
@@ -75,7 +76,12 @@ class BusinessMigrations:
 
     def configured_url(self, settings: Any) -> str:
         config = getattr(settings, "business", None)
-        return business_url(config if isinstance(config, BusinessConfig) else BusinessConfig())
+        if not isinstance(config, BusinessConfig):  # an installation without the section's entry point
+            from central.config import CentralSettings
+            from cluster.config import load_settings
+
+            config = load_settings(environ=os.environ, model=CentralSettings).business
+        return business_url(config)
 
     async def upgrade(self, url: str, revision: str, settings: Any) -> str | None:
         return await migrate(url, revision)

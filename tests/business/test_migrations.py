@@ -15,10 +15,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from central.business.config import BusinessConfig
 from central.business.db import VERSION_TABLE, migrate
 from central.business.migrate import BUSINESS_MIGRATIONS, current_revision, downgrade
 from central.business.schema import METADATA_MODULES, metadatas
-from cluster import migrations
+from cluster import config, migrations
 from site_node.storage.engine import create_engine
 from tests.fixtures_pg import create_database, drop_database, postgres_url  # noqa: F401
 
@@ -87,10 +88,21 @@ def test_callcenter_migrate_shows_and_runs_the_business_revisions(
     point = EntryPoint("business", spec, migrations.TARGETS_GROUP)
     assert point.load() is BUSINESS_MIGRATIONS
     monkeypatch.setattr(migrations, "registered_targets", lambda: {"business": point})
+    section = project["project"]["entry-points"]["callcenter.config"]["business"].split("#")[0].strip()
+    model = EntryPoint("business", section, config.SECTIONS_GROUP).load()
+    assert model is BusinessConfig  # the ``business`` section: CC_BUSINESS__* is read by every command
+    sections = {**config.contributed_sections(), "business": model}
+    monkeypatch.setattr(config, "contributed_sections", lambda: sections)
     history = migrations.run_migrate("business", "history", url=None, sql=False, revision="head", config=None)
     assert history[0].startswith("0001 -> 0002 (head)  Work orders") and history[-1].startswith("<base> -> 0001")
     url = f"sqlite+aiosqlite:///{tmp_path / 'business.db'}"
     run = migrations.run_migrate
+    configured = tmp_path / "configured.db"
+    monkeypatch.setenv("CC_BUSINESS__DATABASE_URL", f"sqlite+aiosqlite:///{configured}")
+    assert run("business", "upgrade", url=None, sql=False, revision="0001", config=None) == [
+        "business database at revision 0001"
+    ]
+    assert configured.exists()
     assert run("business", "current", url=url, sql=False, revision="head", config=None) == ["<none: empty database>"]
     assert run("business", "upgrade", url=url, sql=False, revision="head", config=None) == [
         "business database at revision 0002"
