@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from central.business.config import BusinessConfig
+from central.workorders.config import WorkOrdersConfig
 from cluster.config import ClusterSettings, HttpConfig, MetricsConfig, Section
 
 
@@ -73,6 +74,8 @@ class CentralConfig(Section):
     failover: FailoverConfig = Field(default_factory=FailoverConfig)
     # Browser origins besides the cluster's own sites that may call the API (e.g. a CRM).
     cors_origins: list[str] = Field(default_factory=list)
+    # Work orders and customer notifications (central/workorders, central/notify)
+    workorders: WorkOrdersConfig = Field(default_factory=WorkOrdersConfig)
 
 
 class CentralSettings(ClusterSettings):

@@ -16,10 +16,9 @@ from prometheus_client import Gauge
 
 from central.api import CentralApi
 from central.audit_api import AuditReadApi
-from central.campaigns.api import CampaignsApi
+from central.business.wiring import BusinessServices
 from central.config import CentralSettings
 from central.cors import install_cors, origin_of
-from central.crm.api import CrmApi
 from central.failure.confirmer import DeathConfirmer
 from central.failure.detector import ProbePolicy
 from central.failure.probe import HttpProbe
@@ -89,11 +88,10 @@ class CentralNode:
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         CenterSnapshotApi(lambda: self.state, self.api.signer, SYSTEM_CLOCK,
                           ca_file=settings.tls.ca_file).install(self.app)  # fmt: skip
-        self.crm = CrmApi(settings.business, self.api.signer, replica=self.name,
-                          max_body_bytes=central.http.max_body_bytes)  # fmt: skip
-        self.crm.install(self.app)
-        self.campaigns = CampaignsApi(self.crm, self.api.signer, max_body_bytes=central.http.max_body_bytes)
-        self.campaigns.install(self.app)
+        # customers, work orders, notifications: one business database, served by every replica
+        self.business = BusinessServices(settings.business, central.workorders, self.api.signer, replica=self.name,
+                                         max_body_bytes=central.http.max_body_bytes)  # fmt: skip
+        self.business.install(self.app)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()
@@ -138,8 +136,7 @@ class CentralNode:
 
     async def start(self) -> None:
         self.loop_lag.start()
-        await self.crm.start()  # the business database: served by every replica, leader or not
-        await self.campaigns.start()
+        await self.business.start()  # the business database: served by every replica, leader or not
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.revocations.connect(self.etcd)
@@ -189,8 +186,7 @@ class CentralNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._revocation_watch
         await self.http.stop()
-        await self.campaigns.stop()
-        await self.crm.stop()
+        await self.business.stop()
         if self.etcd is not None:
             await self.etcd.close()
 

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
+from central.workorders.openapi import describe as describe_workorders
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
 STARTING = {"central.starting": 503, "cluster.not_leader": 503, "etcd.unavailable": 503}
@@ -113,5 +114,6 @@ def describe() -> ApiDoc:
            "merged: agents, queues (site/queue), unavailable sites; team leaders see their team",
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
     describe_customers(doc)
+    describe_workorders(doc)
     describe_campaigns(doc)
     return doc

@@ -7,7 +7,9 @@ rows through the importer the API uses (``import_s``), then:
 * ``lookup_ms_p99``: 200 concurrent look-ups by caller number through the site's client path
   (:class:`site_node.crm.CentralCrm`; distinct numbers, so cache misses), several rounds;
 * ``search_ms_p99``: partial name searches through the HTTP API;
-* ``workorder_create_per_s``: ``null`` here (work orders are built on their own branch).
+* ``workorder_create_per_s``: work orders created on the same database by
+  :func:`loadtests.bench_workorders.measure`, each for an imported customer (checked, and the
+  order written to their contact history, as central does).
 """
 
 from __future__ import annotations
@@ -29,10 +31,15 @@ from aiohttp import web
 
 from central.business.config import BusinessConfig
 from central.crm.api import CrmApi
+from central.crm.hooks import CrmLinks
 from central.crm.importer import csv_rows, import_rows
+from central.workorders.attachments import AttachmentFiles
+from central.workorders.service import WorkOrders
+from central.workorders.store import WorkOrderStore
 from cluster.clock import SYSTEM_CLOCK
 from cluster.http import make_app
 from cluster.tokens import TokenSigner
+from loadtests.bench_workorders import measure
 from site_node.crm import CentralCrm
 
 SECRET = "b" * 48
@@ -116,8 +123,13 @@ async def run(n: int, url: str | None, rounds: int = 6) -> dict[str, Any]:
                 searches.append((time.perf_counter() - t) * 1000)
         result["search_ms_p99"] = percentile(searches, 0.99)
         result["search_ms_p50"] = percentile(searches, 0.50)
-        result["workorder_create_per_s"] = None
-        result["notes"] = "workorder_create_per_s: work orders are not on this branch (branch workorders)"
+        links = CrmLinks(api.service.store)
+        orders = WorkOrders(WorkOrderStore(api.db.engine), SYSTEM_CLOCK, AttachmentFiles(tmp / "attachments"),
+                            history=links, customers=links)  # fmt: skip
+        made = await measure(orders, min(5000, max(500, n // 40)), 8, lambda i: f"B{i * 7919 % n:08d}")
+        result["workorder_create_per_s"] = made["workorder_create_per_s"]
+        result["workorder_create_ms_p99"] = made["create_ms_p99"]
+        result["workorders"] = made["orders"]
     finally:
         await runner.cleanup()
         await api.stop()

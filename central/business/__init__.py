@@ -1,4 +1,4 @@
-"""The business database of record (customers, contact history; later work orders, notifications).
+"""The business database of record (customers, contact history, work orders, notifications).
 
 One database for every central replica: SQLite file by default (``callcenter demo`` puts it in
 the run directory), PostgreSQL by URL (``business.database_url`` / ``CC_BUSINESS__DATABASE_URL``).

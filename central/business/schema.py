@@ -1,7 +1,7 @@
 """The registry of the business schema: each feature folder's module exposing ``metadata``.
 
-Alembic's environment (``migrations/env.py``) compares against all of them, so work orders and
-notifications add their tables by appending their module here and adding migration files.
+Alembic's environment (``migrations/env.py``) compares against all of them; a feature adds its
+tables by appending its module here and adding a migration file (``migrations/versions``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import importlib
 
 from sqlalchemy import MetaData
 
-METADATA_MODULES: list[str] = ["central.crm.models", "central.campaigns.models"]
+METADATA_MODULES: list[str] = ["central.crm.models", "central.workorders.tables", "central.notify.tables",
+                               "central.campaigns.models"]  # fmt: skip
 
 
 def metadatas() -> list[MetaData]:

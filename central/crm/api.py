@@ -59,11 +59,14 @@ class CrmApi:
         self.max_body = max_body_bytes
         self.clock = clock
         self.db: BusinessDb | None = None
+        self._owns_db = False
         self.service: CrmService | None = None
         self.audit: AuditBuffer | None = None
 
-    async def start(self) -> None:
-        self.db = await BusinessDb.open(self.config)
+    async def start(self, db: BusinessDb | None = None) -> None:
+        """Serve from ``db`` (central's business wiring opens it once); without one, open its own."""
+        self._owns_db = db is None
+        self.db = db if db is not None else await BusinessDb.open(self.config)
         store = CrmStore(self.db.sessions, self.db.reads)
         if self.config.seed_demo:
             await seed_demo_customers(self.db.sessions, self.config.account_salt.encode())
@@ -75,9 +78,9 @@ class CrmApi:
         if self.audit is not None:
             await self.audit.stop()
             self.audit = None
-        if self.db is not None:
+        if self.db is not None and self._owns_db:
             await self.db.close()
-            self.db = None
+        self.db = None
 
     def install(self, app: web.Application) -> None:
         r = app.router

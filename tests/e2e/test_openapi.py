@@ -117,6 +117,14 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         admin = await _login(http, site, "north-10")
         await c.call("GET", "/v1/audit", headers={"Authorization": f"Bearer {admin['token']}"})
         await c.call("GET", "/v1/audit", headers={"Authorization": f"Bearer {login['token']}"})  # a manager
+        worker = {"Authorization": f"Bearer {login['token']}"}  # work orders and notifications (issue 17)
+        await c.call("GET", "/v1/departments", headers=worker)
+        await c.call("POST", "/v1/workorders", headers=worker,
+                     json={"type": "repair", "priority": "normal", "department": "nowhere", "subject": "leak"})
+        await c.call("GET", "/v1/workorders", headers=worker)
+        await c.call("GET", "/v1/workorders")
+        await c.call("GET", "/v1/workorders/WO-NOPE", "/v1/workorders/{id}", headers=worker)
+        await c.call("GET", "/v1/notifications", params={"customer": "C0000001"}, headers=worker)
 
         s = Checker(http, site, site_doc)
         login = await s.call("POST", "/v1/agents/login", json={"agent_id": "north-01", "password": "demo"})
@@ -142,4 +150,4 @@ async def test_real_responses_validate_against_the_documents(cluster: LocalClust
         await s.call("GET", "/v1/audit", headers=bearer)  # a manager: refused
         await s.call("POST", "/v1/agents/logout", headers=bearer)
         await s.call("POST", "/v1/agents/logout", headers=bearer)  # revoked now
-    assert len(c.checked) == 16 and len(s.checked) == 18
+    assert len(c.checked) == 22 and len(s.checked) == 18

@@ -1,0 +1,82 @@
+"""The one wiring point of central's business features: the business database is opened (and
+migrated) once per replica and its engine handed to the CRM, work orders, notifications and
+campaigns; the
+CRM lends the others its contact history, consent flags and customer check
+(:class:`central.crm.hooks.CrmLinks`). Any replica serves them; the routing leader is not involved.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from central.business.config import BusinessConfig
+from central.business.db import BusinessDb
+from central.campaigns.api import CampaignsApi
+from central.crm.api import CrmApi
+from central.crm.hooks import CrmLinks
+from central.crm.store import CrmStore
+from central.workorders.api import Feature as WorkOrdersFeature
+from central.workorders.api import install as install_workorders
+from central.workorders.config import WorkOrdersConfig
+from central.workorders.escalation import EscalationSink
+from cluster.clock import LOOP_SCHEDULER, SYSTEM_CLOCK, Clock, Scheduler
+from cluster.tokens import TokenSigner
+
+
+class BusinessServices:
+    def __init__(
+        self,
+        config: BusinessConfig,
+        workorders: WorkOrdersConfig,
+        signer: TokenSigner,
+        *,
+        replica: str,
+        max_body_bytes: int,
+        clock: Clock = SYSTEM_CLOCK,
+        scheduler: Scheduler = LOOP_SCHEDULER,
+        escalations: EscalationSink | None = None,
+    ) -> None:
+        self.config = config
+        self._workorders_config = workorders
+        self._signer = signer
+        self._clock = clock
+        self._scheduler = scheduler
+        self._escalations = escalations
+        self.db: BusinessDb | None = None
+        self.crm = CrmApi(config, signer, replica=replica, max_body_bytes=max_body_bytes, clock=clock)
+        self.campaigns = CampaignsApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
+        self.workorders: WorkOrdersFeature | None = None
+
+    def install(self, app: web.Application) -> None:
+        """Add every business route to ``app`` (they answer 503 until :meth:`start`)."""
+        self.crm.install(app)
+        self.campaigns.install(app)
+        self.workorders = install_workorders(
+            app,
+            self._workorders_config,
+            self._signer,
+            data_dir=self.config.data_dir,
+            clock=self._clock,
+            scheduler=self._scheduler,
+            escalations=self._escalations,
+        )
+
+    async def start(self) -> None:
+        self.db = await BusinessDb.open(self.config)
+        try:
+            await self.crm.start(self.db)
+            await self.campaigns.start()
+            if self.workorders is not None:
+                await self.workorders.start(self.db.engine, CrmLinks(CrmStore(self.db.sessions, self.db.reads)))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        if self.workorders is not None:
+            await self.workorders.stop()
+        await self.campaigns.stop()
+        await self.crm.stop()
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
