@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from central.crm.errors import DuplicateAccount, DuplicateCustomer, UnknownCustomer
 from central.crm.lookup import LookupCache, run_lookup
@@ -44,6 +44,7 @@ class CrmStore(Repository):
         super().__init__(sessions)
         self._reads = reads or sessions
         self.cache = cache or LookupCache(SYSTEM_CLOCK)
+        self._read_engine: AsyncEngine = self._reads.kw["bind"]
 
     @asynccontextmanager
     async def _transaction(self, what: str) -> AsyncIterator[AsyncSession]:
@@ -62,8 +63,8 @@ class CrmStore(Repository):
         if found is not None:
             return found
         generation = self.cache.generation
-        async with self._reading("crm_lookup") as session:
-            views = await run_lookup(session, by, value)
+        async with translate_errors("crm_lookup"), self._read_engine.connect() as conn:
+            views = await run_lookup(conn, by, value)
         self.cache.put(by, value, views, generation)
         return views
 
