@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from central.crm.errors import DuplicateAccount, DuplicateCustomer, UnknownCustomer
 from central.crm.lookup import LookupCache, run_lookup
 from central.crm.models import CrmAccount, CrmAudit, CrmCustomer, CrmHistory, CrmPhone
+from central.crm.name_index import current_keys, reindex
 from central.crm.normalise import CustomerInput, search_key
 from cluster.clock import SYSTEM_CLOCK
 from site_node.storage._base import Repository, insert_ignore, table_of, upsert
@@ -81,6 +82,7 @@ class CrmStore(Repository):
             row = CrmCustomer(**_row(inp, now))
             session.add(row)
             await session.flush()
+            await reindex(await session.connection(), {}, [(row.id, inp.key)])
             await self._set_phones(session, row.id, inp.phones)
             return (await _views(session, [row.id]))[0]
 
@@ -90,7 +92,9 @@ class CrmStore(Repository):
             if inp.customer_number != number and await self._id(session, inp.customer_number, missing_ok=True):
                 raise DuplicateCustomer(f"customer number {inp.customer_number} exists already")
             values = {k: v for k, v in _row(inp, now).items() if k != "created_at"}
+            before = await current_keys(await session.connection(), [number])
             await session.execute(update(CrmCustomer).where(CrmCustomer.id == cid).values(**values))
+            await reindex(await session.connection(), before, [(cid, inp.key)])
             await self._set_phones(session, cid, inp.phones)
             return (await _views(session, [cid]))[0]
 
@@ -112,11 +116,13 @@ class CrmStore(Repository):
             conn = await session.connection()
             table = table_of(CrmCustomer)
             columns = [c for c in _COLUMNS if c != "customer_number"] + ["updated_at"]
-            await conn.execute(upsert(session, table, ["customer_number"], columns), [_row(r, now) for r in rows])
             numbers = [r.customer_number for r in rows]
+            before = await current_keys(conn, numbers) if existing else {}
+            await conn.execute(upsert(session, table, ["customer_number"], columns), [_row(r, now) for r in rows])
             ids = dict((await conn.execute(
                 select(CrmCustomer.customer_number, CrmCustomer.id).where(CrmCustomer.customer_number.in_(numbers))
             )).tuples().all())  # fmt: skip
+            await reindex(conn, before, [(ids[r.customer_number], r.key) for r in rows])  # once per chunk
             if existing:
                 await conn.execute(delete(CrmPhone).where(CrmPhone.customer_id.in_(list(ids.values()))))
             phones = [{"customer_id": ids[r.customer_number], "number": p} for r in rows for p in r.phones]

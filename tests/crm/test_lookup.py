@@ -4,11 +4,15 @@ real PostgreSQL; this replica's cache answers again until a write (or its TTL) c
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
+from central.crm.importer import import_rows
 from central.crm.lookup import LookupCache, compiled_lookup
-from central.crm.normalise import customer_input
-from cluster.clock import ManualClock
+from central.crm.normalise import customer_input, search_key
+from central.crm.seed import seed_demo_customers
+from cluster.clock import SYSTEM_CLOCK, ManualClock
 from site_node.storage.hashing import account_number_hash, mask_account_number
+from site_node.storage.seed import demo_bank
 from tests.crm.conftest import SALT, CrmServer
 
 
@@ -58,3 +62,28 @@ def test_the_cache_forgets_on_a_write_and_after_its_ttl() -> None:
     for n in ("+1", "+2", "+3"):
         cache.put("phone", n, [], cache.generation)
     assert cache.get("phone", "+1") is None and cache.get("phone", "+3") == []  # bounded, LRU
+
+
+async def test_the_name_index_follows_imports_re_imports_edits_and_the_demo_seed(crm: CrmServer) -> None:
+    assert crm.api.service is not None and crm.api.db is not None
+    store = crm.api.service.store
+
+    async def names(query: str) -> list[str]:
+        return sorted(c["customer_number"] for c in await store.search(name=query, limit=50))
+
+    header = ["customer_number", "name"]
+    await import_rows(store, SYSTEM_CLOCK, iter([header, ["I1", "Agnès Dubois"], ["I2", "Søren Kaya"]]))
+    assert await names("agnes") == ["I1"] and await names("soren") == ["I2"]
+    # a re-import renames one (its old name is gone from the index) and keeps the other
+    await import_rows(store, SYSTEM_CLOCK, iter([header, ["I1", "Agnès Dubois"], ["I2", "Sören Weber"]]))
+    assert await names("soren") == ["I2"] and await names("kaya") == [] and await names("weber") == ["I2"]
+    await store.replace("I1", customer_input({"name": "Agnes Novak"}, base=await store.current("I1")), 5.0)
+    assert await names("dubois") == [] and await names("novak") == ["I1"]
+    await seed_demo_customers(crm.api.db.sessions, SALT.encode())
+    await seed_demo_customers(crm.api.db.sessions, SALT.encode())  # idempotent: indexed once
+    first = demo_bank().customers[0]
+    word = search_key(first["name"]).split()[-1]
+    hits = await store.search(name=word, limit=200)
+    assert first["customer_number"] in {c["customer_number"] for c in hits}
+    async with crm.api.db.engine.connect() as conn:  # the FTS5 index agrees with its content table
+        await conn.execute(text("INSERT INTO crm_name_fts(crm_name_fts, rank) VALUES ('integrity-check', 1)"))
