@@ -6,6 +6,7 @@ rows through the importer the API uses (``import_s``), then:
 
 * ``lookup_ms_p99``: 200 concurrent look-ups by caller number through the site's client path
   (:class:`site_node.crm.CentralCrm`; distinct numbers, so cache misses), several rounds;
+  ``lookup_ms_p99_one_at_a_time``: the same path with one look-up in flight (no queueing);
 * ``search_ms_p99``: partial name searches through the HTTP API;
 * ``workorder_create_per_s``: work orders created on the same database by
   :func:`loadtests.bench_workorders.measure`, each for an imported customer (checked, and the
@@ -110,6 +111,13 @@ async def run(n: int, url: str | None, rounds: int = 6) -> dict[str, Any]:
         result["lookup_ms_p99"] = percentile(steady, 0.99)
         result["lookup_ms_p50"] = percentile(steady, 0.50)
         result["lookup_concurrency"] = 200
+        alone: list[float] = []  # one look-up at a time: the statement's and the HTTP path's own cost
+        for _ in range(200):
+            t = time.perf_counter()
+            assert await crm.lookup("phone", f"+4915{rng.randrange(n):09d}")
+            alone.append((time.perf_counter() - t) * 1000)
+        result["lookup_ms_p99_one_at_a_time"] = percentile(alone, 0.99)
+        result["lookup_ms_p50_one_at_a_time"] = percentile(alone, 0.50)
         await crm.close()
         agent = {"Authorization": "Bearer " + signer.issue("agent", "bench-01", role="agent")}
         searches: list[float] = []

@@ -30,6 +30,7 @@ from central.business.db import BusinessDb
 from central.crm.audit import AuditBuffer
 from central.crm.errors import BadImport, InvalidField
 from central.crm.importer import csv_rows, export_csv, import_rows, xlsx_rows
+from central.crm.lookup import LookupCache
 from central.crm.seed import seed_demo_customers
 from central.crm.service import CrmService
 from central.crm.store import CrmStore
@@ -67,7 +68,7 @@ class CrmApi:
         """Serve from ``db`` (central's business wiring opens it once); without one, open its own."""
         self._owns_db = db is None
         self.db = db if db is not None else await BusinessDb.open(self.config)
-        store = CrmStore(self.db.sessions, self.db.reads)
+        store = CrmStore(self.db.sessions, self.db.reads, LookupCache(self.clock))
         if self.config.seed_demo:
             await seed_demo_customers(self.db.sessions, self.config.account_salt.encode())
         self.audit = AuditBuffer(store, replica=self.replica)

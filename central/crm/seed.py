@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from central.crm.models import CrmAccount, CrmCustomer, CrmPhone
+from central.crm.name_index import current_keys, reindex
 from central.crm.normalise import search_key
 from site_node.storage._base import insert_ignore, table_of
 from site_node.storage.hashing import account_number_hash, mask_account_number
@@ -22,8 +23,12 @@ async def seed_demo_customers(sessions: async_sessionmaker[AsyncSession], accoun
                  "services": ["telephone_banking"], "may_call": True, "may_sms": True, "may_email": True,
                  "active": True, "pin_hash": _demo_pin_hash(c["id"]), "created_at": c["created_at"],
                  "updated_at": c["created_at"]} for c in bank.customers]  # fmt: skip
+        conn = await session.connection()
+        before = await current_keys(conn, [r["customer_number"] for r in rows])
         await session.execute(insert_ignore(session, table_of(CrmCustomer), ["customer_number"]), rows)
         ids = dict((await session.execute(select(CrmCustomer.customer_number, CrmCustomer.id))).tuples().all())
+        fresh = [(ids[r["customer_number"]], r["search_key"]) for r in rows if ids[r["customer_number"]] not in before]
+        await reindex(conn, {}, fresh)  # the name-search index, once for the batch
         by_demo_id = {c["id"]: ids[c["customer_number"]] for c in bank.customers}
         phones = [{"customer_id": by_demo_id[p["customer_id"]], "number": p["number"]} for p in bank.phones]
         await session.execute(insert_ignore(session, table_of(CrmPhone), ["customer_id", "number"]), phones)

@@ -50,7 +50,7 @@ class CrmService:
         elif account is not None:
             found = await self.store.by_account_hash(account_number_hash(account, self._salt))
         elif number is not None:
-            found = await self.store.search(number=number, active=None, limit=1)
+            found = await self.store.lookup("customer_number", number.strip())
         else:
             raise InvalidField("look up by phone, account or customer_number", field="by")
         for customer in found:

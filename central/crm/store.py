@@ -10,11 +10,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from central.crm.errors import DuplicateAccount, DuplicateCustomer, UnknownCustomer
+from central.crm.lookup import LookupCache, run_lookup
 from central.crm.models import CrmAccount, CrmAudit, CrmCustomer, CrmHistory, CrmPhone
+from central.crm.name_index import current_keys, reindex
 from central.crm.normalise import CustomerInput, search_key
+from cluster.clock import SYSTEM_CLOCK
 from site_node.storage._base import Repository, insert_ignore, table_of, upsert
 from site_node.storage.errors import translate_errors
 from site_node.storage.guard import check_not_sensitive
@@ -35,10 +38,36 @@ def _row(inp: CustomerInput, now: float) -> dict[str, Any]:
 class CrmStore(Repository):
     """Writes go through ``sessions``; reads through ``reads`` (a deferred-begin engine on SQLite)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], reads: async_sessionmaker[AsyncSession] | None = None
-                 ) -> None:  # fmt: skip
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], reads: async_sessionmaker[AsyncSession] | None = None,
+        cache: LookupCache | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(sessions)
         self._reads = reads or sessions
+        self.cache = cache or LookupCache(SYSTEM_CLOCK)
+        self._read_engine: AsyncEngine = self._reads.kw["bind"]
+
+    @asynccontextmanager
+    async def _transaction(self, what: str) -> AsyncIterator[AsyncSession]:
+        """Every write: the look-up cache forgets what it holds (before and after the commit)."""
+        self.cache.clear()
+        try:
+            async with super()._transaction(what) as session:
+                yield session
+        finally:
+            self.cache.clear()
+
+    async def lookup(self, by: str, value: str) -> list[dict[str, Any]]:
+        """Call-time identification (``by``: phone, customer_number, account_hash): one indexed
+        statement, answered from this replica's cache when it was asked lately."""
+        found = self.cache.get(by, value)
+        if found is not None:
+            return found
+        generation = self.cache.generation
+        async with translate_errors("crm_lookup"), self._read_engine.connect() as conn:
+            views = await run_lookup(conn, by, value)
+        self.cache.put(by, value, views, generation)
+        return views
 
     @asynccontextmanager
     async def _reading(self, what: str) -> AsyncIterator[AsyncSession]:
@@ -53,6 +82,7 @@ class CrmStore(Repository):
             row = CrmCustomer(**_row(inp, now))
             session.add(row)
             await session.flush()
+            await reindex(await session.connection(), {}, [(row.id, inp.key)])
             await self._set_phones(session, row.id, inp.phones)
             return (await _views(session, [row.id]))[0]
 
@@ -62,7 +92,9 @@ class CrmStore(Repository):
             if inp.customer_number != number and await self._id(session, inp.customer_number, missing_ok=True):
                 raise DuplicateCustomer(f"customer number {inp.customer_number} exists already")
             values = {k: v for k, v in _row(inp, now).items() if k != "created_at"}
+            before = await current_keys(await session.connection(), [number])
             await session.execute(update(CrmCustomer).where(CrmCustomer.id == cid).values(**values))
+            await reindex(await session.connection(), before, [(cid, inp.key)])
             await self._set_phones(session, cid, inp.phones)
             return (await _views(session, [cid]))[0]
 
@@ -84,11 +116,13 @@ class CrmStore(Repository):
             conn = await session.connection()
             table = table_of(CrmCustomer)
             columns = [c for c in _COLUMNS if c != "customer_number"] + ["updated_at"]
-            await conn.execute(upsert(session, table, ["customer_number"], columns), [_row(r, now) for r in rows])
             numbers = [r.customer_number for r in rows]
+            before = await current_keys(conn, numbers) if existing else {}
+            await conn.execute(upsert(session, table, ["customer_number"], columns), [_row(r, now) for r in rows])
             ids = dict((await conn.execute(
                 select(CrmCustomer.customer_number, CrmCustomer.id).where(CrmCustomer.customer_number.in_(numbers))
             )).tuples().all())  # fmt: skip
+            await reindex(conn, before, [(ids[r.customer_number], r.key) for r in rows])  # once per chunk
             if existing:
                 await conn.execute(delete(CrmPhone).where(CrmPhone.customer_id.in_(list(ids.values()))))
             phones = [{"customer_id": ids[r.customer_number], "number": p} for r in rows for p in r.phones]
@@ -107,19 +141,10 @@ class CrmStore(Repository):
             return (await _views(session, [await self._id(session, number)]))[0]
 
     async def by_phone(self, phone: str) -> list[dict[str, Any]]:
-        query = (
-            select(CrmPhone.customer_id)
-            .join(CrmCustomer, CrmCustomer.id == CrmPhone.customer_id)
-            .where(CrmPhone.number == phone, CrmCustomer.active.is_(True))
-            .order_by(CrmPhone.customer_id)
-        )
-        async with self._reading("crm_by_phone") as session:
-            return await _views(session, list((await session.scalars(query)).all()))
+        return await self.lookup("phone", phone)
 
     async def by_account_hash(self, digest: str) -> list[dict[str, Any]]:
-        async with self._reading("crm_by_account") as session:
-            ids = (await session.scalars(select(CrmAccount.customer_id).where(CrmAccount.number_hash == digest))).all()
-            return await _views(session, list(ids))
+        return await self.lookup("account_hash", digest)
 
     async def search(
         self, *, name: str | None = None, phone: str | None = None, number: str | None = None,

@@ -89,16 +89,14 @@ class CdrWriter:
 
     async def _append_history(self, lc: LiveCall, history: CallHistory) -> None:
         """The call's entry at central (written again with the wrap-up: same entry, updated)."""
-        customer = await self._storage.customers.by_id(lc.call.data.customer_id or lc.record.customer_id or "")
-        if customer is None:
-            return
+        customer_number = lc.call.data.customer_id or lc.record.customer_id or ""  # central's number
         cdr, (code, notes) = self.cdr_of(lc), lc.wrap_up or (None, None)
         entry = {"call_id": lc.call_id, "at": cdr.get("arrival_at"), "queue": lc.call.queue,
                  "agent_id": lc.call.agent_id, "outcome": cdr.get("end_reason"), "wrap_up_code": code,
                  "notes": mask_numbers_in_text(notes) if notes else None, "failovers": lc.call.failovers,
-                 "actions": list(lc.call.data.actions)}  # fmt: skip
+                 "actions": list(lc.call.data.actions), "collected": dict(lc.call.data.collected)}  # fmt: skip
         try:
-            await history.append_call(customer.customer_number, entry)
+            await history.append_call(customer_number, entry)
         except CallCenterError as exc:  # central unreachable: the site's CDR still has the call
             _log.warning("contact history of call %s not written at central: %s", lc.call_id, exc)
 

@@ -23,9 +23,9 @@ from site_node.call.routing import lost_at
 from site_node.calls.live import CallBook, LiveCall
 from site_node.calls.ports import Desk, Leaving, Records
 from site_node.calls.screenpop import screen_pop
+from site_node.crm.directory import Customers
 from site_node.runtime.errors import BadCommand, NoMedia
 from site_node.signalling.notify import Notify
-from site_node.storage import Storage
 
 _log = logging.getLogger("site_node.calls")
 ANNOUNCE_EVERY_S = 2.0
@@ -45,7 +45,7 @@ class Dispatcher:
         notify: Notify,
         owner: TaskOwner,
         clock: Clock,
-        storage: Storage,
+        customers: Customers,
         ring_timeout_s: float,
         reattach_wait_s: float,
         audit: AuditTrail,
@@ -60,7 +60,7 @@ class Dispatcher:
         self._notify = notify
         self._owner = owner
         self._clock = clock
-        self._storage = storage
+        self._customers = customers
         self._ring_s = ring_timeout_s
         self._reattach_wait_s = reattach_wait_s
 
@@ -164,14 +164,19 @@ class Dispatcher:
         self._owner.spawn(self._ring(lc, live, decision.waited_s), f"ring-{lc.call_id}")
 
     async def _ring(self, lc: LiveCall, live: LiveAgent, waited_s: float) -> None:
-        pop = await screen_pop(self._storage, lc, waited_s)
+        pop = await screen_pop(self._customers, lc, waited_s)
         self._notify.send(
             live.session, "ringing", {"call_id": lc.call_id, "ring_timeout_s": self._ring_s, "screen_pop": pop}
         )
         self._desk.push_state(live)
         if pop["customer"] is not None:  # the agent now sees the customer's record: audited
-            await self._audit.record(actor=live.agent_id, role=live.role, action="customer_viewed",
-                                     target=pop["customer"]["id"], details={"call_id": lc.call_id})
+            await self._audit.record(
+                actor=live.agent_id,
+                role=live.role,
+                action="customer_viewed",
+                target=pop["customer"]["id"],
+                details={"call_id": lc.call_id},
+            )
 
     def ring_timed_out(self, live: LiveAgent, call_id: str) -> None:
         self._desk.apply(live, RingTimeout(call_id))

@@ -17,10 +17,10 @@ from site_node.calls.ivr_driver import run_flow
 from site_node.calls.ivr_host import Callbacks, CallIvrHost, PinVerifier, PromptPlayer
 from site_node.calls.live import LiveCall
 from site_node.calls.ports import Desk, Ender, Leaving, Records
+from site_node.crm.directory import Customers
 from site_node.ivr import EnqueueCall, Flow, FlowRegistry, HangupCall, StartVoicemail, TransferCall
 from site_node.ivr.errors import UnknownFlow
 from site_node.signalling.notify import Notify
-from site_node.storage import Storage
 
 _log = logging.getLogger("site_node.calls.ivr")
 NO_TRUNK = "outside numbers need the SIP trunk, which is not configured: an agent takes the call"
@@ -38,7 +38,7 @@ class IvrRunner:
         *,
         flows: FlowRegistry,
         prompts: PromptPlayer,
-        storage: Storage,
+        customers: Customers,
         pins: PinVerifier,
         callbacks: Callbacks,
         queueing: Queueing,
@@ -54,7 +54,7 @@ class IvrRunner:
     ) -> None:
         self._flows = flows
         self._prompts = prompts
-        self._storage = storage
+        self._customers = customers
         self._pins = pins
         self._callbacks = callbacks
         self._queueing = queueing
@@ -91,7 +91,7 @@ class IvrRunner:
             host = CallIvrHost(
                 lc,
                 prompts=self._prompts,
-                storage=self._storage,
+                customers=self._customers,
                 pins=self._pins,
                 clock=self._clock,
                 callbacks=self._callbacks,

@@ -1,4 +1,4 @@
-"""The IVR driver's view of one call at this site (media, storage, call data)."""
+"""The IVR driver's view of one call at this site (media, central's customers, call data)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from cluster.clock import Clock
 from site_node import call as callsm
 from site_node.calls.identity import IDENTITY_KEY, Identity, by_number
 from site_node.calls.live import LiveCall
+from site_node.crm.directory import Customers
 from site_node.ivr import LookupResult, VerifyRequest, VerifyResult
 from site_node.media.legs import Leg
-from site_node.storage import Storage
 
 # How the caller was recognised, as the agent's screen says it. A caller number identifies; only
 # a network-delivered one is trusted for more (:mod:`site_node.calls.identity`).
@@ -43,7 +43,7 @@ class CallIvrHost:
         lc: LiveCall,
         *,
         prompts: PromptPlayer,
-        storage: Storage,
+        customers: Customers,
         pins: PinVerifier,
         clock: Clock,
         callbacks: Callbacks,
@@ -52,7 +52,7 @@ class CallIvrHost:
         assert lc.leg is not None
         self._lc = lc
         self._prompts = prompts
-        self._storage = storage
+        self._customers = customers
         self._pins = pins
         self._clock = clock
         self._callbacks = callbacks
@@ -73,17 +73,9 @@ class CallIvrHost:
         self._prompts.stop_prompt(self.leg.leg_id)
 
     async def lookup(self, by: str, key: str | None) -> LookupResult:
-        customers = self._storage.customers
-        if not key:
+        if not key or by not in ("caller_number", "customer_number", "account"):
             return LookupResult(False)
-        if by == "caller_number":
-            view = await customers.by_caller_number(key)
-        elif by == "customer_number":
-            view = await customers.by_customer_number(key)
-        elif by == "account":
-            view = await customers.by_account_number(key)
-        else:
-            view = None
+        view = await self._customers.find(by, key)
         if view is None:
             return LookupResult(False)
         attributes = {"customer_name": view.name, "home_site": view.home_site or ""}
@@ -110,7 +102,7 @@ class CallIvrHost:
         outcome = await self._pins.verify(customer_id, request.secret.reveal(), call_id=self._lc.call_id)
         ok = outcome.value == "verified"
         if ok and self._lc.segment is None:  # verified now: the customer's segment counts
-            view = await self._storage.customers.by_id(customer_id)
+            view = await self._customers.card(customer_id)
             if view is not None:
                 self._lc.segment = view.segment
                 self.set_data("call", "segment", view.segment)

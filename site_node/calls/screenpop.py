@@ -2,7 +2,8 @@
 
 Who the caller is and how sure we are (``identity``: a customer found by a number the web
 caller asserts is ``unverified``; see :mod:`site_node.calls.identity`), the customer record with
-masked accounts only, recent contact history from the CDRs, what the IVR
+masked accounts only, recent calls from the customer's contact history at central (every
+site's, :class:`~site_node.crm.directory.Customers`), what the IVR
 collected (already filtered of sensitive keys by the call's data), what was done, the queue
 and how long the caller waited.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from site_node.calls.identity import identity
-from site_node.storage import DispositionRecord, Storage
+from site_node.crm.directory import Customers
 
 if TYPE_CHECKING:
     from site_node.calls.live import LiveCall
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 HISTORY = 5
 
 
-async def screen_pop(storage: Storage, lc: LiveCall, waited_s: float) -> dict[str, Any]:
+async def screen_pop(customers: Customers, lc: LiveCall, waited_s: float) -> dict[str, Any]:
     call = lc.call
     data = call.data.to_dict()
     pop: dict[str, Any] = {
@@ -46,7 +47,7 @@ async def screen_pop(storage: Storage, lc: LiveCall, waited_s: float) -> dict[st
     }
     customer_id = call.data.customer_id or lc.record.customer_id
     if customer_id:
-        view = await storage.customers.by_id(customer_id)
+        view = await customers.card(customer_id)
         if view is not None:
             pop["customer"] = {
                 "id": view.id,
@@ -59,31 +60,27 @@ async def screen_pop(storage: Storage, lc: LiveCall, waited_s: float) -> dict[st
                     {"kind": a.kind, "number": a.masked_number, "currency": a.currency} for a in view.accounts
                 ],
             }
-            history = await storage.calls.recent_for_customer(customer_id, limit=HISTORY)
-            notes = await storage.calls.dispositions(h.call_id for h in history)
-            pop["history"] = [
-                {
-                    "call_id": h.call_id,
-                    "at": h.arrival_at,
-                    "queue": h.queue,
-                    "agent_id": h.agent_id,
-                    "end_reason": h.end_reason,
-                    "site": h.site,
-                    **_disposition(notes.get(h.call_id)),
-                }
-                for h in history
-                if h.call_id != call.call_id
-            ]
+            history = await customers.recent_calls(view.customer_number, limit=HISTORY + 1)
+            pop["history"] = [_entry(h) for h in history if _call_id(h) != call.call_id][:HISTORY]
     return pop
 
 
-def _disposition(found: DispositionRecord | None) -> dict[str, Any]:
-    """What the last agent noted and the IVR collected (notes' card numbers already masked)."""
-    if found is None:
-        return {"wrap_up_code": None, "notes": None, "collected": {}, "actions": []}
+def _call_id(entry: dict[str, Any]) -> str | None:
+    return (entry.get("details") or {}).get("call_id")
+
+
+def _entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """One call of central's timeline as the pop shows it (notes were masked by the site that wrote them)."""
+    d = entry.get("details") or {}
     return {
-        "wrap_up_code": found.code,
-        "notes": found.notes,
-        "collected": found.collected,
-        "actions": list(found.actions),
+        "call_id": d.get("call_id"),
+        "at": d.get("at", entry.get("at")),
+        "queue": d.get("queue"),
+        "agent_id": d.get("agent_id"),
+        "end_reason": d.get("outcome"),
+        "site": entry.get("site"),
+        "wrap_up_code": d.get("wrap_up_code"),
+        "notes": d.get("notes"),
+        "collected": d.get("collected") or {},
+        "actions": list(d.get("actions") or []),
     }

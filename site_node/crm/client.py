@@ -117,6 +117,10 @@ class CentralCrm:
                 await asyncio.sleep(self._retry_s)
         raise CrmUnavailable(f"no central replica answered ({last})")
 
+    async def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        """A POST to the first replica that answers (never cached: e.g. a PIN check)."""
+        return await self._request("POST", path, body)
+
     def _remember(self, key: str, value: list[dict[str, Any]]) -> None:
         self._cache[key] = value
         self._cache.move_to_end(key)

@@ -51,7 +51,7 @@ from site_node.calls.live import CallBook
 from site_node.calls.records import RecordSync
 from site_node.calls.service import CallService
 from site_node.config import SiteSettings, require_account_key
-from site_node.crm import CentralCrm, EtcdCentrals
+from site_node.crm import CentralCrm, CentralCustomers, EtcdCentrals
 from site_node.flows.api import FlowsApi, load_flows
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import load_demo_registry
@@ -86,8 +86,11 @@ class SiteRuntime:
         self.keys = Keyspace(settings.etcd.prefix)
         self.revocations = Revocations(self.keys, clock, retry_s=settings.site.timers.watch_retry_s)
         self.signer = TokenSigner(
-            require_secret(settings.tokens), ttl_s=settings.tokens.call_ttl_s, clock=clock,
-            previous=settings.tokens.previous_secrets, denylist=self.revocations,
+            require_secret(settings.tokens),
+            ttl_s=settings.tokens.call_ttl_s,
+            clock=clock,
+            previous=settings.tokens.previous_secrets,
+            denylist=self.revocations,
         )
         self.lockouts: dict[str, Lockouts] = {}
         self.owner = TaskOwner(f"site-{self.site}", scheduler=scheduler)
@@ -107,8 +110,9 @@ class SiteRuntime:
         self.signalling = SignallingServer(self, self.signer, site=self.site)
         self.ready = asyncio.Event()
         timers = settings.site.timers
-        self.flow_cluster = FlowCluster(lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s,
-                                        audit=self.audit)
+        self.flow_cluster = FlowCluster(
+            lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s, audit=self.audit
+        )
         self.agents_api = AgentsApi(
             site=self.site,
             storage=lambda: self.storage,
@@ -127,14 +131,24 @@ class SiteRuntime:
         app.router.add_get("/v1/status", self._guarded(self.http_status))
         CdrApi(lambda: self.storage, self.signer).install(app, self._guarded)
         LockoutsApi(
-            lockouts=lambda: self.lockouts, signer=self.signer, audit=self.audit, clock=self.clock, site=self.site,
+            lockouts=lambda: self.lockouts,
+            signer=self.signer,
+            audit=self.audit,
+            clock=self.clock,
+            site=self.site,
         ).install(app, self._guarded)
         AuditApi(lambda: self.storage, self.signer, self.clock).install(app, self._guarded)
-        SupervisionApi(site=self.site, floor=SiteFloor(lambda: self.desk, self.book, lambda: self.acd),
-                       signer=self.signer, clock=self.clock, notify=self.notify, audit=self.audit,
-                       ).install(app, self._guarded)
-        PlaybackApi(lambda: self.storage, self.signer, self.switch.audio_keys, self.clock,
-                    site=self.site).install(app, self._guarded)
+        SupervisionApi(
+            site=self.site,
+            floor=SiteFloor(lambda: self.desk, self.book, lambda: self.acd),
+            signer=self.signer,
+            clock=self.clock,
+            notify=self.notify,
+            audit=self.audit,
+        ).install(app, self._guarded)
+        PlaybackApi(lambda: self.storage, self.signer, self.switch.audio_keys, self.clock, site=self.site).install(
+            app, self._guarded
+        )
         FlowsApi(
             lambda: self.storage,
             self.flows,
@@ -162,8 +176,13 @@ class SiteRuntime:
         url = database_url(cfg.database_url, data_dir=cfg.data_dir, site=self.site)
         if not cfg.migrate_on_start:
             await require_current(url)  # migrations are an operator's step: refuse a stale schema
-        self.storage = await Storage.open(url, account_salt=require_account_key(cfg), site=self.site,
-                                          app_role=cfg.database_app_role, migrate=cfg.migrate_on_start)
+        self.storage = await Storage.open(
+            url,
+            account_salt=require_account_key(cfg),
+            site=self.site,
+            app_role=cfg.database_app_role,
+            migrate=cfg.migrate_on_start,
+        )
         await load_flows(self.storage, self.flows, now=self.clock.now())
         keys = self.keys
         self.centrals = EtcdCentrals(etcd, keys, self.clock)
@@ -221,6 +240,7 @@ class SiteRuntime:
         self.call_metrics = CallMetrics({name: q.sl_threshold_s for name, q in queues.items()})
         # customers and their contact history live at central (issue 17): the replicas from etcd
         self.crm = CentralCrm(self.centrals, self.signer, clock, site=self.site, ca_file=self.settings.tls.ca_file)
+        self.customers = CentralCustomers(self.crm)  # the IVR's identification, the PIN check, the screen pop
         self.cdr = CdrWriter(
             storage=self.storage, owner=owner, clock=clock, acd=self.acd, book=book, metrics=self.call_metrics,
             history=self.crm,
@@ -267,7 +287,7 @@ class SiteRuntime:
             notify=self.notify,
             owner=owner,
             clock=clock,
-            storage=self.storage,
+            customers=self.customers,
             ring_timeout_s=cfg.acd.ring_timeout_s,
             reattach_wait_s=timers.reattach_wait_s,
             audit=self.audit,
@@ -275,9 +295,12 @@ class SiteRuntime:
         self.ivr = IvrRunner(
             flows=self.flows,
             prompts=self.switch,
-            storage=self.storage,
+            customers=self.customers,
             pins=PinChecks(
-                pins=self.storage.customers, lockouts=self.lockouts["pin"], audit=self.audit, clock=clock,
+                pins=self.customers,
+                lockouts=self.lockouts["pin"],
+                audit=self.audit,
+                clock=clock,
                 site=self.site,
             ),
             callbacks=self.messages,
@@ -427,16 +450,22 @@ class SiteRuntime:
         lc = self.book.get(call_id)
         agent = self.desk.get(lc.call.agent_id) if lc is not None else None
         if not may_supervise(session.claims.extra, agent.team if agent is not None else None):
-            raise Forbidden("team leaders supervise their own team's calls, managers any call",
-                            action="calls.supervise_team")
+            raise Forbidden(
+                "team leaders supervise their own team's calls, managers any call", action="calls.supervise_team"
+            )
         leg = self.supervisor_legs.get(session.subject)
         if leg is None:
             live = self.desk.get(session.subject)
             leg = live.leg if live is not None else None
         self.control.tap(leg, call_id, mode)
         target_agent = agent.agent_id if agent is not None else None
-        self.audit.spawn(actor=session.subject, role=str(session.claims.extra.get("role", "")),
-                         action=f"tap_{mode}", target=call_id, details={"agent_id": target_agent})
+        self.audit.spawn(
+            actor=session.subject,
+            role=str(session.claims.extra.get("role", "")),
+            action=f"tap_{mode}",
+            target=call_id,
+            details={"agent_id": target_agent},
+        )
         if agent is not None and self.settings.site.announce_taps:
             self.notify.send(agent.session, "supervised", {"call_id": call_id, "mode": mode, "by": session.subject})
 
@@ -485,8 +514,12 @@ class SiteRuntime:
 
     async def http_status(self, request: web.Request) -> web.Response:
         """Live calls and agents: for team leaders, managers and administrators only."""
-        bearer_claims(self.signer, request.headers.get("Authorization", ""), action="status.read",
-                      why="only team leaders, managers and administrators see a site's live status")
+        bearer_claims(
+            self.signer,
+            request.headers.get("Authorization", ""),
+            action="status.read",
+            why="only team leaders, managers and administrators see a site's live status",
+        )
         calls = {
             cid: {
                 "state": lc.call.state.value,

@@ -18,6 +18,7 @@ from cluster.clock import Clock
 from cluster.errors import EtcdUnavailable
 from cluster.lockouts import Lockouts
 from cluster.logs import log
+from site_node.crm.client import CrmUnavailable
 
 _log = logging.getLogger(__name__)
 
@@ -35,7 +36,12 @@ class PinStore(Protocol):
 
 class Audit(Protocol):  # site_node.audit.AuditTrail
     async def record(
-        self, *, actor: str, action: str, target: str | None = None, details: Mapping[str, Any] | None = None,
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        details: Mapping[str, Any] | None = None,
         role: str = "",
     ) -> bool: ...
 
@@ -59,8 +65,8 @@ class PinChecks:
                 await self._lockouts.succeeded(customer_id)
                 return Verification.VERIFIED
             strikes = await self._lockouts.failed(customer_id)
-        except EtcdUnavailable as exc:
-            log(_log, logging.WARNING, "PIN lockout state unreachable; not verified", call_id=call_id, error=str(exc))
+        except (EtcdUnavailable, CrmUnavailable) as exc:
+            log(_log, logging.WARNING, "PIN lockouts or central unreachable", call_id=call_id, error=str(exc))
             return Verification.UNAVAILABLE
         if strikes.locked_until > 0:
             await self._record(customer_id, "pin_locked", call_id, failures=strikes.failures)
@@ -68,8 +74,9 @@ class PinChecks:
         return Verification.WRONG
 
     async def _record(self, customer_id: str, action: str, call_id: str, **details: object) -> None:
-        await self._audit.record(actor=f"call:{call_id}", action=action, target=customer_id,
-                                 details={"call_id": call_id, **details})
+        await self._audit.record(
+            actor=f"call:{call_id}", action=action, target=customer_id, details={"call_id": call_id, **details}
+        )
 
 
 class LoginChecks:

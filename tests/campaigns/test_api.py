@@ -35,7 +35,7 @@ def _parts(crm: CrmApi, signer: TokenSigner) -> list[BusinessPart]:
 
 @pytest.fixture
 async def business(tmp_path: Path) -> AsyncIterator[CrmServer]:
-    async for server in serve(f"sqlite+aiosqlite:///{tmp_path / 'business.db'}", _parts):
+    async for server in serve(f"sqlite+aiosqlite:///{tmp_path / 'business.db'}", parts=_parts):
         yield server
 
 
@@ -44,7 +44,7 @@ async def business_pg(request: pytest.FixtureRequest) -> AsyncIterator[CrmServer
     server_url = str(request.getfixturevalue("postgres_url"))
     url = await create_database(server_url)
     try:
-        async for server in serve(url, _parts):
+        async for server in serve(url, parts=_parts):
             yield server
     finally:
         await drop_database(server_url, url)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import aiohttp
 import pytest
 from aiohttp import web
 
 from central.business.config import BusinessConfig
 from central.crm.api import CrmApi
+from cluster.clock import SYSTEM_CLOCK, Clock
 from cluster.http import make_app
 from cluster.tokens import TokenSigner
 from tests.fixtures_pg import create_database, drop_database, postgres_url  # noqa: F401
@@ -40,11 +42,23 @@ class CrmServer:
     def bearer(self, role: str, who: str = "north-05") -> dict[str, str]:
         return {"Authorization": "Bearer " + self.signer.issue("agent", who, role=role)}
 
+    async def add(self, customer: dict[str, object], *, pin: str | None = None) -> None:
+        """Create a customer (and set its PIN) through the API, as a team leader would."""
+        async with aiohttp.ClientSession() as http:
+            async with http.post(self.url + "/v1/customers", json=customer, headers=self.bearer("team_leader")) as r:
+                assert r.status == 201, await r.text()
+            if pin is not None:
+                path = f"{self.url}/v1/customers/{customer['customer_number']}/pin"
+                async with http.put(path, json={"pin": pin}, headers=self.bearer("team_leader")) as r:
+                    assert r.status == 200, await r.text()
 
-async def serve(url: str, parts: Callable[[CrmApi, TokenSigner], list[BusinessPart]] = lambda *_: []
+
+async def serve(url: str, secret: str = SECRET, clock: Clock = SYSTEM_CLOCK,
+                parts: Callable[[CrmApi, TokenSigner], list[BusinessPart]] = lambda *_: []
                 ) -> AsyncIterator[CrmServer]:  # fmt: skip
-    signer = TokenSigner(SECRET, ttl_s=3600)
-    api = CrmApi(BusinessConfig(database_url=url, account_salt=SALT), signer, replica="central-t", max_body_bytes=65536)
+    signer = TokenSigner(secret, ttl_s=3600, clock=clock)
+    config = BusinessConfig(database_url=url, account_salt=SALT)
+    api = CrmApi(config, signer, replica="central-t", max_body_bytes=65536, clock=clock)
     others = parts(api, signer)
     app = make_app(lambda: {"ok": True})
     api.install(app)

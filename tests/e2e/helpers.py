@@ -105,9 +105,11 @@ async def identified_call_in_pin_check(
 
 
 def a_customer(cluster: LocalCluster) -> tuple[str, str]:
-    """The id and customer number of one demo customer."""
-    with sqlite3.connect(cluster.base_dir / "data" / "branch-north.db") as db:
-        return db.execute("select id, customer_number from customers order by id limit 1").fetchone()  # type: ignore[no-any-return]
+    """The call's customer id of one demo customer and their customer number: the same, since a
+    call's customer is its customer number at central's CRM (issue 17)."""
+    with sqlite3.connect(cluster.base_dir / "data" / "business.db") as db:
+        (number,) = db.execute("select customer_number from crm_customers order by id limit 1").fetchone()
+    return str(number), str(number)
 
 
 def add_agent(cluster: LocalCluster, site: str, agent_id: str, role: str, password: str = "demo") -> None:

@@ -85,9 +85,10 @@ async def test_a_customer_calling_from_their_registered_number_is_identified_on_
     cluster: LocalCluster,
 ) -> None:
     with sqlite3.connect(cluster.base_dir / "data" / "branch-north.db") as db:
-        customer_id, phone = db.execute(
-            "select customer_id, number from customer_phones where number in "
-            "(select number from customer_phones group by number having count(*) = 1) order by number limit 1"
+        customer_id, phone = db.execute(  # a call's customer id is the customer number at central
+            "select c.customer_number, p.number from customer_phones p join customers c on c.id = p.customer_id "
+            "where p.number in (select number from customer_phones group by number having count(*) = 1) "
+            "order by p.number limit 1"
         ).fetchone()
     agent = await agent_ready(cluster, "branch-north", "north-04", 660.0)
     await wait_published(cluster, "branch-north", "credit_card", ready=1)

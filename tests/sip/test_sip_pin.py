@@ -65,9 +65,9 @@ def recording_of(cluster: LocalCluster, call_id: str, timeout_s: float = 20.0) -
 @pytest.mark.parametrize("how", ["rfc2833", "inband"])
 async def test_pin_typed_on_a_phone_reaches_only_the_pin_check(cluster: LocalCluster, how: str) -> None:
     assert cluster.sip_address is not None
-    customer_id, number = a_customer(cluster)
-    with sqlite3.connect(cluster.base_dir / "data" / f"{SITE}.db") as db:
-        db.execute("update customers set pin_hash = ? where id = ?", (hash_pin(PIN), customer_id))
+    _, number = a_customer(cluster)
+    with sqlite3.connect(cluster.base_dir / "data" / "business.db") as db:  # PINs are checked at central
+        db.execute("update crm_customers set pin_hash = ? where customer_number = ?", (hash_pin(PIN), number))
     agent_id = {"rfc2833": "north-03", "inband": "north-04"}[how]
     agent = AgentClient(site_url(cluster, SITE), agent_id, "demo", central_urls=centrals(cluster), tone_hz=660.0)
     assert agent.phone is not None

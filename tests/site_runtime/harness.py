@@ -4,6 +4,7 @@ sockets and softphone legs. Storage is a real SQLite database."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,14 @@ class MemoryLockouts:
         self._strikes.pop(subject, None)
 
 
-async def _no_central() -> list[str]:
-    return []
+SECRET = "h" * 48
+
+
+def _centrals(urls: list[str]) -> Callable[[], Awaitable[list[str]]]:
+    async def centrals() -> list[str]:
+        return list(urls)
+
+    return centrals
 
 
 class Harness:
@@ -106,25 +113,34 @@ class Harness:
         self.runtime = runtime
         self.clock = clock
         self.store = store
+        self.central_urls: list[str] = []
 
     @classmethod
     async def start(
-        cls, data_dir: Path, *, at: float | None = None, queues: tuple[str, ...] = ("retail", "loans")
-    ) -> Harness:
+        cls, data_dir: Path, *, at: float | None = None, queues: tuple[str, ...] = ("retail", "loans"),
+        central: str | None = None, clock: ManualClock | None = None,
+    ) -> Harness:  # fmt: skip
         settings = SiteSettings.model_validate(
-            {"site": {"data_dir": str(data_dir), "recording_key": "r" * 48}, "tokens": {"secret": "h" * 48}})
-        clock = ManualClock() if at is None else ManualClock(at)
+            {"site": {"data_dir": str(data_dir), "recording_key": "r" * 48}, "tokens": {"secret": SECRET}}
+        )
+        clock = clock or (ManualClock() if at is None else ManualClock(at))
         runtime = SiteRuntime(settings, clock=clock, scheduler=clock)
         url = database_url(None, data_dir=str(data_dir), site=runtime.site)
         runtime.storage = await Storage.open(url)
         by_name = {name: QueueConfig(name, name) for name in queues}
         store = MemoryCallStore(runtime.site)
-        runtime.lockouts = {kind: MemoryLockouts(getattr(settings.site.lockouts, kind), clock)
-                            for kind in ("pin", "login", "login_address")}
-        runtime.centrals = _no_central  # these runtimes have no central: the CRM client finds none
+        runtime.lockouts = {
+            kind: MemoryLockouts(getattr(settings.site.lockouts, kind), clock)
+            for kind in ("pin", "login", "login_address")
+        }
+        # no central unless given (a real CRM server, tests.crm.conftest.serve): the CRM client finds none
+        urls = [] if central is None else [central]
+        runtime.centrals = _centrals(urls)
         runtime._wire(store, by_name)  # type: ignore[arg-type]
         runtime.ready.set()
-        return cls(runtime, clock, store)
+        harness = cls(runtime, clock, store)
+        harness.central_urls = urls  # a test may point it elsewhere (central unreachable)
+        return harness
 
     async def stop(self) -> None:
         await self.runtime.owner.stop()

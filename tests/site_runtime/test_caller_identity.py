@@ -2,7 +2,8 @@
 identifies (the agent sees the name, marked unverified) but raises no priority and picks no VIP
 service; the PIN in the IVR verifies; a number the network delivered is trusted.
 
-The site's own IVR runner, driver and flows run against a real SQLite database; only the media
+The site's own IVR runner, driver and flows run against a real SQLite database, the customer
+at a real central CRM server (its own SQLite business database); only the media
 edge is replaced (prompts end at once; the caller's keys arrive as signalled digits)."""
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ from typing import Any
 import pytest
 
 from cluster.callrecords import CallRecord, NumberSource, RecordState
+from cluster.clock import ManualClock
+from cluster.etcd_server import free_port
 from site_node.call import call_from_record
 from site_node.calls.live import LiveCall
 from site_node.media.codecs import OPUS
 from site_node.media.null_leg import NullLeg
 from site_node.media.tasks import Ticker
-from site_node.storage.customers import NewCustomer
+from tests.crm.conftest import serve
 from tests.site_node.ivr_helpers import WEEKDAY_10AM
-from tests.site_runtime.harness import Client, Harness
+from tests.site_runtime.harness import SECRET, Client, Harness
 
 VIP_NUMBER = "+8613912345678"
 VIP_PIN = "654321"
+VIP_ID = "90000001"  # the customer number at central: a call's customer_id
 
 
 class ScriptedCaller:
@@ -50,42 +54,58 @@ class ScriptedCaller:
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = await Harness.start(tmp_path, at=WEEKDAY_10AM, queues=("retail", "vip"))
-    customers = harness.runtime.storage.customers
-    await customers.save_customer(
-        NewCustomer(id="vip-1", customer_number="90000001", name="Vera Important", segment="vip", phones=(VIP_NUMBER,))
-    )
-    await customers.set_pin("vip-1", VIP_PIN)
-    yield harness
-    await harness.stop()
+    clock = ManualClock(WEEKDAY_10AM)
+    async for crm in serve(f"sqlite+aiosqlite:///{tmp_path / 'business.db'}", SECRET, clock):
+        # the customer lives at central; the site identifies and verifies through its API
+        vip = {"customer_number": VIP_ID, "name": "Vera Important", "segment": "vip", "phones": [VIP_NUMBER]}
+        await crm.add(vip, pin=VIP_PIN)
+        harness = await Harness.start(tmp_path, clock=clock, queues=("retail", "vip"), central=crm.url)
+        yield harness
+        await harness.stop()
 
 
 async def _call_in(site: Harness, source: NumberSource, answers: list[tuple[str, str]]) -> tuple[LiveCall, Client]:
     """A caller from ``VIP_NUMBER`` (as ``source`` delivered it) dials 95588; agents wait in both queues."""
     agents = [await site.agent("a-retail", {"retail": 5}), await site.agent("a-vip", {"vip": 5})]
+    return await _ring(site, agents, "call-1", VIP_NUMBER, source, answers)
+
+
+async def _ring(
+    site: Harness, agents: list[Client], call_id: str, number: str, source: NumberSource,
+    answers: list[tuple[str, str]],
+) -> tuple[LiveCall, Client]:  # fmt: skip
+    """``number`` calls through the IVR (answering ``answers``) to one of ``agents``, made ready."""
     for agent in agents:
-        site.runtime.desk.command_state(agent.session, "ready", None)
+        if site.runtime.desk.live_agent(agent.session).agent.state.value not in ("ready", "reserved"):
+            site.runtime.desk.command_state(agent.session, "ready", None)
     await site.settle()
     record = CallRecord(
-        "call-1", site.runtime.site, RecordState.ROUTED, "retail", 0, site.clock.now(),
-        caller=VIP_NUMBER, dialled="95588", number_source=source,
+        call_id, site.runtime.site, RecordState.ROUTED, "retail", 0, site.clock.now(),
+        caller=number, dialled="95588", number_source=source,
     )  # fmt: skip
     site.store.records[record.call_id] = record
     lc = LiveCall(call_from_record(record, site=site.runtime.site, now=site.clock.now()), record)
     caller = ScriptedCaller(answers)
-    lc.leg = NullLeg("leg-caller", OPUS, Ticker())
+    lc.leg = NullLeg(f"leg-{call_id}", OPUS, Ticker())
     caller.legs[lc.leg.leg_id] = lc.leg
     site.runtime.book.live[lc.call_id] = lc
     site.runtime.ivr._prompts = caller  # the media edge only
     await site.runtime.ivr.run(lc, None)
     await site.settle()
-    rang = [a for a in agents if "ringing" in a.names()]
+    rang = [a for a in agents if any(n == "ringing" and d["call_id"] == call_id for n, d in a.events)]
     assert len(rang) == 1, [a.names() for a in agents]
     return lc, rang[0]
 
 
-def _pop(agent: Client) -> dict[str, Any]:
-    return next(data for name, data in agent.events if name == "ringing")["screen_pop"]
+async def _answered_and_done(site: Harness, lc: LiveCall, agent: Client) -> None:
+    await site.runtime.answer_call(agent.session, lc.call_id)
+    await site.runtime.hangup(agent.session, "done")
+    await site.runtime.agent_command(agent.session, "wrap_up", {"code": "card", "end": True})
+    await site.settle()
+
+
+def _pop(agent: Client, call_id: str = "call-1") -> dict[str, Any]:
+    return next(data for name, data in agent.events if name == "ringing" and data["call_id"] == call_id)["screen_pop"]
 
 
 MENU = "Please choose from the following options."
@@ -110,13 +130,16 @@ async def test_the_same_caller_verified_by_pin_is_identified(site: Harness) -> N
     lc, agent = await _call_in(site, NumberSource.ASSERTED, [(MENU, "1"), (PIN_PROMPT, VIP_PIN), (AFTER_BALANCE, "0")])
     pop = _pop(agent)
     assert (pop["identity"], pop["verified"]) == ("verified", True)
-    assert pop["customer"]["id"] == "vip-1" and lc.call.data.segment == "vip"
+    assert pop["customer"]["id"] == VIP_ID and lc.call.data.segment == "vip"
     assert lc.record.number_source is NumberSource.ASSERTED  # the number itself stays a claim
 
 
 async def test_a_wrong_pin_leaves_the_caller_unverified(site: Harness) -> None:
-    _, agent = await _call_in(site, NumberSource.ASSERTED, [(MENU, "1"), (PIN_PROMPT, "111111"),
-                                                            (PIN_PROMPT, "222222"), (PIN_PROMPT, "333333")])
+    _, agent = await _call_in(
+        site,
+        NumberSource.ASSERTED,
+        [(MENU, "1"), (PIN_PROMPT, "111111"), (PIN_PROMPT, "222222"), (PIN_PROMPT, "333333")],
+    )
     pop = _pop(agent)
     assert pop["identity"] == "unverified" and pop["verified"] is False and pop["priority"] == 0
 
@@ -126,3 +149,31 @@ async def test_a_network_delivered_number_is_trusted_for_the_vip_service(site: H
     assert agent.session.subject == "a-vip"
     assert (lc.call.queue, lc.call.priority) == ("vip", 10)
     assert (_pop(agent)["identity"], _pop(agent)["number_source"]) == ("network", "network")
+
+
+async def test_with_central_unreachable_a_customer_seen_before_keeps_the_pop_and_others_still_reach_an_agent(
+    site: Harness,
+) -> None:
+    agents = [await site.agent("a-retail", {"retail": 5}), await site.agent("a-vip", {"vip": 5})]
+    await _answered_and_done(site, *await _ring(site, agents, "call-1", VIP_NUMBER, NumberSource.NETWORK, []))
+    site.central_urls[:] = [f"http://127.0.0.1:{free_port()}"]  # every central replica unreachable
+    again, agent = await _ring(site, agents, "call-2", VIP_NUMBER, NumberSource.NETWORK, [])
+    pop = _pop(agent, "call-2")  # the bounded cache answers for a call of a customer seen before
+    assert pop["customer"]["name"] == "Vera Important" and again.call.data.customer_id == VIP_ID
+    assert [h["call_id"] for h in pop["history"]] in ([], ["call-1"])  # what was cached of the timeline
+
+    stranger, agent = await _ring(site, agents, "call-3", "+8613900000099", NumberSource.NETWORK, [(MENU, "0")])
+    assert _pop(agent, "call-3")["customer"] is None  # nothing cached: no screen pop, the call goes on
+    assert stranger.call.data.customer_id is None and stranger.call.queue == "retail"
+
+
+async def test_with_central_unreachable_a_pin_is_not_verified_and_the_call_goes_on(site: Harness) -> None:
+    agents = [await site.agent("a-retail", {"retail": 5}), await site.agent("a-vip", {"vip": 5})]
+    cached = await _ring(site, agents, "call-0", VIP_NUMBER, NumberSource.ASSERTED, [(MENU, "0")])
+    await _answered_and_done(site, *cached)
+    site.central_urls[:] = [f"http://127.0.0.1:{free_port()}"]
+    answers = [(MENU, "1"), (PIN_PROMPT, VIP_PIN), (PIN_PROMPT, VIP_PIN), (PIN_PROMPT, VIP_PIN)]  # never checked
+    _, agent = await _ring(site, agents, "call-1", VIP_NUMBER, NumberSource.ASSERTED, answers)
+    pop = _pop(agent)
+    assert pop["verified"] is not True and pop["identity"] == "unverified"
+    assert pop["customer"]["customer_number"] == VIP_ID

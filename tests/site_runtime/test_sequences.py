@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from cluster.callrecords import RecordState
-from site_node.storage.customers import NewCustomer
-from tests.site_runtime.harness import Harness
+from cluster.clock import ManualClock
+from tests.crm.conftest import serve
+from tests.site_runtime.harness import SECRET, Harness
 
 RING_S = 15.0  # site.acd.ring_timeout_s default
 WRAP_S = 30.0  # site.acd.wrap_up_s default
@@ -91,18 +92,31 @@ async def test_ring_no_answer_then_re_offer_answer_hold_consult_and_wrap_up(site
     assert second.names().count("ringing") == 1 and "connected" in second.names()
 
 
-async def test_the_wrap_up_code_notes_and_ivr_data_reach_the_next_agents_contact_history(site: Harness) -> None:
-    await site.runtime.storage.customers.save_customer(NewCustomer("cust-1", "10000001", "Alice Weber"))
+@pytest.fixture
+async def site_and_central(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A site whose customers (and their contact history) are at a real central CRM server."""
+    clock = ManualClock(1_767_225_600.0)
+    async for crm in serve(f"sqlite+aiosqlite:///{tmp_path / 'business.db'}", SECRET, clock):
+        await crm.add({"customer_number": "10000001", "name": "Alice Weber"})
+        harness = await Harness.start(tmp_path, clock=clock, central=crm.url)
+        yield harness
+        await harness.stop()
+
+
+async def test_the_wrap_up_code_notes_and_ivr_data_reach_the_next_agents_contact_history(
+    site_and_central: Harness,
+) -> None:
+    site = site_and_central
     agent = await site.agent("a-1", {"retail": 5})
     site.runtime.desk.command_state(agent.session, "ready", None)
-    first = await site.queued_call("c-1", "retail", customer_id="cust-1", collected={"bill_month": "2026-11"})
+    first = await site.queued_call("c-1", "retail", customer_id="10000001", collected={"bill_month": "2026-11"})
     await site.runtime.answer_call(agent.session, first.call_id)
     await site.runtime.hangup(agent.session, "done")
     notes = "promised a refund; card 4111 1111 1111 1111 blocked"
     await site.runtime.agent_command(agent.session, "wrap_up", {"code": "refund", "notes": notes, "end": True})
     await site.settle()
 
-    second = await site.queued_call("c-2", "retail", customer_id="cust-1")
+    second = await site.queued_call("c-2", "retail", customer_id="10000001")
     await site.settle()
     ringing = next(data for name, data in agent.events if name == "ringing" and data["call_id"] == second.call_id)
     [earlier] = ringing["screen_pop"]["history"]
