@@ -24,6 +24,7 @@ from central.failure.detector import ProbePolicy
 from central.failure.probe import HttpProbe
 from central.openapi import describe
 from central.records_api import CallRecordsApi
+from central.resources.api import ResourcesApi
 from central.routing.classify import Classifier
 from central.routing.limits import RouteLimits
 from central.routing.router import Router
@@ -69,8 +70,12 @@ class CentralNode:
         self.api = CentralApi(
             None,  # type: ignore[arg-type]  # the router exists once etcd is reachable
             lambda: self.leadership,
-            TokenSigner(require_secret(tokens), ttl_s=tokens.call_ttl_s, previous=tokens.previous_secrets,
-                        denylist=self.revocations),
+            TokenSigner(
+                require_secret(tokens),
+                ttl_s=tokens.call_ttl_s,
+                previous=tokens.previous_secrets,
+                denylist=self.revocations,
+            ),
             capacity_cps=settings.central.route_capacity_cps,
             max_body_bytes=settings.central.http.max_body_bytes,
             call_ttl_s=tokens.call_ttl_s,
@@ -88,6 +93,8 @@ class CentralNode:
         self.crm = CrmApi(settings.business, self.api.signer, replica=self.name,
                           max_body_bytes=central.http.max_body_bytes)  # fmt: skip
         self.crm.install(self.app)
+        self.resources = ResourcesApi(settings.resources, self.api.signer, max_body_bytes=central.http.max_body_bytes)
+        self.resources.install(self.app)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()
@@ -132,6 +139,7 @@ class CentralNode:
 
     async def start(self) -> None:
         self.loop_lag.start()
+        await self.resources.start()
         await self.crm.start()  # the business database: served by every replica, leader or not
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
@@ -141,18 +149,30 @@ class CentralNode:
         await self.state.start()
         central = self.settings.central
         self.router = Router(
-            self.etcd, self.keys, self.state, Classifier.load(central.dnis_table),
-            name=self.name, strategy=central.site_strategy, overflow_after_s=central.overflow_after_s,
-            overflow_every_s=central.timers.overflow_interval_s, failover_retry_s=central.timers.failover_retry_s,
+            self.etcd,
+            self.keys,
+            self.state,
+            Classifier.load(central.dnis_table),
+            name=self.name,
+            strategy=central.site_strategy,
+            overflow_after_s=central.overflow_after_s,
+            overflow_every_s=central.timers.overflow_interval_s,
+            failover_retry_s=central.timers.failover_retry_s,
             lease_ttl_s=self.settings.etcd.lease_ttl_s,
         )
         failover = central.failover
         self.confirmer = DeathConfirmer(
-            self.state, self.router,
+            self.state,
+            self.router,
             HttpProbe(failover.probe_timeout_s, client_ssl(self.settings.tls.ca_file)),
-            policy=ProbePolicy(failover.probe_refusals, failover.probe_retry_s, failover.probe_cooldown_s,
-                               max(failover.probe_max_attempts, failover.probe_refusals)),
-            enabled=failover.probe, tell_leader=self.api.tell_leader,
+            policy=ProbePolicy(
+                failover.probe_refusals,
+                failover.probe_retry_s,
+                failover.probe_cooldown_s,
+                max(failover.probe_max_attempts, failover.probe_refusals),
+            ),
+            enabled=failover.probe,
+            tell_leader=self.api.tell_leader,
         )
         self.api.confirmer = self.confirmer
         self.api.router = self.router
@@ -183,6 +203,7 @@ class CentralNode:
                 await self._revocation_watch
         await self.http.stop()
         await self.crm.stop()
+        await self.resources.stop()
         if self.etcd is not None:
             await self.etcd.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from central.crm.openapi import describe_customers
+from central.resources.openapi import describe_resources
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
 STARTING = {"central.starting": 503, "cluster.not_leader": 503, "etcd.unavailable": 503}
@@ -109,4 +110,5 @@ def describe() -> ApiDoc:
     doc.op("get", "/wallboard", "the wallboard page", content="text/html")
     doc.op("get", "/wallboard/{name}", "the wallboard's assets", content="text/plain")
     describe_customers(doc)
+    describe_resources(doc)
     return doc

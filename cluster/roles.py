@@ -10,6 +10,7 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
                    voicemail (audited)
     manager      + supervises anyone at the center; publishes IVR flows
     admin        + everything a manager may; reads the audit trail; imports and exports customers
+                 (every call role, and sites for self-service, resolves back-office resource fields)
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
@@ -38,6 +39,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "customers.write": frozenset({"team_leader", "manager", "admin"}),  # create, edit, merge, PIN reset
     "customers.import": frozenset({"admin"}),
     "customers.export": frozenset({"admin"}),
+    "resources.resolve": frozenset(CALL_ROLES),  # back-office fields (issue 20); sites as site:<name> agents
 }
 """Action -> the roles allowed to do it."""
 
