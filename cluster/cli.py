@@ -167,22 +167,16 @@ def etcd(data_dir: str | None) -> None:
 @click.option("--seed/--no-seed", default=True, show_default=True, help="load demo data into the site databases")
 @click.option("--agents", default=3, show_default=True, help="simulated agents per site (0: none)")
 @click.option("--tls", is_flag=True, help="https/wss everywhere, with a throw-away CA made in the data dir")
-def demo(sites: int, centrals: int, base_port: int, data_dir: str | None, seed: bool, agents: int, tls: bool) -> None:
+def demo(sites: int, centrals: int, base_port: int, data_dir: str | None, seed: bool, agents: int,
+         tls: bool) -> None:
     """Run a whole local cluster: etcd, centrals, sites, demo data and simulated agents;
     Ctrl-C (or SIGTERM, SIGHUP) stops everything."""
     from cluster.launcher import LocalCluster
 
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="cc-demo-"))
     cluster = LocalCluster(
-        base,
-        sites=sites,
-        centrals=centrals,
-        base_port=base_port,
-        seed=seed,
-        agents=agents if seed else 0,
-        tls=tls,
-        sip_edges=1,
-        backoffice=True,
+        base, sites=sites, centrals=centrals, base_port=base_port, seed=seed, agents=agents if seed else 0, tls=tls,
+        sip_edges=1, backoffice=True,
     )
     try:
         cluster.run_foreground()

@@ -203,8 +203,8 @@ class LocalCluster:
                        self.account_key, "CC_BUSINESS__SEED_DEMO": "true" if self.seed else "false", **env}  # fmt: skip
         if self.backoffice:  # before the centrals: their resources call it
             port = self._port(50)
-            self.procs.append(self._proc("backoffice", "backoffice", port, [*exe, "backoffice", "--port", str(port)],
-                                         env))  # fmt: skip
+            args = [*exe, "backoffice", "--port", str(port)]
+            self.procs.append(self._proc("backoffice", "backoffice", port, args, env))
             central_env["CC_RESOURCES__BACKOFFICE_URL"] = f"http://127.0.0.1:{port}"
         for i in range(self.centrals):
             port = self._port(i)
@@ -366,6 +366,7 @@ class LocalCluster:
         if not sites:
             return []
         first = sites[0]
+        backoffice = [p for p in self.procs if p.role == "backoffice"]
         short = first.name.removeprefix("branch-")
         ring = " -> ".join([*(p.name for p in sites), sites[0].name]) if len(sites) > 1 else "(one site: none)"
         lines = [
@@ -373,11 +374,7 @@ class LocalCluster:
             "demo agent's password is demo)",
             f"customer page   {first.url}/customer?central={central}",
             f"wallboard       {central}/wallboard",
-            *(
-                f"back office     {p.url}   (the bank's core system and the gas billing, simulated)"
-                for p in self.procs
-                if p.role == "backoffice"
-            ),
+            *(f"back office     {p.url}   (bank core system, gas billing: simulated)" for p in backoffice),
             f"backup ring     {ring}   (a failed branch's agents carry on at the next)",
         ]
         if self.agent_procs:

@@ -58,12 +58,8 @@ def test_the_permission_table_is_the_one_place_roles_are_named() -> None:
     assert set(ROLES) == {"agent", "team_leader", "manager", "admin", "compliance"}
     # agents read customers (screen pop, audited) and add their calls to the contact history (issue 17)
     # ... and resolve back-office fields for the caller in front of them (issue 20: resources.resolve)
-    assert [a for a in PERMISSIONS if allowed("agent", a)] == [
-        "calls.handle",
-        "customers.read",
-        "customers.history",
-        "resources.resolve",
-    ]
+    assert [a for a in PERMISSIONS if allowed("agent", a)] == ["calls.handle", "customers.read", "customers.history",
+                                                              "resources.resolve"]  # fmt: skip
     assert [a for a in PERMISSIONS if allowed("compliance", a)] == ["audit.read"]
     assert all(allowed("admin", a) for a in PERMISSIONS)
 
@@ -100,9 +96,8 @@ async def test_every_role_and_action_pair_gets_exactly_the_allowed_answer(cluste
     got: dict[tuple[str, str], bool] = {}
     async with aiohttp.ClientSession() as http:
         for person in PEOPLE:
-            async with http.post(
-                site_url(cluster, "branch-north") + "/v1/agents/login", json={"agent_id": person, "password": "demo"}
-            ) as r:
+            async with http.post(site_url(cluster, "branch-north") + "/v1/agents/login",
+                                 json={"agent_id": person, "password": "demo"}) as r:
                 token = (await r.json())["token"]
             for action in ("flows.publish", *GETS, "supervise"):
                 answer = await _try(http, cluster, token, action, ring["call_id"])
@@ -118,13 +113,11 @@ async def test_live_calls_and_agents_are_not_disclosed_without_a_token(cluster: 
     """Finding 6: a site's live status and central's call look-up need a token with the role;
     a caller's token shows its own call only."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(
-            centrals(cluster)[0] + "/v1/calls", json={"caller": "+8613100000077", "dialled": "95589"}
-        ) as r:
+        async with http.post(centrals(cluster)[0] + "/v1/calls",
+                             json={"caller": "+8613100000077", "dialled": "95589"}) as r:
             mine = await r.json()
-        async with http.post(
-            centrals(cluster)[0] + "/v1/calls", json={"caller": "+8613100000078", "dialled": "95589"}
-        ) as r:
+        async with http.post(centrals(cluster)[0] + "/v1/calls",
+                             json={"caller": "+8613100000078", "dialled": "95589"}) as r:
             other = await r.json()
         answers = []
         for url, headers in (
@@ -135,9 +128,8 @@ async def test_live_calls_and_agents_are_not_disclosed_without_a_token(cluster: 
             async with http.get(url, headers=headers) as r:
                 answers.append((r.status, (await r.json())["error_id"]))
         assert answers == [(401, "token.malformed"), (401, "token.malformed"), (403, "token.wrong_call")]
-        async with http.get(
-            f"{centrals(cluster)[0]}/v1/calls/{mine['call_id']}", headers={"Authorization": f"Bearer {mine['token']}"}
-        ) as r:
+        async with http.get(f"{centrals(cluster)[0]}/v1/calls/{mine['call_id']}",
+                            headers={"Authorization": f"Bearer {mine['token']}"}) as r:
             assert r.status == 200 and (await r.json())["call_id"] == mine["call_id"]
         async with http.get(site_url(cluster, "branch-north") + "/healthz") as r:
             assert r.status == 200  # health stays open
