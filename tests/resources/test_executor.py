@@ -18,10 +18,12 @@ from central.resources.planner import plan
 from cluster.clock import ManualClock
 from site_node.storage.seed import demo_bank
 
-GAS_AND_CARD = next(
-    c["customer_number"] for i, c in enumerate(demo_bank().customers)
-    if i % 3 == 0 and any(a.customer_id == c["id"] and a.kind == "credit_card" for a in demo_bank().accounts)
-)  # fmt: skip
+
+def gas_and_card() -> str:
+    """A demo customer with a gas contract (every third) and a credit card."""
+    bank = demo_bank()
+    cards = {a.customer_id for a in bank.accounts if a.kind == "credit_card"}
+    return next(c["customer_number"] for i, c in enumerate(bank.customers) if i % 3 == 0 and c["id"] in cards)
 
 
 @pytest.fixture
@@ -40,11 +42,11 @@ def one(name: str, url: str, outputs: dict[str, Any], **extra: Any) -> Catalog:
     return build_catalog([(document_from(doc), "x.yaml")], {"backoffice": "http://unused"})
 
 
-async def resolve(catalog: Catalog, url: str, http: AiohttpClient, fields: list[str], number: str = GAS_AND_CARD,
+async def resolve(catalog: Catalog, url: str, http: AiohttpClient, fields: list[str], number: str | None = None,
                   *, deadline_s: float = 2.0, executor: Executor | None = None, **kw: Any) -> Resolution:  # fmt: skip
     executor = executor or Executor(catalog, http, {"backoffice": url}, **kw)
     return await executor.resolve(plan(catalog, fields, {"customer_number"}, role="agent"),
-                                  {"customer_number": number}, deadline_s=deadline_s)  # fmt: skip
+                                  {"customer_number": number or gas_and_card()}, deadline_s=deadline_s)  # fmt: skip
 
 
 def ids(result: Resolution) -> dict[str, str]:
@@ -62,11 +64,12 @@ async def test_demo_fields_match_the_simulator_and_the_crm_customers(backoffice_
     before = REGISTRY.get_sample_value("cc_resource_calls_total", {"resource": "gas_bill", "outcome": "ok"}) or 0
     result = await resolve(catalog, backoffice_url, client, fields)
     assert result.errors == {}
-    async with aiohttp.ClientSession() as http, http.get(f"{backoffice_url}/bank/customers/{GAS_AND_CARD}") as r:
+    number = gas_and_card()
+    async with aiohttp.ClientSession() as http, http.get(f"{backoffice_url}/bank/customers/{number}") as r:
         truth = await r.json()
-    async with aiohttp.ClientSession() as http, http.get(f"{backoffice_url}/gas/customers/{GAS_AND_CARD}/bill") as r:
+    async with aiohttp.ClientSession() as http, http.get(f"{backoffice_url}/gas/customers/{number}/bill") as r:
         bill = await r.json()
-    crm = next(c for c in demo_bank().customers if c["customer_number"] == GAS_AND_CARD)
+    crm = next(c for c in demo_bank().customers if c["customer_number"] == number)
     savings = truth.get("savings", {}).get("balance", 0)
     assert result.values["customer_name"] == crm["name"]
     assert result.values["total_balance"] == round(truth["checking"]["balance"] + savings, 2)
