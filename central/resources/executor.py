@@ -131,6 +131,9 @@ class Executor:
         self.clock = clock
         self.cache = cache or TtlCache(clock)
         self.usage: dict[str, Usage] = {name: Usage() for name in catalog.resources}
+        outcomes = ("ok", "cached", "error", "timeout", "refused", "malformed")
+        self._calls = {(n, o): CALLS.labels(n, o) for n in catalog.resources for o in outcomes}
+        self._latency = {n: LATENCY.labels(n) for n in catalog.resources}
 
     def status(self) -> dict[str, Any]:
         return {"catalogs": dict(self.catalog.versions),
@@ -143,7 +146,10 @@ class Executor:
         known: dict[str, Any] = {name: inputs[name] for name in plan.inputs}
         deadline = self.clock.monotonic() + deadline_s
         for level in plan.levels:
-            await asyncio.gather(*(self._step(step, known, result, deadline) for step in level))
+            if len(level) == 1:
+                await self._step(level[0], known, result, deadline)
+            else:
+                await asyncio.gather(*(self._step(step, known, result, deadline) for step in level))
         result.values = {name: known[name] for name in plan.requested if name in known}
         result.errors = {name: e for name, e in result.errors.items() if name in plan.requested}
         return result
@@ -193,7 +199,7 @@ class Executor:
             hit = self.cache.get(key)
             if hit is not None:
                 usage.cached += 1
-                CALLS.labels(spec.name, "cached").inc()
+                self._calls[spec.name, "cached"].inc()
                 return hit
         url = self._url(resource, known)
         body = {k: known[v] for k, v in spec.body.items()} if spec.method == "POST" else None
@@ -205,7 +211,7 @@ class Executor:
             outcome, answer, last = await self._attempt(spec.name, spec.method, url, body,
                                                         min(spec.timeout_s, remaining))  # fmt: skip
             usage.calls += 1
-            CALLS.labels(spec.name, outcome).inc()
+            self._calls[spec.name, outcome].inc()
             if outcome == "ok":
                 if cacheable:
                     self.cache.put(key, answer, spec.cache_ttl_s)
@@ -227,8 +233,9 @@ class Executor:
         except Exception as exc:  # connection refused, reset, DNS: the back office is not reachable
             return "error", None, FieldError("resources.backend_error", f"{name}: not reachable ({type(exc).__name__})")
         finally:
-            LATENCY.labels(name).observe(self.clock.monotonic() - started)
-            self.usage[name].seconds += self.clock.monotonic() - started
+            took = self.clock.monotonic() - started
+            self._latency[name].observe(took)
+            self.usage[name].seconds += took
         if status >= 500:
             return "error", None, FieldError("resources.backend_error", f"{name}: the back office answered {status}")
         try:
