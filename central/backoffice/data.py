@@ -20,7 +20,7 @@ DAY_S = 86_400.0
 
 @dataclass
 class Account:
-    account_id: str  # "<customer number>-<last four>": opaque, never the full number
+    account_id: str  # "<customer number>-<kind>-<last four>": opaque, never the full number
     customer_number: str
     kind: str
     last_four: str
@@ -75,7 +75,7 @@ class BackOffice:
                                                              DEMO_EPOCH + 120 * DAY_S, paid)  # fmt: skip
         for a in bank.accounts:
             number = numbers[a.customer_id]
-            account_id = f"{number}-{a.full_number[-4:]}"
+            account_id = f"{number}-{a.kind}-{a.full_number[-4:]}"  # two accounts may end alike
             limit = 3_000.0 if a.kind == "credit_card" else 500.0 if a.kind == "checking" else 0.0
             balance = _money(rng.uniform(0, 2_500) if a.kind == "credit_card" else rng.uniform(10, 20_000))
             account = Account(account_id, number, a.kind, a.full_number[-4:], a.currency, balance, limit)
