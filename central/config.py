@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from central.business.config import BusinessConfig
+from central.resources.config import ResourcesConfig
 from central.workorders.config import WorkOrdersConfig
 from cluster.config import ClusterSettings, HttpConfig, MetricsConfig, Section
 
@@ -83,3 +84,4 @@ class CentralSettings(ClusterSettings):
 
     central: CentralConfig = Field(default_factory=CentralConfig)
     business: BusinessConfig = Field(default_factory=BusinessConfig)  # the business database (customers, ...)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)  # the resource engine (back offices)

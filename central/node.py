@@ -24,6 +24,7 @@ from central.failure.detector import ProbePolicy
 from central.failure.probe import HttpProbe
 from central.openapi import describe
 from central.records_api import CallRecordsApi
+from central.resources.api import ResourcesApi
 from central.routing.classify import Classifier
 from central.routing.limits import RouteLimits
 from central.routing.router import Router
@@ -92,6 +93,8 @@ class CentralNode:
         self.business = BusinessServices(settings.business, central.workorders, self.api.signer, replica=self.name,
                                          max_body_bytes=central.http.max_body_bytes)  # fmt: skip
         self.business.install(self.app)
+        self.resources = ResourcesApi(settings.resources, self.api.signer, max_body_bytes=central.http.max_body_bytes)
+        self.resources.install(self.app)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()
@@ -136,6 +139,7 @@ class CentralNode:
 
     async def start(self) -> None:
         self.loop_lag.start()
+        await self.resources.start()
         await self.business.start()  # the business database: served by every replica, leader or not
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
@@ -187,6 +191,7 @@ class CentralNode:
                 await self._revocation_watch
         await self.http.stop()
         await self.business.stop()
+        await self.resources.stop()
         if self.etcd is not None:
             await self.etcd.close()
 

@@ -176,7 +176,7 @@ def demo(sites: int, centrals: int, base_port: int, data_dir: str | None, seed: 
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="cc-demo-"))
     cluster = LocalCluster(
         base, sites=sites, centrals=centrals, base_port=base_port, seed=seed, agents=agents if seed else 0, tls=tls,
-        sip_edges=1,
+        sip_edges=1, backoffice=True,
     )
     try:
         cluster.run_foreground()

@@ -121,6 +121,7 @@ class LocalCluster:
     tls: bool = False  # a throw-away CA and certificate in base_dir/tls; every listener https/wss
     certs: DemoCerts | None = None
     sip_edges: int = 0  # SIP edges behind one Kamailio (the demo's default is 1); needs kamailio
+    backoffice: bool = False  # the back-office simulator (``callcenter backoffice``; the demo starts it)
     sip_procs: list[Proc] = field(default_factory=list)  # Kamailio and the edges
     sip_address: tuple[str, int] | None = None  # the trunk's address (Kamailio), once started
     sip_metrics_urls: list[str] = field(default_factory=list)  # each edge's /metrics
@@ -200,6 +201,11 @@ class LocalCluster:
         # the business database of record: one SQLite file shared by the central replicas
         central_env = {"CC_BUSINESS__DATA_DIR": str(self.base_dir / "data"), "CC_BUSINESS__ACCOUNT_SALT":
                        self.account_key, "CC_BUSINESS__SEED_DEMO": "true" if self.seed else "false", **env}  # fmt: skip
+        if self.backoffice:  # before the centrals: their resources call it
+            port = self._port(50)
+            args = [*exe, "backoffice", "--port", str(port)]
+            self.procs.append(self._proc("backoffice", "backoffice", port, args, env))
+            central_env["CC_RESOURCES__BACKOFFICE_URL"] = f"http://127.0.0.1:{port}"
         for i in range(self.centrals):
             port = self._port(i)
             name = f"central-{i + 1}"
@@ -341,7 +347,9 @@ class LocalCluster:
         lines = [f"etcd       {', '.join(self.etcd.endpoints)}"]
         for proc in self.procs:
             health = http_json(proc.url + "/healthz", ca_file=self.ca_file) if proc.alive else None
-            if proc.role == "central":
+            if proc.role == "backoffice":
+                state = "up" if health else "down"
+            elif proc.role == "central":
                 state = "LEADER" if health and health.get("leader") else ("follower" if health else "down")
             else:
                 state = "member" if health and health.get("member") else "down"
@@ -358,6 +366,7 @@ class LocalCluster:
         if not sites:
             return []
         first = sites[0]
+        backoffice = [p for p in self.procs if p.role == "backoffice"]
         short = first.name.removeprefix("branch-")
         ring = " -> ".join([*(p.name for p in sites), sites[0].name]) if len(sites) > 1 else "(one site: none)"
         lines = [
@@ -365,6 +374,7 @@ class LocalCluster:
             "demo agent's password is demo)",
             f"customer page   {first.url}/customer?central={central}",
             f"wallboard       {central}/wallboard",
+            *(f"back office     {p.url}   (bank core system, gas billing: simulated)" for p in backoffice),
             f"backup ring     {ring}   (a failed branch's agents carry on at the next)",
         ]
         if self.agent_procs:

@@ -11,6 +11,7 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
                    voicemail (audited); sets up work-order departments
     manager      + supervises anyone at the center; publishes IVR flows
     admin        + everything a manager may; reads the audit trail; imports and exports customers
+                 (every call role, and sites for self-service, resolves back-office resource fields)
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
@@ -43,6 +44,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "workorders.manage": frozenset({"team_leader", "manager", "admin"}),  # set up departments
     "campaigns.work": frozenset(CALL_ROLES),  # preview a campaign's next contact, record its outcome
     "campaigns.manage": frozenset({"team_leader", "manager", "admin"}),  # lists, start / pause, do-not-call
+    "resources.resolve": frozenset(CALL_ROLES),  # back-office fields (issue 20); sites as site:<name> agents
 }
 """Action -> the roles allowed to do it."""
 

@@ -57,13 +57,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 def test_the_permission_table_is_the_one_place_roles_are_named() -> None:
     assert set(ROLES) == {"agent", "team_leader", "manager", "admin", "compliance"}
     # agents read customers (screen pop, audited), add their calls to the contact history, and
-    # create and work work orders from a call (issue 17); they work outbound campaigns (issue 21)
+    # create and work work orders from a call (issue 17); they work outbound campaigns (issue 21) and
+    # resolve back-office fields for the caller in front of them (issue 20)
     assert [a for a in PERMISSIONS if allowed("agent", a)] == [
         "calls.handle",
         "customers.read",
         "customers.history",
         "workorders.handle",
         "campaigns.work",
+        "resources.resolve",
     ]
     assert [a for a in PERMISSIONS if allowed("compliance", a)] == ["audit.read"]
     assert all(allowed("admin", a) for a in PERMISSIONS)

@@ -1,0 +1,3 @@
+from central.backoffice.cli import backoffice_command
+
+backoffice_command()
