@@ -355,6 +355,13 @@ class SiteRuntime:
     def agent_gone(self, live: LiveAgent) -> None:
         self.control.agent_gone(live)
 
+    def leg_replaced(self, live: LiveAgent, old_leg_id: str) -> None:
+        assert live.leg is not None
+        for call_id in live.agent.call_ids:
+            lc = self.book.get(call_id)
+            if lc is not None and lc.media is not None and old_leg_id in lc.media.state.legs():
+                lc.media.replace_leg(old_leg_id, live.leg.leg_id)
+
     def drop_moved(self, call_id: str, to_site: str | None) -> None:
         self.ending.drop_moved(call_id, to_site)
 
