@@ -134,7 +134,7 @@ class AgentDesk:
     def attach_leg(self, session: Session, leg: Leg) -> None:
         live = self.live_agent(session)
         old, live.leg = live.leg, leg
-        if old is not None:
+        if old is not None:  # a reload at this site (a failover's first leg is not a replacement)
             self._hooks.leg_replaced(live, old.leg_id)
             self._owner.spawn(self._legs.close_leg(old.leg_id, "replaced"), "close-old-agent-leg")
         self.push_state(live)

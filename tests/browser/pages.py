@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, WebSocket, expect
+from playwright.sync_api import Browser, Page, ViewportSize, WebSocket, expect
 
 from cluster.launcher import LocalCluster
 
@@ -66,7 +66,7 @@ class BrowserPage:
     role = ""
 
     def __init__(
-        self, browser: Browser, url: str, artifacts: Path, name: str, viewport: dict[str, int] | None = None
+        self, browser: Browser, url: str, artifacts: Path, name: str, viewport: ViewportSize | None = None
     ) -> None:
         self.context = browser.new_context(viewport=viewport) if viewport else browser.new_context()
         self.page: Page = self.context.new_page()
@@ -124,7 +124,7 @@ class AgentPage(BrowserPage):
         site: str,
         artifacts: Path,
         name: str,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
     ) -> None:
         url = f"{site_url(cluster, site)}/agent?central={','.join(centrals(cluster))}"
         super().__init__(browser, url, artifacts, name, viewport)
@@ -181,7 +181,7 @@ class CustomerPage(BrowserPage):
         site: str,
         artifacts: Path,
         name: str,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
     ) -> None:
         url = f"{site_url(cluster, site)}/customer?central={','.join(centrals(cluster))}"
         super().__init__(browser, url, artifacts, name, viewport)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from cluster.launcher import LocalCluster
 from tests.browser.pages import (
@@ -32,8 +32,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
 
 HOME = "branch-north"
 CUSTOMER_NUMBER = "33259997"  # demo customer cust-00001, Greta Jansen
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 412, "height": 915}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 412, "height": 915}
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4.14.1 (npm), MPL-2.0
 
 

@@ -426,7 +426,8 @@ function wire() {
 }
 
 // The activity list is a panel like any other (desk/panels.js).
-registerPanel({ id: "activity", title: "Activity", order: 90, render: (body) => body.append(el("ol", { id: "log", class: "log" })) });
+registerPanel({ id: "activity", title: "Activity", order: 90, render: (body) => body.append(
+  el("ol", { id: "log", class: "log", tabindex: 0, "aria-labelledby": "activity-title" })) }); // scrollable: reachable by keyboard
 mountPanels($("panels"));
 wire();
 render();
