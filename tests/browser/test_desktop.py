@@ -179,7 +179,8 @@ def test_a_call_at_the_desktop_with_timers_hotkeys_reload_and_both_layouts(
             lambda: int(agent.page.locator("#wrap-left").inner_text().split()[0]) < first, "the countdown to run"
         )
         agent.wrap_up("resolved", "desk checks")
-        expect(agent.page.locator("#status")).to_contain_text("Not ready")
+        agent.expect_state("Ready")  # back to the state before the call, and the text agrees
+        expect(agent.page.locator("#status")).to_have_text("Ready: waiting for a call.")
         agent.logout()
         assert agent.page.evaluate("() => sessionStorage.length") == 0
     finally:

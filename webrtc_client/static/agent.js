@@ -131,8 +131,8 @@ async function resume(saved) {
     await enter(saved.token, saved.profile, saved.wsUrl);
     logLine("session restored after a reload");
   } catch (err) {
-    clearSession();
     clearPop();
+    clearSession();
     app.phase = "login";
     notice("Your session ended. Please log in again.", null);
     render();
@@ -177,8 +177,8 @@ function backToLogin() {
   if (app.sig) app.sig.close();
   phone.close();
   clearRing();
-  clearSession();
   clearPop();
+  clearSession(); // last: clearing the pop writes the session
   clearInterval(ticker);
   ticker = null;
   app.callId = null;
