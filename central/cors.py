@@ -2,7 +2,8 @@
 
 The customer page and the agent desktop are served by a site node (another origin than any
 central replica) and call central directly: ``POST /v1/calls``, ``POST /v1/calls/{id}/reconnect``
-and ``POST /v1/agents/reattach``. Their JSON bodies make the browser send a preflight
+and ``POST /v1/agents/reattach``; the supervisor console reads ``GET /v1/supervisor/snapshot``
+with its agent token (``Authorization``). Their JSON bodies make the browser send a preflight
 ``OPTIONS`` first. Only known origins may read the answers: the cluster's own sites (from
 their membership) and the origins configured in ``central.cors_origins``; credentials are
 never allowed (tokens travel in the bodies and headers, not cookies).
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 ALLOW_METHODS = "GET, POST, OPTIONS"
-ALLOW_HEADERS = "Content-Type"
+ALLOW_HEADERS = "Content-Type, Authorization"  # the supervisor console reads with its agent token
 MAX_AGE_S = 600
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

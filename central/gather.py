@@ -70,18 +70,25 @@ class SiteGather:
     ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
         """``GET <site><path>?<params(site)>`` at every site at once: the rows under ``key`` of
         each site that answered, and the names of those that did not (sorted)."""
+        found, unavailable = await self.bodies(sites, path, params, authorization)
+        return {name: list(body[key]) for name, body in found.items()}, unavailable
+
+    async def bodies(
+        self,
+        sites: dict[str, str],
+        path: str,
+        params: Callable[[str], dict[str, str]],
+        authorization: str,
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """As :meth:`pages`, with each site's whole JSON answer."""
         if self._http is None:
             self._http = client_session(self._ca_file, timeout=aiohttp.ClientTimeout(total=self._timeout_s))
         names = sorted(sites)
-        answers = await asyncio.gather(
-            *(self._page(sites[name] + path, key, params(name), authorization) for name in names)
-        )
-        found = {name: rows for name, rows in zip(names, answers, strict=True) if rows is not None}
+        answers = await asyncio.gather(*(self._get(sites[name] + path, params(name), authorization) for name in names))
+        found = {name: body for name, body in zip(names, answers, strict=True) if body is not None}
         return found, [name for name in names if name not in found]
 
-    async def _page(
-        self, url: str, key: str, query: dict[str, str], authorization: str
-    ) -> list[dict[str, Any]] | None:
+    async def _get(self, url: str, query: dict[str, str], authorization: str) -> dict[str, Any] | None:
         assert self._http is not None
         try:
             async with self._http.get(url, params=query, headers={"Authorization": authorization}) as r:
@@ -93,4 +100,4 @@ class SiteGather:
                     return None
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return None
-        return list(body[key])
+        return dict(body)

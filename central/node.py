@@ -16,6 +16,7 @@ from prometheus_client import Gauge
 
 from central.api import CentralApi
 from central.audit_api import AuditReadApi
+from central.campaigns.api import CampaignsApi
 from central.config import CentralSettings
 from central.cors import install_cors, origin_of
 from central.crm.api import CrmApi
@@ -28,6 +29,7 @@ from central.routing.classify import Classifier
 from central.routing.limits import RouteLimits
 from central.routing.router import Router
 from central.state import ClusterState
+from central.supervision import CenterSnapshotApi
 from central.wallboard import install as install_wallboard
 from cluster.clock import SYSTEM_CLOCK
 from cluster.commands import serve_until
@@ -85,9 +87,13 @@ class CentralNode:
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
+        CenterSnapshotApi(lambda: self.state, self.api.signer, SYSTEM_CLOCK,
+                          ca_file=settings.tls.ca_file).install(self.app)  # fmt: skip
         self.crm = CrmApi(settings.business, self.api.signer, replica=self.name,
                           max_body_bytes=central.http.max_body_bytes)  # fmt: skip
         self.crm.install(self.app)
+        self.campaigns = CampaignsApi(self.crm, self.api.signer, max_body_bytes=central.http.max_body_bytes)
+        self.campaigns.install(self.app)
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()
@@ -133,6 +139,7 @@ class CentralNode:
     async def start(self) -> None:
         self.loop_lag.start()
         await self.crm.start()  # the business database: served by every replica, leader or not
+        await self.campaigns.start()
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.revocations.connect(self.etcd)
@@ -182,6 +189,7 @@ class CentralNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._revocation_watch
         await self.http.stop()
+        await self.campaigns.stop()
         await self.crm.stop()
         if self.etcd is not None:
             await self.etcd.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
@@ -108,5 +109,9 @@ def describe() -> ApiDoc:
     doc.op("get", "/v1/wallboard/stream", "the wallboard as server-sent events", content="text/event-stream")
     doc.op("get", "/wallboard", "the wallboard page", content="text/html")
     doc.op("get", "/wallboard/{name}", "the wallboard's assets", content="text/plain")
+    doc.op("get", "/v1/supervisor/snapshot", "the supervisor console's view of every live site (or ?site=), "
+           "merged: agents, queues (site/queue), unavailable sites; team leaders see their team",
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
     describe_customers(doc)
+    describe_campaigns(doc)
     return doc

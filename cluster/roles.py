@@ -3,8 +3,8 @@ action, in one place. Every HTTP endpoint and WebSocket command that needs more 
 agent at work" asks :func:`require` (A3; after Amazon Connect's security profiles).
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up; reads customers (audited)
-                   and adds to their contact history
-    team_leader  + creates, edits, merges customers, resets PINs;
+                   and adds to their contact history; works outbound campaigns
+    team_leader  + creates, edits, merges customers, resets PINs; runs campaigns and the do-not-call list;
                  supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts; plays recordings and
                    voicemail (audited)
@@ -38,6 +38,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "customers.write": frozenset({"team_leader", "manager", "admin"}),  # create, edit, merge, PIN reset
     "customers.import": frozenset({"admin"}),
     "customers.export": frozenset({"admin"}),
+    "campaigns.work": frozenset(CALL_ROLES),  # preview a campaign's next contact, record its outcome
+    "campaigns.manage": frozenset({"team_leader", "manager", "admin"}),  # lists, start / pause, do-not-call
 }
 """Action -> the roles allowed to do it."""
 

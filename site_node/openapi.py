@@ -134,6 +134,7 @@ def describe() -> ApiDoc:
     doc.op("get", "/ws", "the signalling socket (WebSocket upgrade; docs/signalling.md)", content="text/plain")
     doc.op("get", "/agent", "the agent desktop page", content="text/html")
     doc.op("get", "/customer", "the customer page", content="text/html")
+    doc.op("get", "/supervisor", "the supervisor console page (team leaders, managers)", content="text/html")
     doc.op("get", "/static/{filename}", "the pages' scripts and styles", content="text/plain")
     supervise = {**STARTING, **TOKEN, "role.forbidden": 403}
     doc.op("get", "/v1/supervisor/snapshot", "the agents a supervisor may see (state, reason, time in state, "
@@ -146,4 +147,6 @@ def describe() -> ApiDoc:
            "(audited)", errors=acting)
     doc.op("post", "/v1/supervisor/agents/{agent_id}/message", "a message shown on the agent's desktop "
            "(numbers masked; audited)", errors=acting)
+    doc.op("post", "/v1/supervisor/media_token", "a supervisor token for the console's own softphone (joins "
+           "/ws as a supervisor for listen, whisper, barge)", errors=supervise)
     return doc

@@ -2,6 +2,7 @@
 
     GET /agent      the agent desktop (log in, states, softphone, screen pop, wrap-up)
     GET /customer   the customer page (call the bank, dial pad, queue position, callback)
+    GET /supervisor the supervisor console (a team live, listen/whisper/barge, not ready, messages)
     GET /static/*   their ES modules and styles (no build step, nothing fetched at run time)
 """
 
@@ -21,6 +22,10 @@ def install_pages(app: web.Application) -> None:
     async def customer(_: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "customer.html")
 
+    async def supervisor(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "supervisor.html")
+
     app.router.add_get("/agent", agent)
+    app.router.add_get("/supervisor", supervisor)
     app.router.add_get("/customer", customer)
     app.router.add_static("/static/", STATIC, show_index=False)

@@ -10,7 +10,7 @@ import importlib
 
 from sqlalchemy import MetaData
 
-METADATA_MODULES: list[str] = ["central.crm.models"]
+METADATA_MODULES: list[str] = ["central.crm.models", "central.campaigns.models"]
 
 
 def metadatas() -> list[MetaData]:

@@ -6,6 +6,9 @@
                                                      once a second)
     POST /v1/supervisor/agents/{agent_id}/not_ready  {reason} force an agent not ready (audited)
     POST /v1/supervisor/agents/{agent_id}/message    {text} shown on the agent's desktop (audited)
+    POST /v1/supervisor/media_token                  a supervisor token for the console's own
+                                                     softphone (joins /ws as a supervisor: its
+                                                     own WebRTC leg for listen, whisper, barge)
 
 Every request carries the supervisor's agent token (``Authorization: Bearer``): reading needs
 ``calls.supervise_team`` (cluster.roles), acting on an agent also that the supervisor may
@@ -36,6 +39,8 @@ from site_node.supervision.view import console_view
 _WHY = "only team leaders, managers and administrators open the supervisor console"
 _TICK_S = 0.25  # the stream looks this often; a change is pushed at the next look
 _MAX_QUIET_S = 1.0
+_MEDIA_TTL_S = 8 * 3600.0  # never beyond the login's own token
+_CARRIED = ("name", "role", "team", "sid", "auth_exp")  # what may_supervise and revocation read
 
 
 class Floor(Protocol):
@@ -66,6 +71,7 @@ class SupervisionApi:
         app.router.add_get("/v1/supervisor/stream", guard(self.stream))  # type: ignore[arg-type]
         app.router.add_post("/v1/supervisor/agents/{agent_id}/not_ready", guard(self.not_ready))  # type: ignore[arg-type]
         app.router.add_post("/v1/supervisor/agents/{agent_id}/message", guard(self.message))  # type: ignore[arg-type]
+        app.router.add_post("/v1/supervisor/media_token", guard(self.media_token))  # type: ignore[arg-type]
 
     def _claims(self, request: web.Request) -> Claims:
         return bearer_claims(
@@ -158,6 +164,16 @@ class SupervisionApi:
             details={"length": len(shown)},
         )
         return web.json_response({"agent_id": live.agent_id, "sent": True})
+
+    async def media_token(self, request: web.Request) -> web.Response:
+        """The console's softphone joins the site's socket with this token as a supervisor, not
+        as an agent at the desk: the team leader stays out of the ACD while listening in. The
+        role, team and login id travel along, so taps are checked (and a logout revokes it)."""
+        claims = self._claims(request)
+        ttl = max(1.0, min(_MEDIA_TTL_S, claims.expires_at - self._clock.now()))
+        carried = {k: claims.extra[k] for k in _CARRIED if k in claims.extra}
+        token = self._signer.issue("supervisor", claims.subject, site=self._site, ttl_s=ttl, **carried)
+        return web.json_response({"token": token, "expires_in_s": round(ttl, 1)})
 
 
 def _change_key(view: Mapping[str, Any]) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from aiohttp import web
@@ -19,31 +20,50 @@ SECRET = "s" * 48
 SALT = "a" * 32
 
 
+class BusinessPart(Protocol):
+    """Another business API served beside the CRM on its database (campaigns, work orders)."""
+
+    def install(self, app: web.Application) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class CrmServer:
     url: str
     api: CrmApi
     signer: TokenSigner
+    parts: list[BusinessPart]
 
     def bearer(self, role: str, who: str = "north-05") -> dict[str, str]:
         return {"Authorization": "Bearer " + self.signer.issue("agent", who, role=role)}
 
 
-async def serve(url: str) -> AsyncIterator[CrmServer]:
+async def serve(url: str, parts: Callable[[CrmApi, TokenSigner], list[BusinessPart]] = lambda *_: []
+                ) -> AsyncIterator[CrmServer]:  # fmt: skip
     signer = TokenSigner(SECRET, ttl_s=3600)
     api = CrmApi(BusinessConfig(database_url=url, account_salt=SALT), signer, replica="central-t", max_body_bytes=65536)
+    others = parts(api, signer)
     app = make_app(lambda: {"ok": True})
     api.install(app)
+    for part in others:
+        part.install(app)
     await api.start()
+    for part in others:
+        await part.start()
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        yield CrmServer(f"http://127.0.0.1:{port}", api, signer)
+        yield CrmServer(f"http://127.0.0.1:{port}", api, signer, others)
     finally:
         await runner.cleanup()
+        for part in reversed(others):
+            await part.stop()
         await api.stop()
 
 

@@ -56,8 +56,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 def test_the_permission_table_is_the_one_place_roles_are_named() -> None:
     assert set(ROLES) == {"agent", "team_leader", "manager", "admin", "compliance"}
-    # agents read customers (screen pop, audited) and add their calls to the contact history (issue 17)
-    assert [a for a in PERMISSIONS if allowed("agent", a)] == ["calls.handle", "customers.read", "customers.history"]
+    # agents read customers (screen pop, audited) and add their calls to the contact history (issue 17);
+    # they work outbound campaigns (issue 21)
+    assert [a for a in PERMISSIONS if allowed("agent", a)] == ["calls.handle", "customers.read", "customers.history",
+                                                               "campaigns.work"]
     assert [a for a in PERMISSIONS if allowed("compliance", a)] == ["audit.read"]
     assert all(allowed("admin", a) for a in PERMISSIONS)
 

@@ -18,6 +18,7 @@ import { mountPanels, registerPanel, updatePanels } from "./desk/panels.js";
 import { clearSession, loadSession, saveSession } from "./desk/session.js";
 import { callText, stateLabel, statusText, verifiedText } from "./desk/status.js";
 import { DeskTimers, clock } from "./desk/timers.js";
+import { showSupervisorMessage } from "./supervisor_message.js";
 import { $, el, guarded, logLine, seconds, show, showError, status } from "./ui.js";
 
 const app = {
@@ -233,6 +234,10 @@ function onEvent(name, data) {
       } else {
         logLine(`verification: ${verifiedText(app.verified)}`);
       }
+      break;
+    case "supervisor_message":
+      showSupervisorMessage(data);
+      logLine(`message from ${data.from}`);
       break;
     default:
       logLine(`event ${name}`);
