@@ -60,6 +60,9 @@ class DeskHooks(Protocol):
     def agent_gone(self, live: LiveAgent) -> None:
         """The desktop did not come back within the grace time: its calls go elsewhere."""
 
+    def leg_replaced(self, live: LiveAgent, old_leg_id: str) -> None:
+        """The desktop re-offered (a reload): its calls' media move to ``live.leg``."""
+
 
 class LegCloser(Protocol):
     async def close_leg(self, leg_id: str, reason: str) -> None: ...
@@ -131,7 +134,8 @@ class AgentDesk:
     def attach_leg(self, session: Session, leg: Leg) -> None:
         live = self.live_agent(session)
         old, live.leg = live.leg, leg
-        if old is not None:
+        if old is not None:  # a reload at this site (a failover's first leg is not a replacement)
+            self._hooks.leg_replaced(live, old.leg_id)
             self._owner.spawn(self._legs.close_leg(old.leg_id, "replaced"), "close-old-agent-leg")
         self.push_state(live)
 

@@ -270,6 +270,14 @@ class CallMedia:
         self._switch.leg(supervisor_leg_id)
         self._set(topo.add_tap(self.state, supervisor_leg_id, mode))
 
+    def replace_leg(self, old_leg_id: str, new_leg_id: str) -> None:
+        """The agent's softphone re-offered (a reload): the call continues on the new leg."""
+        self._switch.leg(new_leg_id)
+        self._set(topo.replace_leg(self.state, old_leg_id, new_leg_id))
+        leg = self._switch.legs.get(old_leg_id)
+        if leg is not None:
+            leg.port.set_base(None)
+
     def remove_leg(self, leg_id: str) -> None:
         self._set(topo.remove_leg(self.state, leg_id))
         leg = self._switch.legs.get(leg_id)

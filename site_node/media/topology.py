@@ -149,6 +149,16 @@ def add_tap(state: CallMediaState, supervisor: str, mode: TapMode) -> CallMediaS
     return replace(state, taps=(*taps, (supervisor, mode)))
 
 
+def replace_leg(state: CallMediaState, old: str, new: str) -> CallMediaState:
+    """A party's softphone was replaced (a reloaded desktop): the new leg takes its place."""
+    _need(new not in state.legs(), "leg is already in the call")
+    if old == state.agent:
+        return replace(state, agent=new)
+    if old == state.consulted:
+        return replace(state, consulted=new)
+    raise BadTopology(f"leg {old} is not a party of this call")
+
+
 def remove_leg(state: CallMediaState, leg: str) -> CallMediaState:
     """A party left: supervisors just drop; an agent leaving falls back sensibly."""
     taps = tuple((sup, m) for sup, m in state.taps if sup != leg)

@@ -50,6 +50,7 @@ from site_node.calls.ivr import IvrRunner
 from site_node.calls.live import CallBook
 from site_node.calls.records import RecordSync
 from site_node.calls.service import CallService
+from site_node.calls.softphone import follow_softphone
 from site_node.config import SiteSettings, require_account_key
 from site_node.crm import CentralCrm, CentralCustomers, EtcdCentrals
 from site_node.flows.api import FlowsApi, load_flows
@@ -377,6 +378,13 @@ class SiteRuntime:
 
     def agent_gone(self, live: LiveAgent) -> None:
         self.control.agent_gone(live)
+
+    def leg_replaced(self, live: LiveAgent, old_leg_id: str) -> None:
+        assert live.leg is not None
+        for call_id in live.agent.call_ids:
+            lc = self.book.get(call_id)
+            if lc is not None and call_id != live.agent.ringing_call_id:
+                follow_softphone(lc, live.agent_id, old_leg_id, live.leg.leg_id)
 
     def drop_moved(self, call_id: str, to_site: str | None) -> None:
         self.ending.drop_moved(call_id, to_site)

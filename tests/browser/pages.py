@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, WebSocket, expect
+from playwright.sync_api import Browser, Page, ViewportSize, WebSocket, expect
 
 from cluster.launcher import LocalCluster
 
@@ -65,8 +65,10 @@ def cdr(cluster: LocalCluster, site: str, call_id: str) -> dict[str, Any] | None
 class BrowserPage:
     role = ""
 
-    def __init__(self, browser: Browser, url: str, artifacts: Path, name: str) -> None:
-        self.context = browser.new_context()
+    def __init__(
+        self, browser: Browser, url: str, artifacts: Path, name: str, viewport: ViewportSize | None = None
+    ) -> None:
+        self.context = browser.new_context(viewport=viewport) if viewport else browser.new_context()
         self.page: Page = self.context.new_page()
         self.frames: list[str] = []
         self.console: list[str] = []
@@ -115,9 +117,17 @@ class BrowserPage:
 
 
 class AgentPage(BrowserPage):
-    def __init__(self, browser: Browser, cluster: LocalCluster, site: str, artifacts: Path, name: str) -> None:
+    def __init__(
+        self,
+        browser: Browser,
+        cluster: LocalCluster,
+        site: str,
+        artifacts: Path,
+        name: str,
+        viewport: ViewportSize | None = None,
+    ) -> None:
         url = f"{site_url(cluster, site)}/agent?central={','.join(centrals(cluster))}"
-        super().__init__(browser, url, artifacts, name)
+        super().__init__(browser, url, artifacts, name, viewport)
 
     def login(self, agent_id: str, password: str = "demo") -> None:
         self.page.get_by_label("Agent id").fill(agent_id)
@@ -164,9 +174,17 @@ class AgentPage(BrowserPage):
 
 
 class CustomerPage(BrowserPage):
-    def __init__(self, browser: Browser, cluster: LocalCluster, site: str, artifacts: Path, name: str) -> None:
+    def __init__(
+        self,
+        browser: Browser,
+        cluster: LocalCluster,
+        site: str,
+        artifacts: Path,
+        name: str,
+        viewport: ViewportSize | None = None,
+    ) -> None:
         url = f"{site_url(cluster, site)}/customer?central={','.join(centrals(cluster))}"
-        super().__init__(browser, url, artifacts, name)
+        super().__init__(browser, url, artifacts, name, viewport)
 
     def call(self, dialled: str = "95589") -> str:
         self.page.get_by_label("Number to call").fill(dialled)

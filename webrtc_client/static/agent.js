@@ -3,25 +3,28 @@
 // The page is served by a site node and logs in there (POST /v1/agents/login). When the
 // site's socket drops, it asks central (?central=URL[,URL]) where to continue
 // (POST /v1/agents/reattach with its token) and re-attaches there without a password.
+// A reload (or a crashed tab) resumes from sessionStorage: the same token joins again, the
+// softphone re-offers and the site moves the call onto it (desk/session.js).
+//
+// Texts come from desk/status.js (derived from the state), timers from desk/timers.js (the
+// site's figures), panels from desk/panels.js (a feature registers its own), keys from
+// desk/hotkeys.js.
 
 import { ApiError, Signalling, centralUrls, postCentral, retryDelayMs, postJson } from "./signalling.js";
 import { Phone } from "./phone.js";
 import { renderPop } from "./screenpop.js";
+import { installHotkeys, loadHotkeys } from "./desk/hotkeys.js";
+import { mountPanels, registerPanel, updatePanels } from "./desk/panels.js";
+import { clearSession, loadSession, saveSession } from "./desk/session.js";
+import { callText, stateLabel, statusText, verifiedText } from "./desk/status.js";
+import { DeskTimers, clock } from "./desk/timers.js";
 import { showSupervisorMessage } from "./supervisor_message.js";
-import { $, guarded, logLine, seconds, show, showError, status } from "./ui.js";
-
-const STATE_LABELS = {
-  logged_out: "Logged out",
-  not_ready: "Not ready",
-  ready: "Ready",
-  reserved: "Ringing",
-  on_call: "On a call",
-  on_hold: "Call on hold",
-  after_call_work: "After-call work",
-};
+import { $, el, guarded, logLine, seconds, show, showError, status } from "./ui.js";
 
 const app = {
   centrals: centralUrls(),
+  phase: "login",
+  notice: null,
   token: null,
   profile: null,
   sig: null,
@@ -32,12 +35,32 @@ const app = {
   consulting: null,
   inIvr: false,
   verified: null,
+  answering: false,
   leaving: false,
   reattaching: false,
   received: [],
+  pop: null, // { pop, data }: what the screen pop shows (masked), kept for a reload
 };
 const phone = new Phone($("remote"), { onProblem: showError });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const timers = new DeskTimers((value) => (value === undefined ? (loadSession() || {}).call : saveSession({ call: value })));
+let ticker = null;
+
+function notice(text, state = app.state ? app.state.state : null) {
+  app.notice = { text, state };
+}
+
+function showPop(pop, data) {
+  app.pop = { pop, data };
+  renderPop($("screen-pop"), pop, data);
+  saveSession({ pop: app.pop });
+}
+
+function clearPop() {
+  app.pop = null;
+  $("screen-pop").replaceChildren();
+  saveSession({ pop: null });
+}
 
 // ---- attach to a site ---------------------------------------------------------------------
 async function attach(wsUrl) {
@@ -62,25 +85,59 @@ async function login(ev) {
   ev.preventDefault();
   phone.prepareAudio();
   const agentId = $("agent-id").value.trim();
-  status("Logging in...");
-  const answer = await postJson(`${window.location.origin}/v1/agents/login`, {
-    agent_id: agentId,
-    password: $("password").value,
-  });
-  $("password").value = "";
-  app.token = answer.token;
-  app.profile = answer.agent;
+  app.phase = "logging_in";
+  app.notice = null;
+  render();
+  try {
+    const answer = await postJson(`${window.location.origin}/v1/agents/login`, {
+      agent_id: agentId,
+      password: $("password").value,
+    });
+    $("password").value = "";
+    await enter(answer.token, answer.agent, answer.ws_url || null);
+    logLine("logged in");
+  } catch (err) {
+    clearSession();
+    app.phase = "login";
+    notice("Log in failed: see the error above.", null);
+    render();
+    throw err;
+  }
+}
+
+// Into the desk with a token: after a login, or after a reload (resume()).
+async function enter(token, profile, wsUrl) {
+  app.token = token;
+  app.profile = profile;
   app.leaving = false;
+  saveSession({ token, profile, wsUrl });
   await phone.open();
-  const wsUrl = `${window.location.origin.replace(/^http/, "ws")}/ws`;
-  await attach(wsUrl);
+  await attach(wsUrl || `${window.location.origin.replace(/^http/, "ws")}/ws`);
+  app.phase = "desk";
   show("login-panel", false);
   show("desk", true);
-  $("agent-name").textContent = `${answer.agent.name} (${answer.agent.id})`;
-  status(`Logged in as ${answer.agent.name}. You are not ready yet.`);
-  logLine("logged in");
+  $("agent-name").textContent = `${profile.name} (${profile.id})`;
+  if (!ticker) ticker = setInterval(renderTimers, 1000);
   if (!app.centrals.length) {
-    showError(new ApiError("central.not_configured", "no ?central= address: this desk cannot re-attach if its site fails"));
+    notice("This desk cannot move to a backup site if its site fails: open it with the link that names central (ask your team leader).");
+  }
+  render();
+}
+
+async function resume(saved) {
+  app.phase = "resuming";
+  render();
+  try {
+    if (saved.pop) showPop(saved.pop.pop, saved.pop.data);
+    await enter(saved.token, saved.profile, saved.wsUrl);
+    logLine("session restored after a reload");
+  } catch (err) {
+    clearPop();
+    clearSession();
+    app.phase = "login";
+    notice("Your session ended. Please log in again.", null);
+    render();
+    showError(err);
   }
 }
 
@@ -89,7 +146,7 @@ async function lost() {
   app.reattaching = true;
   phone.closePeer();
   phone.prepare(); // the next offer, made while central moves the call
-  status("The connection to the site was lost. Re-attaching at a backup site...");
+  render();
   logLine("site connection lost");
   while (!app.leaving) {
     try {
@@ -97,28 +154,34 @@ async function lost() {
       app.token = answer.token;
       if (!answer.ws_url) throw new ApiError("route.no_site", "no site to re-attach to yet; retrying");
       await attach(answer.ws_url);
+      saveSession({ token: app.token, wsUrl: answer.ws_url });
       showError(null);
-      status(`Re-attached at ${answer.site}.`);
       logLine(`re-attached at ${answer.site}`);
       break;
     } catch (err) {
       showError(err);
       if (err.status === 401 || err.status === 403 || String(err.errorId).startsWith("token.")) {
-        status("Your session ended. Please log in again.");
         backToLogin();
+        notice("Your session ended. Please log in again.", null);
         break;
       }
       await sleep(retryDelayMs(err)); // central waited for the move already
     }
   }
   app.reattaching = false;
+  render();
 }
 
 function backToLogin() {
   app.leaving = true;
+  app.phase = "login";
   if (app.sig) app.sig.close();
   phone.close();
   clearRing();
+  clearPop();
+  clearSession(); // last: clearing the pop writes the session
+  clearInterval(ticker);
+  ticker = null;
   app.callId = null;
   show("desk", false);
   show("login-panel", true);
@@ -136,44 +199,40 @@ function onEvent(name, data) {
     case "missed":
       clearRing();
       logLine("missed a call (not answered in time)");
-      status("You missed a call. You are now not ready.");
+      notice("You missed a call. You are now not ready.", "not_ready");
       break;
     case "connected":
       clearRing();
       app.callId = data.call_id;
       app.consulting = null;
       app.inIvr = false;
-      if ($("screen-pop").childElementCount === 0) renderPop($("screen-pop"), null, data.data);
+      if (!app.pop) showPop(null, data.data);
       logLine("call connected");
-      status("Call connected.");
       break;
     case "consulted":
       app.callId = data.call_id;
-      renderPop($("screen-pop"), null, data.data);
+      showPop(null, data.data);
       logLine(`consultation from ${data.by}`);
-      status(`${data.by} is consulting you; the caller is on hold.`);
+      notice(`${data.by} is consulting you; the caller is on hold.`, "on_call");
       break;
     case "call_ended":
       if (data.call_id === app.callId) app.callId = null;
       app.consulting = null;
       app.inIvr = false;
       logLine(`call ended (${data.by})`);
-      status("The call ended.");
       break;
     case "ivr_started":
       app.inIvr = true;
       logLine("caller is in the IVR");
-      status("The caller is entering their PIN in the IVR. You cannot hear it.");
       break;
     case "ivr_result":
       app.inIvr = false;
       app.verified = Boolean(data.verified);
       if (data.locked) {
         logLine("verification: locked (too many wrong PINs)");
-        status("The caller is back. Not verified: the PIN is locked after too many failures; a team leader can unlock it.");
+        notice("The caller is back. Not verified: the PIN is locked after too many failures; a team leader can unlock it.");
       } else {
-        logLine(`verification: ${app.verified ? "yes" : "no"}`);
-        status(`The caller is back. Verified: ${app.verified ? "yes" : "no"}.`);
+        logLine(`verification: ${verifiedText(app.verified)}`);
       }
       break;
     case "supervisor_message":
@@ -188,47 +247,79 @@ function onEvent(name, data) {
 
 function applyState(agent) {
   if (!agent) return;
+  const before = app.state ? app.state.state : null;
+  if (before !== agent.state) {
+    showError(null); // an error about the state we left (e.g. "not ringing for you") is stale
+    if (app.notice && app.notice.state !== agent.state) app.notice = null;
+  }
   app.state = agent;
   app.site = agent.site || app.site;
   const talking = (agent.call_ids || []).filter((c) => c !== agent.ringing_call_id);
   if (talking.length && !app.callId) app.callId = talking[talking.length - 1];
   if (!talking.length && agent.state !== "after_call_work") app.callId = null;
   if (!agent.ringing_call_id) clearRing();
+  timers.onState(agent, app.callId, performance.now());
+  if (agent.ring_left_s !== null && agent.ring_left_s !== undefined && app.ring) {
+    app.ring.deadline = performance.now() + 1000 * agent.ring_left_s;
+  }
   if (agent.state === "logged_out") {
     backToLogin();
-    status("Logged out.");
+    notice("Logged out.", null);
   }
   render();
 }
 
 function startRing(data) {
   clearRing();
-  const deadline = Date.now() + 1000 * (data.ring_timeout_s || 15);
   const pop = data.screen_pop || {};
   app.verified = null;
+  app.answering = false;
   const who = pop.customer ? pop.customer.name : pop.caller_number || "unknown caller";
-  const tick = () => {
-    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    $("ring-info").textContent = `${who} - queue ${pop.queue || "?"}, waited ${seconds(pop.waited_s)}. Answer within ${left} s.`;
-  };
-  app.ring = { callId: data.call_id, timer: setInterval(tick, 1000) };
-  tick();
-  renderPop($("screen-pop"), pop, null);
+  const deadline = performance.now() + 1000 * (data.ring_timeout_s || 15);
+  app.ring = { callId: data.call_id, who, pop, deadline };
+  showPop(pop, null);
   logLine(`ringing: ${who}`);
-  status(`Incoming call from ${who}.`);
   render();
   $("answer").focus();
 }
 
 function clearRing() {
-  if (app.ring) clearInterval(app.ring.timer);
   app.ring = null;
+}
+
+// Once a second: the timers (no state changes here).
+function renderTimers() {
+  const now = performance.now();
+  const t = timers.view(now);
+  const s = app.state ? app.state.state : "logged_out";
+  $("time-in-state").textContent = clock(t.inState);
+  $("talk-time").textContent = clock(t.talk);
+  $("hold-time").textContent = clock(t.hold);
+  $("hold-total").textContent = t.holds ? `${clock(t.holdTotal)} (${t.holds} hold${t.holds > 1 ? "s" : ""})` : clock(null);
+  $("wrap-left").textContent = t.wrapLeft === null ? "no limit" : `${t.wrapLeft} s`;
+  for (const item of $("timers").querySelectorAll("[data-when]")) {
+    const when = item.dataset.when;
+    item.hidden = !(when === "call" ? t.talk !== null : s === "after_call_work");
+  }
+  $("wrap-info").textContent = t.wrapLeft === null ? ""
+    : `Wrap-up ends by itself in ${t.wrapLeft} s and is then recorded as "no code".`;
+  if (app.ring) {
+    const left = Math.max(0, Math.ceil((app.ring.deadline - now) / 1000));
+    const { who, pop } = app.ring;
+    $("ring-info").textContent = `${who} - queue ${pop.queue || "?"}, waited ${seconds(pop.waited_s)}. Answer within ${left} s.`;
+  }
 }
 
 // ---- what is shown and enabled ----------------------------------------------------------------
 function render() {
   const s = app.state ? app.state.state : "logged_out";
-  $("agent-state").textContent = STATE_LABELS[s] || s;
+  status(statusText({
+    phase: app.phase, state: s, reason: app.state && app.state.reason, ringFrom: app.ring && app.ring.who,
+    reattaching: app.reattaching, consulting: app.consulting, inIvr: app.inIvr, verified: app.verified,
+    notice: app.notice,
+  }));
+  $("login").disabled = app.phase !== "login";
+  $("agent-state").textContent = stateLabel(s);
   $("agent-reason").textContent = app.state && app.state.reason && s === "not_ready" ? `(${app.state.reason})` : "";
   $("agent-site").textContent = app.site || "-";
   $("ready").disabled = s !== "not_ready";
@@ -240,11 +331,11 @@ function render() {
   show("wrap-panel", s === "after_call_work");
   const busy = Boolean(app.ring) || ["reserved", "on_call", "on_hold", "after_call_work"].includes(s);
   show("pop-panel", busy && $("screen-pop").childElementCount > 0);
-  let callState = s === "on_hold" ? "On hold" : "Talking";
-  if (app.consulting) callState = `Consulting ${app.consulting} (caller on hold)`;
-  if (app.inIvr) callState = "Caller in the IVR";
-  $("call-state").textContent = onCall ? callState : "";
-  $("verified").textContent = app.verified === null ? "" : `Verified: ${app.verified ? "yes" : "no"}`;
+  $("answer").disabled = !app.ring || app.answering;
+  $("call-state").textContent = onCall ? callText({ state: s, consulting: app.consulting, inIvr: app.inIvr }) : "";
+  $("verified").textContent = app.verified === null ? "" : `Verified: ${verifiedText(app.verified)}`;
+  const popVerified = $("pop-verified");
+  if (popVerified && app.verified !== null) popVerified.textContent = verifiedText(app.verified);
   $("hold").disabled = s !== "on_call" || Boolean(app.consulting);
   $("resume").disabled = s !== "on_hold" || Boolean(app.consulting) || app.inIvr;
   $("consult-complete").disabled = !app.consulting;
@@ -252,6 +343,8 @@ function render() {
   $("conference").disabled = !app.consulting;
   $("mute").textContent = phone.muted ? "Unmute" : "Mute";
   $("mute").setAttribute("aria-pressed", String(phone.muted));
+  if (ticker) renderTimers();
+  updatePanels({ state: s, callId: app.callId, pop: app.pop });
 }
 
 // ---- commands ----------------------------------------------------------------------------------
@@ -282,7 +375,15 @@ function wire() {
     app.leaving = true;
     await command({ type: "agent_state", state: "logout" }, "logged out");
   });
-  bind("answer", () => command({ type: "answer_call", call_id: app.ring.callId }, "answered"));
+  bind("answer", async () => {
+    if (!app.ring || app.answering) return; // a double click answers once
+    app.answering = true;
+    try {
+      await command({ type: "answer_call", call_id: app.ring.callId }, "answered");
+    } finally {
+      app.answering = false;
+    }
+  });
   bind("decline", () => command({ type: "decline", call_id: app.ring.callId }, "declined"));
   bind("hangup", () => command({ type: "hangup" }, "hung up"));
   bind("mute", () => { phone.muted = !phone.muted; logLine(phone.muted ? "muted" : "unmuted"); });
@@ -320,16 +421,23 @@ function wire() {
     const code = $("wrap-code").value;
     await command({ type: "wrap_up", code, notes: $("wrap-notes").value, end: true }, `wrap-up: ${code}`);
     $("wrap-notes").value = "";
-    $("screen-pop").replaceChildren();
+    clearPop();
     app.verified = null;
     render();
   }));
   const agentParam = new URLSearchParams(window.location.search).get("agent");
   if (agentParam) $("agent-id").value = agentParam;
+  installHotkeys(loadHotkeys(), $("help-dialog"));
 }
 
+// The activity list is a panel like any other (desk/panels.js).
+registerPanel({ id: "activity", title: "Activity", order: 90, render: (body) => body.append(
+  el("ol", { id: "log", class: "log", tabindex: 0, "aria-labelledby": "activity-title" })) }); // scrollable: reachable by keyboard
+mountPanels($("panels"));
 wire();
 render();
+const saved = loadSession();
+if (saved && saved.token && saved.profile) guarded(() => resume(saved))();
 
 // Test hook: what the page hears and every signalling message it received.
 window.__cc = {

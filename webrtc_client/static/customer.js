@@ -203,7 +203,10 @@ function wire() {
   const dialled = new URLSearchParams(window.location.search).get("dialled");
   if (dialled) $("dialled").value = dialled;
   if (!app.centrals.length) {
-    showError(new ApiError("central.not_configured", "open this page with ?central=http://HOST:PORT (the bank's central address)"));
+    // Worded for the caller, not for a developer; Call stays off (issue 18, defect 11).
+    setPhase("unconfigured", "Calls cannot be made from this page yet.");
+    showError(new ApiError("central.not_configured", "this link is missing the bank's address. Please open the calling page from the bank's website or app."));
+    return;
   }
   setPhase("idle", "Ready to call.");
 }

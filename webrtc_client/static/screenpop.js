@@ -2,13 +2,15 @@
 // collected and did, the queue and the wait. The site never sends sensitive values (D3);
 // this only shows what it is given, as text.
 
+import { verifiedText } from "./desk/status.js";
 import { el, seconds } from "./ui.js";
 
+// pairs: [term, value, id?]; the id lets the desk keep a row in step with the call (verified).
 function rows(pairs) {
   const dl = el("dl");
-  for (const [term, value] of pairs) {
+  for (const [term, value, id] of pairs) {
     if (value === null || value === undefined || value === "") continue;
-    dl.append(el("dt", {}, term), el("dd", {}, value));
+    dl.append(el("dt", {}, term), el("dd", { id }, value));
   }
   return dl;
 }
@@ -17,11 +19,6 @@ function keyValues(title, obj) {
   const entries = Object.entries(obj || {});
   if (!entries.length) return null;
   return el("div", { class: "pop-block" }, el("h3", {}, title), rows(entries.map(([k, v]) => [k.replaceAll("_", " "), String(v)])));
-}
-
-function verifiedText(value) {
-  if (value === null || value === undefined) return "not checked";
-  return value ? "yes" : "no";
 }
 
 // identity: how sure the site is that the caller is this customer. "unverified": found by the
@@ -79,7 +76,7 @@ export function renderPop(container, pop, data) {
       ["Home branch", c && c.home_site],
       ["Queue", pop.queue],
       ["Waited", seconds(pop.waited_s)],
-      ["Identity verified", verifiedText(pop.verified)],
+      ["Identity verified", verifiedText(pop.verified), "pop-verified"],
       ["Failovers", pop.failovers ? String(pop.failovers) : null],
     ])));
     parts.push(accounts(c && c.accounts));
@@ -96,7 +93,7 @@ export function renderPop(container, pop, data) {
       ["Identity", identityText(identity)],
       ["Segment", data.segment],
       ["Account", data.masked_account],
-      ["Identity verified", verifiedText(data.verified)],
+      ["Identity verified", verifiedText(data.verified), "pop-verified"],
     ])));
     parts.push(keyValues("Collected by the IVR", data.collected));
     if (data.actions && data.actions.length) {
