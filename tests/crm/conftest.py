@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -42,7 +42,7 @@ class CrmServer:
     def bearer(self, role: str, who: str = "north-05") -> dict[str, str]:
         return {"Authorization": "Bearer " + self.signer.issue("agent", who, role=role)}
 
-    async def add(self, customer: dict[str, object], *, pin: str | None = None) -> None:
+    async def add(self, customer: Mapping[str, object], *, pin: str | None = None) -> None:
         """Create a customer (and set its PIN) through the API, as a team leader would."""
         async with aiohttp.ClientSession() as http:
             async with http.post(self.url + "/v1/customers", json=customer, headers=self.bearer("team_leader")) as r:

@@ -130,12 +130,12 @@ class Harness:
         by_name = {name: QueueConfig(name, name) for name in queues}
         store = MemoryCallStore(runtime.site)
         runtime.lockouts = {
-            kind: MemoryLockouts(getattr(settings.site.lockouts, kind), clock)
+            kind: MemoryLockouts(getattr(settings.site.lockouts, kind), clock)  # type: ignore[misc]
             for kind in ("pin", "login", "login_address")
         }
         # no central unless given (a real CRM server, tests.crm.conftest.serve): the CRM client finds none
         urls = [] if central is None else [central]
-        runtime.centrals = _centrals(urls)
+        runtime.centrals = _centrals(urls)  # type: ignore[assignment]
         runtime._wire(store, by_name)  # type: ignore[arg-type]
         runtime.ready.set()
         harness = cls(runtime, clock, store)

@@ -123,7 +123,7 @@ async def test_a_web_caller_claiming_a_vip_number_gets_normal_priority_and_an_un
     assert (pop["identity"], pop["number_source"]) == ("unverified", "asserted")  # ... marked unverified
     assert pop["ivr"]["attributes"]["identified_by"] == "by caller number, unverified"
     assert lc.call.data.segment is None and lc.segment is None  # the VIP segment is not the call's
-    assert not any("personal banking" in text for text in site.runtime.ivr._prompts.played)  # nothing told
+    assert not any("personal banking" in text for text in site.runtime.ivr._prompts.played)  # type: ignore[attr-defined]  # nothing told
 
 
 async def test_the_same_caller_verified_by_pin_is_identified(site: Harness) -> None:

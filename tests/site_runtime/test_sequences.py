@@ -87,7 +87,7 @@ async def test_ring_no_answer_then_re_offer_answer_hold_consult_and_wrap_up(site
     assert "c-1" not in site.store.records  # closed when the call ended
     cdr = await site.runtime.storage.calls.get_call("c-1")
     assert cdr is not None and cdr.end_reason == "answered_completed" and cdr.agent_id == "a-2"
-    assert cdr.wrap_up_end_at == pytest.approx(cdr.ended_at + WRAP_S)
+    assert cdr.ended_at is not None and cdr.wrap_up_end_at == pytest.approx(cdr.ended_at + WRAP_S)
     assert cdr.hold_total_s == pytest.approx(30.0)  # held 10 s, then 20 s consulting
     assert second.names().count("ringing") == 1 and "connected" in second.names()
 
