@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Gauge
 
+from central.admin import AdminApi
+from central.admin.store import AdminStore
 from central.api import CentralApi
 from central.audit_api import AuditReadApi
 from central.business.wiring import BusinessServices
@@ -95,6 +97,8 @@ class CentralNode:
         self.business.install(self.app)
         self.resources = ResourcesApi(settings.resources, self.api.signer, max_body_bytes=central.http.max_body_bytes)
         self.resources.install(self.app)
+        AdminApi(AdminStore(lambda: self.etcd, self.keys), self.api.signer, SYSTEM_CLOCK,
+                 max_body_bytes=central.http.max_body_bytes).install(self.app)  # fmt: skip
         describe().install(self.app)
         self.http = Listeners(self.app, central.http, central.metrics, settings.tls, role="central")
         self.loop_lag = LoopLagMonitor()

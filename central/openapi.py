@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.admin.openapi import describe_admin
 from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
 from central.resources.openapi import describe_resources
@@ -118,4 +119,5 @@ def describe() -> ApiDoc:
     describe_workorders(doc)
     describe_campaigns(doc)
     describe_resources(doc)
+    describe_admin(doc)
     return doc

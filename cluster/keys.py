@@ -7,6 +7,7 @@
     <prefix>/agents/<agent_id>              where an agent is attached and its state
     <prefix>/config/<name>                  live configuration (routing policy, flow pointers)
     <prefix>/config/flows/<flow_id>/<version>  an IVR flow version, published cluster-wide
+    <prefix>/config/admin/<kind>/<id>       an administered object (agent, queue, skill, codes), versioned
     <prefix>/lockouts/<kind>/<subject>      failed PIN / login attempts and locks (leased)
     <prefix>/revoked/<id>                   revoked token or login session ids (leased to expiry)
 """
@@ -70,6 +71,20 @@ class Keyspace:
 
     def flow(self, flow_id: str, version: int) -> str:
         return f"{self.flow_versions(flow_id)}{version:06d}"
+
+    @property
+    def admin(self) -> str:
+        return f"{self.prefix}/config/admin/"
+
+    def admin_object(self, kind: str, object_id: str) -> str:
+        return f"{self.admin}{kind}/{object_id}"
+
+    def parse_admin(self, key: str) -> tuple[str, str] | None:
+        """``(kind, id)`` of an administered object's key, or ``None`` for anything else."""
+        if not key.startswith(self.admin):
+            return None
+        kind, _, object_id = key[len(self.admin) :].partition("/")
+        return (kind, object_id) if kind and object_id else None
 
     def parse_flow(self, key: str) -> tuple[str, int] | None:
         """``(flow_id, version)`` of a flow key, or ``None`` for anything else."""

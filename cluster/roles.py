@@ -10,7 +10,8 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
                    and the site's live status; lifts PIN and login lockouts; plays recordings and
                    voicemail (audited); sets up work-order departments
     manager      + supervises anyone at the center; publishes IVR flows
-    admin        + everything a manager may; reads the audit trail; imports and exports customers
+    admin        + everything a manager may; reads the audit trail; imports and exports customers;
+                 configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure)
                  (every call role, and sites for self-service, resolves back-office resource fields)
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
@@ -39,6 +40,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "customers.history": frozenset(CALL_ROLES),  # a call's entry in the contact history
     "customers.write": frozenset({"team_leader", "manager", "admin"}),  # create, edit, merge, PIN reset
     "customers.import": frozenset({"admin"}),
+    "admin.configure": frozenset({"admin"}),  # agents' skills / team / active, queues, codes (issue 19)
     "customers.export": frozenset({"admin"}),
     "workorders.handle": frozenset(CALL_ROLES),  # create, read, work and comment on work orders
     "workorders.manage": frozenset({"team_leader", "manager", "admin"}),  # set up departments
