@@ -92,6 +92,30 @@ class Acd:
             self._staff[skill][level] -= 1
         del self._agents[agent_id]
 
+    def set_skills(self, agent_id: str, skills: dict[str, int], now: float) -> list[Decision]:
+        """An administrator changed a logged-in agent's skills: the next offer uses the new ones
+        (a ready agent is re-indexed at once, keeping its idle time, and may take a waiting call)."""
+        for skill, level in skills.items():
+            check_level(level, f"agent {agent_id} skill {skill}")
+        agent = self._agent(agent_id)
+        for skill, level in agent.skills.items():
+            self._staff[skill][level] -= 1
+        agent.skills = dict(skills)
+        for skill, level in skills.items():
+            self._staff.setdefault(skill, [0] * (MAX_LEVEL + 1))[level] += 1
+        return self.on_agent_ready(agent_id, now, agent.idle_since) if agent.ready else []
+
+    def reconfigure_queue(self, cfg: QueueConfig) -> None:
+        """An administrator changed a queue's settings: validated with the others, used at the next offer."""
+        q = self._queue(cfg.name)
+        validate_queues({**{name: other.cfg for name, other in self._queues.items()}, cfg.name: cfg})
+        if len(cfg.stage_levels()) != len(q.levels):
+            raise AcdConfigInvalid(f"queue {cfg.name}: the overflow rules cannot change here", where=cfg.name)
+        q.cfg, q.levels, q.adds = cfg, cfg.stage_levels(), cfg.stage_queues()
+        self._by_skill = {}
+        for other in self._queues.values():
+            self._by_skill.setdefault(other.cfg.skill, []).append(other)
+
     def _agent(self, agent_id: str) -> _Agent:
         try:
             return self._agents[agent_id]

@@ -282,6 +282,21 @@ class AgentDesk:
         self._audit.spawn(actor=live.agent_id, role=live.role, action="logout", target=self.site,
                           details={"reason": reason})
 
+    def reconfigure(self, agent_id: str, skills: dict[str, int], team: str | None, active: bool) -> bool:
+        """An administrator's change to an agent attached here (False: not attached): new skills
+        and team from the next offer on; a deactivated agent is logged out (once off any call)."""
+        live = self.agents.get(agent_id)
+        if live is None:
+            return False
+        if not active:
+            with contextlib.suppress(BadCommand):  # on a call: finishes it, and cannot log in again
+                self.logout(live, reason="deactivated")
+            return True
+        live.skills, live.team = dict(skills), team
+        self._hooks.decide(self.acd.set_skills(agent_id, live.skills, self._clock.now()))
+        self.push_state(live)
+        return True
+
     # ---- look-ups ----------------------------------------------------------------------------
     def live_agent(self, session: Session) -> LiveAgent:
         live = self.agents.get(session.subject)

@@ -39,6 +39,7 @@ from cluster.roles import Forbidden, may_supervise
 from cluster.tasks import TaskOwner
 from cluster.tokens import TokenSigner, bearer_claims
 from site_node.acd import Acd, Decision
+from site_node.admin import AdminSync
 from site_node.agents import AgentDesk, AgentsApi, LiveAgent
 from site_node.audit import AuditApi, AuditTrail
 from site_node.calls.cdr import CdrWriter
@@ -114,6 +115,9 @@ class SiteRuntime:
         self.flow_cluster = FlowCluster(
             lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s, audit=self.audit
         )
+        self.queues: dict[str, Any] = {}  # the ACD's queue configs (administered: site_node.admin)
+        self.admin = AdminSync(lambda: self.storage, lambda: self.desk, lambda: self.acd, lambda: self.queues,
+                               self.audit, site=self.site, retry_s=timers.watch_retry_s)  # fmt: skip
         self.agents_api = AgentsApi(
             site=self.site,
             storage=lambda: self.storage,
@@ -130,6 +134,7 @@ class SiteRuntime:
         self.signalling.add_routes(app)
         self.agents_api.install(app, self._guarded)
         app.router.add_get("/v1/status", self._guarded(self.http_status))
+        self.admin.install(app, self._guarded)
         CdrApi(lambda: self.storage, self.signer).install(app, self._guarded)
         LockoutsApi(
             lockouts=lambda: self.lockouts,
@@ -195,7 +200,7 @@ class SiteRuntime:
         self.flow_cluster.connect(etcd, keys)
         with contextlib.suppress(EtcdUnavailable):  # new calls start with the cluster's latest flows
             await self.flow_cluster.sync()
-        queues = {q.name: queue_config(q) for q in await self.storage.directory.queues()}
+        queues = self.queues = {q.name: queue_config(q) for q in await self.storage.directory.queues()}
         self._wire(
             SiteCallStore(
                 etcd,
@@ -206,12 +211,17 @@ class SiteRuntime:
             ),
             queues,
         )
+        self.admin.connect(etcd, keys)
+        with contextlib.suppress(EtcdUnavailable):  # the cluster's agents, queues and codes before any call
+            await self.admin.seed(now=self.clock.now())
+            await self.admin.sync()
         await self.switch.start()
         for name in cfg.media.codecs:  # music on hold is encoded once, before any call
             await asyncio.to_thread(self.switch.music.get, codec_by_name(name))
         self.owner.spawn(self.records.watch(etcd, keys), "watch-moves")
         self.owner.spawn(self.revocations.run(), "revocations")
         self.owner.spawn(self.flow_cluster.run(), "flow-sync")
+        self.owner.spawn(self.admin.run(), "admin-sync")
         self.ready.set()
         log(_log, logging.INFO, "site runtime ready", site=self.site, queues=len(queues))
 
