@@ -121,6 +121,8 @@ def describe() -> ApiDoc:
            "cursor); administrators and compliance officers; the read is audited", response=AuditPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "request.bad_field": 400})
     doc.op("get", "/v1/flows", "the flow versions and number routes here", response=FlowList, errors=STARTING)
+    doc.op("get", "/v1/codes", "the not-ready and wrap-up codes a desktop offers, and the versions of the "
+           "administered objects this site has applied (site_node.admin)", errors=STARTING)
     doc.op("post", "/v1/flows", "publish a new flow version cluster-wide (managers and administrators)",
            request=FlowDocument, response=Published, status=201,
            errors={**STARTING, **TOKEN, "ivr.invalid_flow": 400, "role.forbidden": 403, "flow.conflict": 409,
