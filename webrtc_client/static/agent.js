@@ -13,6 +13,7 @@
 import { ApiError, Signalling, centralUrls, postCentral, retryDelayMs, postJson } from "./signalling.js";
 import { Phone } from "./phone.js";
 import { renderPop } from "./screenpop.js";
+import { loadCodes } from "./desk/codes.js";
 import { installHotkeys, loadHotkeys } from "./desk/hotkeys.js";
 import { mountPanels, registerPanel, updatePanels } from "./desk/panels.js";
 import { clearSession, loadSession, saveSession } from "./desk/session.js";
@@ -117,6 +118,7 @@ async function enter(token, profile, wsUrl) {
   show("login-panel", false);
   show("desk", true);
   $("agent-name").textContent = `${profile.name} (${profile.id})`;
+  await loadCodes(window.location.origin); // the administered code lists (issue 19)
   if (!ticker) ticker = setInterval(renderTimers, 1000);
   if (!app.centrals.length) {
     notice("This desk cannot move to a backup site if its site fails: open it with the link that names central (ask your team leader).");
