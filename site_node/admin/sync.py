@@ -133,7 +133,7 @@ class AdminSync:
             log(_log, logging.ERROR, "admin change refused at this site", key=key, version=version, reason=str(exc))
             return
         self.applied[parsed] = version
-        if version > 1 or body.get("by") != f"site:{self.site}":
+        if not str(body.get("by", "")).startswith("site:"):  # a site's seed is not an administrator's change
             await self._audit.record(at=float(body.get("at") or 0.0), actor=str(body.get("by") or "?"),
                                      action="admin_applied", target=f"{parsed[0]}/{parsed[1]}",
                                      details={"version": version, **document})  # fmt: skip
@@ -147,7 +147,8 @@ class AdminSync:
             skills = {str(s): int(lv) for s, lv in dict(document["skills"]).items()}
             team, active = document.get("team"), bool(document.get("active", True))
             stored = await directory.agent(object_id)
-            if stored is not None:  # the next login here gets the new skills (and an inactive one none)
+            if stored is not None and (stored.skills, stored.team, stored.active) != (skills, team, active):
+                # the next login here gets the new skills (and an inactive agent cannot log in)
                 await directory.save_agent(dataclasses.replace(stored, skills=skills, team=team, active=active))
             self._desk().reconfigure(object_id, skills, team, active)
         elif kind == "queues":
