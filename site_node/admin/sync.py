@@ -25,7 +25,7 @@ from cluster.errors import CallCenterError, EtcdUnavailable
 from cluster.etcd import Etcd, EventType
 from cluster.keys import Keyspace
 from cluster.logs import log
-from site_node.acd import Acd, AcdError
+from site_node.acd import Acd, AcdError, QueueConfig
 from site_node.audit import AuditTrail
 from site_node.runtime.queues import queue_config
 from site_node.storage import Storage
@@ -49,13 +49,13 @@ class AdminSync:
         storage: Callable[[], Storage],
         desk: Callable[[], Desk],
         acd: Callable[[], Acd],
-        queues: Callable[[], dict[str, Any]],
+        queue_changed: Callable[[QueueConfig], None],
         audit: AuditTrail,
         *,
         site: str,
         retry_s: float = 0.5,
     ) -> None:
-        self._storage, self._desk, self._acd, self._queues = storage, desk, acd, queues
+        self._storage, self._desk, self._acd, self._queue_changed = storage, desk, acd, queue_changed
         self._audit = audit
         self.site = site
         self._retry_s = retry_s
@@ -160,4 +160,4 @@ class AdminSync:
             config = queue_config(view)
             self._acd().reconfigure_queue(config)  # validated with the others first: raises, nothing stored
             await directory.save_queue(view)
-            self._queues()[object_id] = config
+            self._queue_changed(config)

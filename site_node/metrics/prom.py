@@ -37,6 +37,10 @@ class CallMetrics:
     def __init__(self, sl_thresholds: Mapping[str, float]) -> None:
         self._thresholds = dict(sl_thresholds)
 
+    def set_threshold(self, queue: str, seconds: float) -> None:
+        """An administrator changed the queue's service-level threshold: calls ending from now on."""
+        self._thresholds[queue] = seconds
+
     def call_finished(self, cdr: Mapping[str, Any]) -> CallOutcome | None:
         outcome = call_outcome(cdr, self._thresholds)
         if outcome is None:

@@ -38,7 +38,7 @@ from cluster.revocation import Revocations
 from cluster.roles import Forbidden, may_supervise
 from cluster.tasks import TaskOwner
 from cluster.tokens import TokenSigner, bearer_claims
-from site_node.acd import Acd, Decision
+from site_node.acd import Acd, Decision, QueueConfig
 from site_node.admin import AdminSync
 from site_node.agents import AgentDesk, AgentsApi, LiveAgent
 from site_node.audit import AuditApi, AuditTrail
@@ -116,7 +116,7 @@ class SiteRuntime:
             lambda: self.storage, self.flows, site=self.site, retry_s=timers.watch_retry_s, audit=self.audit
         )
         self.queues: dict[str, Any] = {}  # the ACD's queue configs (administered: site_node.admin)
-        self.admin = AdminSync(lambda: self.storage, lambda: self.desk, lambda: self.acd, lambda: self.queues,
+        self.admin = AdminSync(lambda: self.storage, lambda: self.desk, lambda: self.acd, self._queue_changed,
                                self.audit, site=self.site, retry_s=timers.watch_retry_s)  # fmt: skip
         self.agents_api = AgentsApi(
             site=self.site,
@@ -164,6 +164,11 @@ class SiteRuntime:
             prompts_dir=Path(self.switch.config.prompts_dir),
             audit=self.audit,
         ).install(app, self._guarded)
+
+    def _queue_changed(self, config: QueueConfig) -> None:
+        """An administered queue change the ACD took: offers (dispatcher) and metrics follow it."""
+        self.queues[config.name] = config
+        self.call_metrics.set_threshold(config.name, config.sl_threshold_s)
 
     def _guarded(self, handler: Any) -> Any:
         async def wrapped(request: web.Request) -> web.StreamResponse:
