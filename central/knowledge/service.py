@@ -173,7 +173,7 @@ class KnowledgeService:
             else:
                 relevance = hit["relevance"]
             score = relevance * boost(hit["views"], hit["helpful"], hit["unhelpful"])
-            hits.append({"id": hit["id"], "kind": hit["kind"], "lang": hit["lang"], "score": round(score, 4),
+            hits.append({"id": hit["id"], "kind": hit["kind"], "lang": hit["lang"], "score": float(f"{score:.6g}"),
                          "title": marked_html(hit["title"]), "snippet": marked_html(hit["snippet"]),
                          "views": hit["views"], "helpful": hit["helpful"], "unhelpful": hit["unhelpful"]})  # fmt: skip
         hits.sort(key=lambda h: (-h["score"], h["id"]))

@@ -164,19 +164,19 @@ class KnowledgeStore:
                    lang: str | None) -> list[dict[str, Any]]:  # fmt: skip
         where, params = ["kb_fts MATCH :q"], {"q": match, "limit": CANDIDATES, "open": OPEN, "close": CLOSE}
         for i, word in enumerate(w for w in words if len(w) < 3):  # a trigram cannot match these
-            where.append(f"(title || questions || body) LIKE :short{i} ESCAPE '\\'")
+            where.append(f"(kb_fts.title || kb_fts.questions || kb_fts.body) LIKE :short{i} ESCAPE '\\'")
             params[f"short{i}"] = like_pattern(word)
         for i, (key, value) in enumerate(sorted(tags.items())):
-            where.append(f"instr(tags, :tag{i}) > 0")
+            where.append(f"instr(kb_fts.tags, :tag{i}) > 0")
             params[f"tag{i}"] = f" {key}={value} "
         if lang:
-            where.append("lang = :lang")
+            where.append("kb_fts.lang = :lang")
             params["lang"] = lang
         weights = ", ".join(str(w) for w in WEIGHTS)
-        query = text(f"SELECT f.rowid, -bm25(kb_fts, {weights}) AS relevance, "
+        query = text(f"SELECT kb_fts.rowid, -bm25(kb_fts, {weights}) AS relevance, "
                      "highlight(kb_fts, 0, :open, :close), snippet(kb_fts, 2, :open, :close, '…', 16), "
                      "a.views, a.helpful, a.unhelpful, a.kind, a.lang "
-                     f"FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid WHERE {' AND '.join(where)} "
+                     f"FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid WHERE {' AND '.join(where)} "
                      "ORDER BY bm25(kb_fts, " + weights + ") LIMIT :limit")  # fmt: skip
         rows = (await s.execute(query, params)).all()
         return [{"id": r[0], "relevance": float(r[1]), "title": r[2], "snippet": r[3], "views": r[4],
