@@ -48,11 +48,16 @@ def seed(path: str, articles: int, rng: random.Random) -> None:
             versions.append((i, 1, "published", title, body, json.dumps(questions), json.dumps(tags),
                              search_text(title, questions, body), tag_text(tags), "seed", 0.0, 0.0))  # fmt: skip
             fts.append((i, title, "\n".join(questions), body, "zh" if zh else "en", tag_text(tags)))
-        db.executemany("INSERT INTO kb_articles (id, kind, lang, published, latest, views, helpful, unhelpful, "
-                       "created_by, created_at, updated_at, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        db.executemany("INSERT INTO kb_versions (article_id, number, state, title, body, questions, tags, "
-                       "search_text, tag_text, author, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                       versions)
+        db.executemany(
+            "INSERT INTO kb_articles (id, kind, lang, published, latest, views, helpful, unhelpful, "
+            "created_by, created_at, updated_at, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        db.executemany(
+            "INSERT INTO kb_versions (article_id, number, state, title, body, questions, tags, "
+            "search_text, tag_text, author, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            versions,
+        )
         db.executemany("INSERT INTO kb_fts (rowid, title, questions, body, lang, tags) VALUES (?,?,?,?,?,?)", fts)
 
 
