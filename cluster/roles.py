@@ -4,15 +4,15 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up; reads customers (audited)
                    and adds to their contact history; creates and works work orders; works outbound
-                   campaigns
+                   campaigns; reads the knowledge base and says whether an article helped
     team_leader  + creates, edits, merges customers, resets PINs; runs campaigns and the do-not-call list;
                  supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts; plays recordings and
-                   voicemail (audited); sets up work-order departments
-    manager      + supervises anyone at the center; publishes IVR flows
-    admin        + everything a manager may; reads the audit trail; imports and exports customers;
-                 configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure)
+                   voicemail (audited); sets up work-order departments; drafts knowledge articles
+    manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge
+    admin        + everything a manager may; reads the audit trail; imports and exports customers
                  (every call role, and sites for self-service, resolves back-office resource fields)
+                 configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure)
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
@@ -47,6 +47,9 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "campaigns.work": frozenset(CALL_ROLES),  # preview a campaign's next contact, record its outcome
     "campaigns.manage": frozenset({"team_leader", "manager", "admin"}),  # lists, start / pause, do-not-call
     "resources.resolve": frozenset(CALL_ROLES),  # back-office fields (issue 20); sites as site:<name> agents
+    "knowledge.read": frozenset(CALL_ROLES),  # search and read published articles, give feedback (issue 22)
+    "knowledge.edit": frozenset({"team_leader", "manager", "admin"}),  # draft, edit, submit for review
+    "knowledge.approve": frozenset({"manager", "admin"}),  # approve or reject another's draft, publish
 }
 """Action -> the roles allowed to do it."""
 

@@ -1,6 +1,6 @@
 """The one wiring point of central's business features: the business database is opened (and
-migrated) once per replica and its engine handed to the CRM, work orders, notifications and
-campaigns; the
+migrated) once per replica and its engine handed to the CRM, work orders, notifications,
+campaigns and the knowledge base; the
 CRM lends the others its contact history, consent flags and customer check
 (:class:`central.crm.hooks.CrmLinks`). Any replica serves them; the routing leader is not involved.
 """
@@ -15,6 +15,7 @@ from central.campaigns.api import CampaignsApi
 from central.crm.api import CrmApi
 from central.crm.hooks import CrmLinks
 from central.crm.store import CrmStore
+from central.knowledge.api import KnowledgeApi
 from central.workorders.api import Feature as WorkOrdersFeature
 from central.workorders.api import install as install_workorders
 from central.workorders.config import WorkOrdersConfig
@@ -45,12 +46,14 @@ class BusinessServices:
         self.db: BusinessDb | None = None
         self.crm = CrmApi(config, signer, replica=replica, max_body_bytes=max_body_bytes, clock=clock)
         self.campaigns = CampaignsApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
+        self.knowledge = KnowledgeApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
         self.workorders: WorkOrdersFeature | None = None
 
     def install(self, app: web.Application) -> None:
         """Add every business route to ``app`` (they answer 503 until :meth:`start`)."""
         self.crm.install(app)
         self.campaigns.install(app)
+        self.knowledge.install(app)
         self.workorders = install_workorders(
             app,
             self._workorders_config,
@@ -66,6 +69,7 @@ class BusinessServices:
         try:
             await self.crm.start(self.db)
             await self.campaigns.start()
+            await self.knowledge.start()
             if self.workorders is not None:
                 await self.workorders.start(self.db.engine, CrmLinks(CrmStore(self.db.sessions, self.db.reads)))
         except BaseException:
@@ -75,6 +79,7 @@ class BusinessServices:
     async def stop(self) -> None:
         if self.workorders is not None:
             await self.workorders.stop()
+        await self.knowledge.stop()
         await self.campaigns.stop()
         await self.crm.stop()
         if self.db is not None:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from central.business.config import BusinessConfig
 from central.business.db import VERSION_TABLE, alembic_config, migrate
 from central.business.migrate import BUSINESS_MIGRATIONS, current_revision, downgrade
-from central.business.schema import METADATA_MODULES, metadatas
+from central.business.schema import METADATA_MODULES, hand_made, metadatas
 from cluster import config, migrations
 from site_node.storage.engine import create_engine
 from tests.fixtures_pg import create_database, drop_database, postgres_url  # noqa: F401
@@ -27,7 +27,7 @@ from tests.fixtures_pg import create_database, drop_database, postgres_url  # no
 WORK_ORDER_TABLES = {"wo_departments", "wo_department_members", "work_orders", "wo_call_links",
                      "wo_status_history", "wo_comments", "wo_attachments", "wo_escalations",
                      "notifications", "notify_outbox", "campaigns", "campaign_contacts", "campaign_attempts",
-                     "do_not_call"}  # fmt: skip
+                     "do_not_call", "kb_articles", "kb_versions", "kb_feedback", "kb_audit"}  # fmt: skip
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -37,9 +37,8 @@ def _drift(connection: Connection) -> list[Any]:
         for table in source.sorted_tables:
             table.to_metadata(both)
 
-    def ours(name: str | None, type_: str, parent: Any) -> bool:  # the name-search index is made by hand
-        hand_made = (name or "").startswith("crm_name_fts") or name == "ix_crm_customers_search_trgm"
-        return not hand_made and name != VERSION_TABLE
+    def ours(name: str | None, type_: str, parent: Any) -> bool:  # the search indexes are made by hand
+        return not hand_made(name) and name != VERSION_TABLE
 
     context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": ours})
     return list(compare_metadata(context, both))
@@ -67,7 +66,7 @@ async def _check(url: str) -> None:
 
 def test_every_feature_registers_its_tables() -> None:
     assert METADATA_MODULES == ["central.crm.models", "central.workorders.tables", "central.notify.tables",
-                                "central.campaigns.models"]  # fmt: skip
+                                "central.campaigns.models", "central.knowledge.models"]  # fmt: skip
 
 
 async def test_the_migrations_build_the_registered_schema_on_sqlite(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from central.business.db import VERSION_TABLE
-from central.business.schema import metadatas
+from central.business.schema import hand_made, metadatas
 from site_node.storage.engine import check_url, create_engine
 
 config = context.config
@@ -19,9 +19,8 @@ target_metadata = metadatas()
 
 
 def _ours(name: str | None, type_: str, parent_names: object) -> bool:
-    """Leave out what the migrations make by hand: the name-search index (SQLite's FTS5 table and
-    its shadow tables, PostgreSQL's trigram index)."""
-    return not ((name or "").startswith("crm_name_fts") or name == "ix_crm_customers_search_trgm")
+    """Leave out what the migrations make by hand (:func:`central.business.schema.hand_made`)."""
+    return not hand_made(name)
 
 
 def _configure_and_run(connection: Connection) -> None:
