@@ -125,7 +125,10 @@ async def test_people_actions_are_audited_and_read_only_by_admin_and_compliance(
         assert [e["id"] for e in paged] == [e["id"] for e in whole] and len(whole) > 5
         assert [(e["at"], e["id"]) for e in whole] == sorted((e["at"], e["id"]) for e in whole)
         text = json.dumps(whole)
-        assert DEMO_PIN not in json.dumps([e["details"] for e in whole]) and customer_number not in text
+        details = json.dumps([e["details"] for e in whole])
+        assert DEMO_PIN not in text and customer_number not in details  # nothing the caller keyed in is kept
+        # the customer number is the viewed record's id at central (issue 17): only its view names it
+        assert {e["action"] for e in whole if e["target"] == customer_number} == {"customer_viewed"}
 
         # central gathers every site's entries, the same ones, and says which sites did not answer
         status, gathered = await _get(http, central + "/v1/audit", admin, to=until, limit="500")
