@@ -85,33 +85,35 @@ async def test_resolve_at_a_real_central(central: str, backoffice_url: str) -> N
     assert answer["values"]["leak_ref"].startswith("LK-") and answer["values"]["crew_eta_min"] == 30
 
 
-BAD: list[tuple[Any, dict[str, str], int, str]] = [
-        ({"fields": ["customer_name"], "inputs": {"customer_number": "1"}}, bearer("compliance"), 403,
+# who asks, as (role, subject), None: no token; tokens are issued when the test runs, not at import
+BAD: list[tuple[Any, tuple[str, str] | None, int, str]] = [
+        ({"fields": ["customer_name"], "inputs": {"customer_number": "1"}}, ("compliance", "north-05"), 403,
          "role.forbidden"),
-        ({"fields": ["customer_name"], "inputs": {"customer_number": "1"}}, {}, 401, "token.malformed"),
-        ({"fields": ["nope"], "inputs": {}}, bearer("agent"), 400, "resources.unknown_field"),
-        ({"fields": ["customer_name"], "inputs": {}}, bearer("agent"), 400, "resources.missing_input"),
-        ({"fields": ["customer_name"], "inputs": {"customer_number": {"x": 1}}}, bearer("agent"), 400,
+        ({"fields": ["customer_name"], "inputs": {"customer_number": "1"}}, None, 401, "token.malformed"),
+        ({"fields": ["nope"], "inputs": {}}, ("agent", "north-05"), 400, "resources.unknown_field"),
+        ({"fields": ["customer_name"], "inputs": {}}, ("agent", "north-05"), 400, "resources.missing_input"),
+        ({"fields": ["customer_name"], "inputs": {"customer_number": {"x": 1}}}, ("agent", "north-05"), 400,
          "resources.bad_request"),
-        ({"fields": "customer_name"}, bearer("agent"), 400, "resources.bad_request"),
-        ({"fields": ["customer_name"], "inputs": {"customer_number": "1"}, "deadline_ms": 0}, bearer("agent"), 400,
+        ({"fields": "customer_name"}, ("agent", "north-05"), 400, "resources.bad_request"),
+        ({"fields": ["customer_name"], "inputs": {"customer_number": "1"}, "deadline_ms": 0}, ("agent", "north-05"),
+         400,
          "resources.bad_request"),
-        ({"fields": ["customer_name"], "extra": 1}, bearer("agent"), 400, "resources.bad_request"),
+        ({"fields": ["customer_name"], "extra": 1}, ("agent", "north-05"), 400, "resources.bad_request"),
         # a person may not name a flow (that is self-service on a caller's behalf, from a site)
         ({"fields": ["statement_ref"], "inputs": {"checking_account_id": "x"}, "flow": "bank_statement"},
-         bearer("admin"), 403, "resources.forbidden"),
+         ("admin", "north-05"), 403, "resources.forbidden"),
         # a transfer is self-service only: no role may use it
         ({"fields": ["transfer_ok"], "inputs": {"customer_number": "1", "transfer_source": "a",
-          "transfer_target": "b", "transfer_amount": 1}}, bearer("admin"), 403, "resources.forbidden"),
+          "transfer_target": "b", "transfer_amount": 1}}, ("admin", "north-05"), 403, "resources.forbidden"),
         # a site's own identity names its flow; a flow that is not allowed is refused
         ({"fields": ["leak_ref"], "inputs": {"customer_number": "1", "leak_address": "x"}, "flow": "bank_transfer"},
-         bearer("agent", "site:branch-north"), 403, "resources.forbidden"),
+         ("agent", "site:branch-north"), 403, "resources.forbidden"),
 ]  # fmt: skip
 
 
 async def _refused_whole(central: str) -> None:
-    for body, headers, status, error_id in BAD:
-        got_status, answer = await post(central, body, headers)
+    for body, who, status, error_id in BAD:
+        got_status, answer = await post(central, body, {} if who is None else bearer(*who))
         assert (got_status, answer["error_id"]) == (status, error_id), (body, answer)
     async with aiohttp.ClientSession() as http, http.get(central + "/v1/resources", headers=bearer("admin")) as r:
         usage = await r.json()
