@@ -1,0 +1,48 @@
+"""SOP documents the tests share: the ride-hailing "report a lost item" flow, which has every
+element type, and a plain chain of N user tasks (the benchmark's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def lost_item(title: str = "Report a lost item") -> dict[str, Any]:
+    return {
+        "key": "lost-item",
+        "title": title,
+        "elements": [
+            {"id": "start", "type": "start", "next": "describe"},
+            {"id": "describe", "type": "user_task", "title": "What was lost",
+             "form": {"fields": [{"name": "trip_id", "type": "text", "max_length": 20},
+                                 {"name": "item", "type": "choice", "choices": ["phone", "bag", "other"]},
+                                 {"name": "value", "type": "number", "min": 0, "max": 100000},
+                                 {"name": "agent_note", "type": "text", "required": False}],
+                      "channels": {"web": ["trip_id", "item", "value"]}},
+             "next": "driver"},
+            {"id": "driver", "type": "service_task", "resolve": {"driver": "trip.driver_name"},
+             "inputs": {"trip_id": "trip_id"}, "next": "route", "on_error": "callback"},
+            {"id": "route", "type": "gateway", "branches": [{"when": "value > 500", "to": "confirm"}],
+             "default": "wait"},
+            {"id": "confirm", "type": "user_task", "title": "Confirm with the driver",
+             "form": {"fields": [{"name": "found", "type": "boolean"},
+                                 {"name": "pickup", "type": "date", "required": False}]},
+             "next": "done"},
+            {"id": "wait", "type": "timer", "after_s": 3600, "next": "callback"},
+            {"id": "callback", "type": "user_task", "title": "Call the customer back",
+             "form": {"fields": [{"name": "reached", "type": "boolean"},
+                                 {"name": "attempts", "type": "integer", "min": 1, "max": 5}]},
+             "next": "done"},
+            {"id": "done", "type": "end", "outcome": "reported"},
+        ],
+    }  # fmt: skip
+
+
+def chain(tasks: int, key: str = "chain") -> dict[str, Any]:
+    elements: list[dict[str, Any]] = [{"id": "start", "type": "start", "next": "t1"}]
+    for i in range(1, tasks + 1):
+        elements.append({"id": f"t{i}", "type": "user_task",
+                         "form": {"fields": [{"name": f"answer_{i}", "type": "text"},
+                                             {"name": f"score_{i}", "type": "integer", "min": 0, "max": 10}]},
+                         "next": f"t{i + 1}" if i < tasks else "end"})  # fmt: skip
+    elements.append({"id": "end", "type": "end", "outcome": "done"})
+    return {"key": key, "title": f"{tasks} tasks", "elements": elements}
