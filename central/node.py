@@ -30,6 +30,7 @@ from central.resources.api import ResourcesApi
 from central.routing.classify import Classifier
 from central.routing.limits import RouteLimits
 from central.routing.router import Router
+from central.sop.resolver import ResourceResolver
 from central.state import ClusterState
 from central.supervision import CenterSnapshotApi
 from central.wallboard import install as install_wallboard
@@ -73,8 +74,12 @@ class CentralNode:
         self.api = CentralApi(
             None,  # type: ignore[arg-type]  # the router exists once etcd is reachable
             lambda: self.leadership,
-            TokenSigner(require_secret(tokens), ttl_s=tokens.call_ttl_s, previous=tokens.previous_secrets,
-                        denylist=self.revocations),
+            TokenSigner(
+                require_secret(tokens),
+                ttl_s=tokens.call_ttl_s,
+                previous=tokens.previous_secrets,
+                denylist=self.revocations,
+            ),
             capacity_cps=settings.central.route_capacity_cps,
             max_body_bytes=settings.central.http.max_body_bytes,
             call_ttl_s=tokens.call_ttl_s,
@@ -92,11 +97,12 @@ class CentralNode:
         CenterSnapshotApi(lambda: self.state, self.api.signer, SYSTEM_CLOCK,
                           ca_file=settings.tls.ca_file).install(self.app)  # fmt: skip
         # customers, work orders, notifications: one business database, served by every replica
-        self.business = BusinessServices(settings.business, central.workorders, self.api.signer, replica=self.name,
-                                         max_body_bytes=central.http.max_body_bytes)  # fmt: skip
-        self.business.install(self.app)
         self.resources = ResourcesApi(settings.resources, self.api.signer, max_body_bytes=central.http.max_body_bytes)
         self.resources.install(self.app)
+        self.business = BusinessServices(settings.business, central.workorders, self.api.signer, replica=self.name,
+                                         max_body_bytes=central.http.max_body_bytes,
+                                         resolver=ResourceResolver(self.resources))  # fmt: skip
+        self.business.install(self.app)
         AdminApi(AdminStore(lambda: self.etcd, self.keys), self.api.signer, SYSTEM_CLOCK,
                  max_body_bytes=central.http.max_body_bytes).install(self.app)  # fmt: skip
         describe().install(self.app)
@@ -153,18 +159,30 @@ class CentralNode:
         await self.state.start()
         central = self.settings.central
         self.router = Router(
-            self.etcd, self.keys, self.state, Classifier.load(central.dnis_table),
-            name=self.name, strategy=central.site_strategy, overflow_after_s=central.overflow_after_s,
-            overflow_every_s=central.timers.overflow_interval_s, failover_retry_s=central.timers.failover_retry_s,
+            self.etcd,
+            self.keys,
+            self.state,
+            Classifier.load(central.dnis_table),
+            name=self.name,
+            strategy=central.site_strategy,
+            overflow_after_s=central.overflow_after_s,
+            overflow_every_s=central.timers.overflow_interval_s,
+            failover_retry_s=central.timers.failover_retry_s,
             lease_ttl_s=self.settings.etcd.lease_ttl_s,
         )
         failover = central.failover
         self.confirmer = DeathConfirmer(
-            self.state, self.router,
+            self.state,
+            self.router,
             HttpProbe(failover.probe_timeout_s, client_ssl(self.settings.tls.ca_file)),
-            policy=ProbePolicy(failover.probe_refusals, failover.probe_retry_s, failover.probe_cooldown_s,
-                               max(failover.probe_max_attempts, failover.probe_refusals)),
-            enabled=failover.probe, tell_leader=self.api.tell_leader,
+            policy=ProbePolicy(
+                failover.probe_refusals,
+                failover.probe_retry_s,
+                failover.probe_cooldown_s,
+                max(failover.probe_max_attempts, failover.probe_refusals),
+            ),
+            enabled=failover.probe,
+            tell_leader=self.api.tell_leader,
         )
         self.api.confirmer = self.confirmer
         self.api.router = self.router

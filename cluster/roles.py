@@ -4,11 +4,12 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up; reads customers (audited)
                    and adds to their contact history; creates and works work orders; works outbound
-                   campaigns; reads the knowledge base and says whether an article helped
+                   campaigns; reads the knowledge base and says whether an article helped; runs SOPs
     team_leader  + creates, edits, merges customers, resets PINs; runs campaigns and the do-not-call list;
                  supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts; plays recordings and
-                   voicemail (audited); sets up work-order departments; drafts knowledge articles
+                   voicemail (audited); sets up work-order departments; drafts knowledge articles;
+                   publishes SOP definitions
     manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge
     admin        + everything a manager may; reads the audit trail; imports and exports customers
                  (every call role, and sites for self-service, resolves back-office resource fields)
@@ -50,6 +51,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "knowledge.read": frozenset(CALL_ROLES),  # search and read published articles, give feedback (issue 22)
     "knowledge.edit": frozenset({"team_leader", "manager", "admin"}),  # draft, edit, submit for review
     "knowledge.approve": frozenset({"manager", "admin"}),  # approve or reject another's draft, publish
+    "sop.run": frozenset(CALL_ROLES),  # start an SOP, submit its forms, roll back, cancel (issue 22)
+    "sop.edit": frozenset({"team_leader", "manager", "admin"}),  # publish SOP definition versions
 }
 """Action -> the roles allowed to do it."""
 

@@ -87,10 +87,19 @@ class Definition:
         return found
 
 
-def load_document(text: str, content_type: str = "") -> dict[str, Any]:
+class _NoAliases(yaml.SafeLoader):
+    """YAML without anchors and aliases (a few aliases can expand into gigabytes)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("anchors and aliases (*name) are not accepted")
+        return super().compose_node(parent, index)
+
+
+def load_document(text: str) -> dict[str, Any]:
     """A document from YAML (JSON is YAML too) text; :class:`BadDefinition` when it is neither."""
     try:
-        raw = json.loads(text) if "json" in content_type else yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_NoAliases)
     except (ValueError, yaml.YAMLError) as exc:
         raise BadDefinition(f"not YAML or JSON: {str(exc).splitlines()[0]}", field="document") from None
     if not isinstance(raw, dict):

@@ -67,6 +67,7 @@ def test_the_permission_table_is_the_one_place_roles_are_named() -> None:
         "campaigns.work",
         "resources.resolve",
         "knowledge.read",  # issue 22: agents search the knowledge base and give feedback; they do not edit it
+        "sop.run",  # issue 22: agents run SOPs on their calls (start, submit, roll back); they do not publish them
     ]
     assert [a for a in PERMISSIONS if allowed("compliance", a)] == ["audit.read"]
     assert all(allowed("admin", a) for a in PERMISSIONS)
@@ -104,8 +105,9 @@ async def test_every_role_and_action_pair_gets_exactly_the_allowed_answer(cluste
     got: dict[tuple[str, str], bool] = {}
     async with aiohttp.ClientSession() as http:
         for person in PEOPLE:
-            async with http.post(site_url(cluster, "branch-north") + "/v1/agents/login",
-                                 json={"agent_id": person, "password": "demo"}) as r:
+            async with http.post(
+                site_url(cluster, "branch-north") + "/v1/agents/login", json={"agent_id": person, "password": "demo"}
+            ) as r:
                 token = (await r.json())["token"]
             for action in ("flows.publish", *GETS, "supervise"):
                 answer = await _try(http, cluster, token, action, ring["call_id"])
@@ -121,11 +123,13 @@ async def test_live_calls_and_agents_are_not_disclosed_without_a_token(cluster: 
     """Finding 6: a site's live status and central's call look-up need a token with the role;
     a caller's token shows its own call only."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(centrals(cluster)[0] + "/v1/calls",
-                             json={"caller": "+8613100000077", "dialled": "95589"}) as r:
+        async with http.post(
+            centrals(cluster)[0] + "/v1/calls", json={"caller": "+8613100000077", "dialled": "95589"}
+        ) as r:
             mine = await r.json()
-        async with http.post(centrals(cluster)[0] + "/v1/calls",
-                             json={"caller": "+8613100000078", "dialled": "95589"}) as r:
+        async with http.post(
+            centrals(cluster)[0] + "/v1/calls", json={"caller": "+8613100000078", "dialled": "95589"}
+        ) as r:
             other = await r.json()
         answers = []
         for url, headers in (
@@ -136,8 +140,9 @@ async def test_live_calls_and_agents_are_not_disclosed_without_a_token(cluster: 
             async with http.get(url, headers=headers) as r:
                 answers.append((r.status, (await r.json())["error_id"]))
         assert answers == [(401, "token.malformed"), (401, "token.malformed"), (403, "token.wrong_call")]
-        async with http.get(f"{centrals(cluster)[0]}/v1/calls/{mine['call_id']}",
-                            headers={"Authorization": f"Bearer {mine['token']}"}) as r:
+        async with http.get(
+            f"{centrals(cluster)[0]}/v1/calls/{mine['call_id']}", headers={"Authorization": f"Bearer {mine['token']}"}
+        ) as r:
             assert r.status == 200 and (await r.json())["call_id"] == mine["call_id"]
         async with http.get(site_url(cluster, "branch-north") + "/healthz") as r:
             assert r.status == 200  # health stays open
