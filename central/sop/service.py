@@ -154,7 +154,7 @@ class SopService:
         task: dict[str, Any] | None = None
         if state.at is not None:
             element = definition.element(state.at)
-            task = {"element": element.id, "type": element.type, "title": element.title}
+            task = {"element": element.id, "type": element.type, "title": element.title or element.id}
             if element.form is not None:
                 task["form"] = element.form.variant(channel)
             if state.due_at is not None:
