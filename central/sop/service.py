@@ -120,8 +120,10 @@ class SopService:
                                   instance=instance_id)  # fmt: skip
         definition = self._definition(instance["key"], instance["version"], instance["snapshot"])
         state, entries = await self._drive(definition, State.from_dict(instance["state"]), event, actor, role)
-        await self.store.save(instance, state.to_dict(), entries)
-        return await self.view(instance_id)
+        revision_now = await self.store.save(instance, state.to_dict(), entries)
+        saved = {**instance, "status": state.status, "at": state.at, "due_at": state.due_at,
+                 "updated_at": entries[-1].at, "revision": revision_now}  # fmt: skip
+        return self._view(saved, definition, state, "agent")
 
     async def submit(self, instance_id: int, actor: str, role: str | None, element: str, channel: str,
                      values: Any, revision: int | None = None) -> dict[str, Any]:  # fmt: skip
@@ -150,7 +152,10 @@ class SopService:
     async def view(self, instance_id: int, channel: str = "agent") -> dict[str, Any]:
         instance = await self.store.instance(instance_id)
         definition = self._definition(instance["key"], instance["version"], instance["snapshot"])
-        state = State.from_dict(instance["state"])
+        return self._view(instance, definition, State.from_dict(instance["state"]), channel)
+
+    @staticmethod
+    def _view(instance: dict[str, Any], definition: Definition, state: State, channel: str) -> dict[str, Any]:
         task: dict[str, Any] | None = None
         if state.at is not None:
             element = definition.element(state.at)
