@@ -90,7 +90,7 @@ class SopStore:
 
     async def instance(self, instance_id: int) -> dict[str, Any]:
         """The instance with its snapshot and engine state."""
-        async with translate_errors("sop_instance"), self.sessions() as s:
+        async with translate_errors("sop_instance"), self.reads() as s:
             row = await s.get(SopInstance, instance_id)
             if row is None:
                 raise UnknownSop(f"no SOP instance {instance_id}", instance=instance_id)

@@ -1,9 +1,13 @@
 """SOP documents the tests share: the ride-hailing "report a lost item" flow, which has every
-element type, and a plain chain of N user tasks (the benchmark's)."""
+element type, and the benchmark's plain chain of N user tasks."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from loadtests.bench_sop import chain
+
+__all__ = ["chain", "lost_item"]
 
 
 def lost_item(title: str = "Report a lost item") -> dict[str, Any]:
@@ -35,14 +39,3 @@ def lost_item(title: str = "Report a lost item") -> dict[str, Any]:
             {"id": "done", "type": "end", "outcome": "reported"},
         ],
     }  # fmt: skip
-
-
-def chain(tasks: int, key: str = "chain") -> dict[str, Any]:
-    elements: list[dict[str, Any]] = [{"id": "start", "type": "start", "next": "t1"}]
-    for i in range(1, tasks + 1):
-        elements.append({"id": f"t{i}", "type": "user_task",
-                         "form": {"fields": [{"name": f"answer_{i}", "type": "text"},
-                                             {"name": f"score_{i}", "type": "integer", "min": 0, "max": 10}]},
-                         "next": f"t{i + 1}" if i < tasks else "end"})  # fmt: skip
-    elements.append({"id": "end", "type": "end", "outcome": "done"})
-    return {"key": key, "title": f"{tasks} tasks", "elements": elements}
