@@ -4,7 +4,9 @@ in the same transaction as the state it led to. Nothing here decides; the servic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +43,23 @@ class SopStore:
                  reads: async_sessionmaker[AsyncSession] | None = None) -> None:  # fmt: skip
         self.sessions = sessions
         self.reads = reads or sessions
+        # SQLite has one writer: queue this process's writers here rather than in SQLite's busy
+        # handler, whose sleeps grow while it waits (as the work-order store does)
+        bind = sessions.kw.get("bind")
+        self._write_lock = asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, what: str) -> AsyncIterator[AsyncSession]:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            await stack.enter_async_context(translate_errors(what))
+            yield await stack.enter_async_context(self.sessions.begin())
 
     async def publish(self, key: str, title: str, document: dict[str, Any], actor: str, now: float) -> int:
         """The new version's number (one more than the newest)."""
         try:
-            async with translate_errors("sop_publish"), self.sessions.begin() as s:
+            async with self._writing("sop_publish") as s:
                 newest = await s.scalar(select(func.max(SopDefinition.version)).where(SopDefinition.key == key))
                 version = (newest or 0) + 1
                 s.add(SopDefinition(key=key, version=version, title=title, document=document, published_by=actor,
@@ -77,7 +91,7 @@ class SopStore:
 
     async def create(self, definition: dict[str, Any], state: dict[str, Any], call_id: str | None,
                      entry: Entry) -> int:  # fmt: skip
-        async with translate_errors("sop_start"), self.sessions.begin() as s:
+        async with self._writing("sop_start") as s:
             row = SopInstance(key=definition["key"], version=definition["version"], snapshot=definition["document"],
                               status=state["status"], at=state["at"], due_at=state["due_at"], state=state,
                               call_id=call_id, started_by=entry.actor, created_at=entry.at, updated_at=entry.at,
@@ -98,7 +112,7 @@ class SopStore:
 
     async def save(self, instance: dict[str, Any], state: dict[str, Any], entries: Sequence[Entry]) -> int:
         """Write the new state over the revision read, and its history; the new revision."""
-        async with translate_errors("sop_save"), self.sessions.begin() as s:
+        async with self._writing("sop_save") as s:
             revision = instance["revision"]
             done = await s.execute(update(SopInstance).where(SopInstance.id == instance["id"],
                                                              SopInstance.revision == revision)
