@@ -74,12 +74,8 @@ class CentralNode:
         self.api = CentralApi(
             None,  # type: ignore[arg-type]  # the router exists once etcd is reachable
             lambda: self.leadership,
-            TokenSigner(
-                require_secret(tokens),
-                ttl_s=tokens.call_ttl_s,
-                previous=tokens.previous_secrets,
-                denylist=self.revocations,
-            ),
+            TokenSigner(require_secret(tokens), ttl_s=tokens.call_ttl_s, previous=tokens.previous_secrets,
+                        denylist=self.revocations),
             capacity_cps=settings.central.route_capacity_cps,
             max_body_bytes=settings.central.http.max_body_bytes,
             call_ttl_s=tokens.call_ttl_s,
@@ -159,30 +155,18 @@ class CentralNode:
         await self.state.start()
         central = self.settings.central
         self.router = Router(
-            self.etcd,
-            self.keys,
-            self.state,
-            Classifier.load(central.dnis_table),
-            name=self.name,
-            strategy=central.site_strategy,
-            overflow_after_s=central.overflow_after_s,
-            overflow_every_s=central.timers.overflow_interval_s,
-            failover_retry_s=central.timers.failover_retry_s,
+            self.etcd, self.keys, self.state, Classifier.load(central.dnis_table),
+            name=self.name, strategy=central.site_strategy, overflow_after_s=central.overflow_after_s,
+            overflow_every_s=central.timers.overflow_interval_s, failover_retry_s=central.timers.failover_retry_s,
             lease_ttl_s=self.settings.etcd.lease_ttl_s,
         )
         failover = central.failover
         self.confirmer = DeathConfirmer(
-            self.state,
-            self.router,
+            self.state, self.router,
             HttpProbe(failover.probe_timeout_s, client_ssl(self.settings.tls.ca_file)),
-            policy=ProbePolicy(
-                failover.probe_refusals,
-                failover.probe_retry_s,
-                failover.probe_cooldown_s,
-                max(failover.probe_max_attempts, failover.probe_refusals),
-            ),
-            enabled=failover.probe,
-            tell_leader=self.api.tell_leader,
+            policy=ProbePolicy(failover.probe_refusals, failover.probe_retry_s, failover.probe_cooldown_s,
+                               max(failover.probe_max_attempts, failover.probe_refusals)),
+            enabled=failover.probe, tell_leader=self.api.tell_leader,
         )
         self.api.confirmer = self.confirmer
         self.api.router = self.router

@@ -84,100 +84,39 @@ class Wallboard(BaseModel):
 
 def describe() -> ApiDoc:
     doc = ApiDoc("callcenter central", "1", "Routing, call look-up, reconnect after failover, agent re-attach, sites.")
-    doc.op(
-        "post",
-        "/v1/calls",
-        "route a new call: the leader picks a site and writes the fenced routing record",
-        request=RouteRequest,
-        response=RoutedCall,
-        status=201,
-        errors={
-            **STARTING,
-            **TOKEN,
-            "request.bad_field": 400,
-            "request.invalid": 400,
-            "route.bad_number": 400,
-            "route.duplicate": 409,
-            "route.no_site": 503,
-            "route.busy": 503,
-            "route.rate_limited": 429,
-        },
-    )
-    doc.op(
-        "get",
-        "/v1/calls",
-        "call records of every site (from, to, site, queue, agent, limit, cursor); "
-        "supervisors only (Authorization: Bearer <agent token>)",
-        response=CdrPage,
-        errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400},
-    )
-    doc.op(
-        "get",
-        "/v1/audit",
-        "the audit trail of every site, oldest first (from, to, site, actor, action, "
-        "target, limit, cursor); administrators and compliance officers; each site audits the read",
-        response=AuditPage,
-        errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400},
-    )
-    doc.op(
-        "get",
-        "/v1/calls/{call_id}",
-        "where a live call is (Authorization: Bearer <the call's token> or a supervisor's agent token)",
-        response=CallView,
-        errors={
-            **STARTING,
-            **TOKEN,
-            "call.bad_id": 400,
-            "call.unknown": 404,
-            "token.wrong_call": 403,
-            "role.forbidden": 403,
-        },
-    )
-    doc.op(
-        "post",
-        "/v1/calls/{call_id}/reconnect",
-        "a caller whose socket dropped asks where its call is now",
-        request=TokenRequest,
-        response=RoutedCall,
-        errors={
-            **STARTING,
-            **TOKEN,
-            "call.bad_id": 400,
-            "call.unknown": 404,
-            "call.ended": 410,
-            "call.moving": 503,
-            "token.wrong_call": 403,
-            "request.bad_field": 400,
-        },
-    )
-    doc.op(
-        "post",
-        "/v1/agents/reattach",
-        "an agent whose site failed continues at a live site",
-        request=TokenRequest,
-        response=Reattach,
-        errors={**STARTING, **TOKEN, "route.no_site": 503, "agent.moving": 503, "request.bad_field": 400},
-    )
-    doc.op(
-        "post",
-        "/v1/internal/sites/{site}/suspect",
-        "a central replica passes on a client's report of a "
-        "lost site (X-CC-Suspect-Mac keyed with the cluster secret); the leader probes the site",
-        status=202,
-        errors={**STARTING, "role.forbidden": 403},
-    )
+    doc.op("post", "/v1/calls", "route a new call: the leader picks a site and writes the fenced routing record",
+           request=RouteRequest, response=RoutedCall, status=201,
+           errors={**STARTING, **TOKEN, "request.bad_field": 400, "request.invalid": 400, "route.bad_number": 400,
+                   "route.duplicate": 409, "route.no_site": 503, "route.busy": 503, "route.rate_limited": 429})
+    doc.op("get", "/v1/calls", "call records of every site (from, to, site, queue, agent, limit, cursor); "
+           "supervisors only (Authorization: Bearer <agent token>)", response=CdrPage,
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
+    doc.op("get", "/v1/audit", "the audit trail of every site, oldest first (from, to, site, actor, action, "
+           "target, limit, cursor); administrators and compliance officers; each site audits the read",
+           response=AuditPage,
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
+    doc.op("get", "/v1/calls/{call_id}", "where a live call is (Authorization: Bearer <the call's token> or a "
+           "supervisor's agent token)", response=CallView,
+           errors={**STARTING, **TOKEN, "call.bad_id": 400, "call.unknown": 404, "token.wrong_call": 403,
+                   "role.forbidden": 403})
+    doc.op("post", "/v1/calls/{call_id}/reconnect", "a caller whose socket dropped asks where its call is now",
+           request=TokenRequest, response=RoutedCall,
+           errors={**STARTING, **TOKEN, "call.bad_id": 400, "call.unknown": 404, "call.ended": 410,
+                   "call.moving": 503, "token.wrong_call": 403, "request.bad_field": 400})
+    doc.op("post", "/v1/agents/reattach", "an agent whose site failed continues at a live site",
+           request=TokenRequest, response=Reattach,
+           errors={**STARTING, **TOKEN, "route.no_site": 503, "agent.moving": 503, "request.bad_field": 400})
+    doc.op("post", "/v1/internal/sites/{site}/suspect", "a central replica passes on a client's report of a "
+           "lost site (X-CC-Suspect-Mac keyed with the cluster secret); the leader probes the site",
+           status=202, errors={**STARTING, "role.forbidden": 403})
     doc.op("get", "/v1/sites", "every site's published load", response=Sites, errors=STARTING)
     doc.op("get", "/v1/wallboard", "the wallboard's snapshot (queues, agents, sites)", response=Wallboard)
     doc.op("get", "/v1/wallboard/stream", "the wallboard as server-sent events", content="text/event-stream")
     doc.op("get", "/wallboard", "the wallboard page", content="text/html")
     doc.op("get", "/wallboard/{name}", "the wallboard's assets", content="text/plain")
-    doc.op(
-        "get",
-        "/v1/supervisor/snapshot",
-        "the supervisor console's view of every live site (or ?site=), "
-        "merged: agents, queues (site/queue), unavailable sites; team leaders see their team",
-        errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400},
-    )
+    doc.op("get", "/v1/supervisor/snapshot", "the supervisor console's view of every live site (or ?site=), "
+           "merged: agents, queues (site/queue), unavailable sites; team leaders see their team",
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
     describe_customers(doc)
     describe_workorders(doc)
     describe_campaigns(doc)

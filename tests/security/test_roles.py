@@ -105,9 +105,8 @@ async def test_every_role_and_action_pair_gets_exactly_the_allowed_answer(cluste
     got: dict[tuple[str, str], bool] = {}
     async with aiohttp.ClientSession() as http:
         for person in PEOPLE:
-            async with http.post(
-                site_url(cluster, "branch-north") + "/v1/agents/login", json={"agent_id": person, "password": "demo"}
-            ) as r:
+            async with http.post(site_url(cluster, "branch-north") + "/v1/agents/login",
+                                 json={"agent_id": person, "password": "demo"}) as r:
                 token = (await r.json())["token"]
             for action in ("flows.publish", *GETS, "supervise"):
                 answer = await _try(http, cluster, token, action, ring["call_id"])
@@ -123,13 +122,11 @@ async def test_live_calls_and_agents_are_not_disclosed_without_a_token(cluster: 
     """Finding 6: a site's live status and central's call look-up need a token with the role;
     a caller's token shows its own call only."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(
-            centrals(cluster)[0] + "/v1/calls", json={"caller": "+8613100000077", "dialled": "95589"}
-        ) as r:
+        async with http.post(centrals(cluster)[0] + "/v1/calls",
+                             json={"caller": "+8613100000077", "dialled": "95589"}) as r:
             mine = await r.json()
-        async with http.post(
-            centrals(cluster)[0] + "/v1/calls", json={"caller": "+8613100000078", "dialled": "95589"}
-        ) as r:
+        async with http.post(centrals(cluster)[0] + "/v1/calls",
+                             json={"caller": "+8613100000078", "dialled": "95589"}) as r:
             other = await r.json()
         answers = []
         for url, headers in (
@@ -140,9 +137,8 @@ async def test_live_calls_and_agents_are_not_disclosed_without_a_token(cluster: 
             async with http.get(url, headers=headers) as r:
                 answers.append((r.status, (await r.json())["error_id"]))
         assert answers == [(401, "token.malformed"), (401, "token.malformed"), (403, "token.wrong_call")]
-        async with http.get(
-            f"{centrals(cluster)[0]}/v1/calls/{mine['call_id']}", headers={"Authorization": f"Bearer {mine['token']}"}
-        ) as r:
+        async with http.get(f"{centrals(cluster)[0]}/v1/calls/{mine['call_id']}",
+                            headers={"Authorization": f"Bearer {mine['token']}"}) as r:
             assert r.status == 200 and (await r.json())["call_id"] == mine["call_id"]
         async with http.get(site_url(cluster, "branch-north") + "/healthz") as r:
             assert r.status == 200  # health stays open
