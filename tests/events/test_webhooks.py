@@ -9,17 +9,14 @@ resumes from an offset; bad subscription input gets ``events.*`` ids and changes
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from central.crm.api import CrmApi
 from central.events import EventsFeature
@@ -30,42 +27,10 @@ from cluster.etcd import Etcd
 from cluster.keys import Keyspace
 from cluster.tokens import TokenSigner
 from tests.crm.conftest import BusinessPart, CrmServer, serve
+from tests.events.receiver import SECRET, Receiver, verify
 
 pytestmark = pytest.mark.timeout(120)
-SECRET = "webhook-secret-for-the-test-0123"
 CALLS = ("call-a", "call-b", "call-c")
-
-
-@dataclass
-class Receiver:
-    url: str = ""
-    healthy: bool = False
-    attempts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.attempts.append((dict(request.headers), body))
-        if not self.healthy:
-            return web.Response(status=500, text="down for maintenance")
-        self.received.append(json.loads(body))
-        return web.Response(status=204)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    state = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", state.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    state.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
-    try:
-        yield state
-    finally:
-        await runner.cleanup()
 
 
 def _features(crm: CrmApi, signer: TokenSigner) -> list[BusinessPart]:
@@ -127,14 +92,6 @@ async def _calls_live_and_end(etcd: Etcd, keys: Keyspace) -> None:
         await etcd.delete(keys.call(c))
 
 
-def _verify(headers: dict[str, str], body: bytes) -> bool:
-    stamp = headers["X-CC-Timestamp"]
-    expected = "v1=" + hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return (
-        hmac.compare_digest(expected, headers["X-CC-Signature"]) and json.loads(body)["id"] == headers["X-CC-Event-Id"]
-    )
-
-
 async def test_a_failing_receiver_gets_every_event_once_in_order_per_call_after_it_recovers(
     central: CrmServer, receiver: Receiver, etcd: Etcd, keyspace: Keyspace
 ) -> None:
@@ -160,7 +117,7 @@ async def test_a_failing_receiver_gets_every_event_once_in_order_per_call_after_
             return {e["id"] for e in receiver.received} >= {e["id"] for e in stored}
 
         await _until(all_delivered, "every event delivered after the receiver recovered")
-    assert all(_verify(headers, body) for headers, body in receiver.attempts)
+    assert all(verify(headers, body) for headers, body in receiver.attempts)
     seen: dict[str, dict[str, Any]] = {}
     for event in receiver.received:
         seen.setdefault(event["id"], event)
