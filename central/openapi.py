@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from central.admin.openapi import describe_admin
 from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
+from central.events.openapi import describe_events
 from central.knowledge.openapi import describe_knowledge
 from central.resources.openapi import describe_resources
 from central.sop.openapi import describe_sop
@@ -124,4 +125,5 @@ def describe() -> ApiDoc:
     describe_sop(doc)
     describe_resources(doc)
     describe_admin(doc)
+    describe_events(doc)
     return doc

@@ -10,10 +10,12 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
                    and the site's live status; lifts PIN and login lockouts; plays recordings and
                    voicemail (audited); sets up work-order departments; drafts knowledge articles;
                    publishes SOP definitions
-    manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge
+    manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge;
+                   reads the integration event stream
     admin        + everything a manager may; reads the audit trail; imports and exports customers
                  (every call role, and sites for self-service, resolves back-office resource fields)
-                 configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure)
+                 configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure);
+                 subscribes webhooks to the event stream
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
@@ -53,6 +55,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "knowledge.approve": frozenset({"manager", "admin"}),  # approve or reject another's draft, publish
     "sop.run": frozenset(CALL_ROLES),  # start an SOP, submit its forms, roll back, cancel (issue 22)
     "sop.edit": frozenset({"team_leader", "manager", "admin"}),  # publish SOP definition versions
+    "events.read": frozenset({"manager", "admin"}),  # the integration event stream (issue 23, D4)
+    "events.subscribe": frozenset({"admin"}),  # webhook subscriptions: URLs and their signing secrets
 }
 """Action -> the roles allowed to do it."""
 

@@ -20,15 +20,15 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from central.business.db import BusinessDb
+from central.business.http import ServiceGate, path_id
 from central.campaigns.errors import BadList, BadPolicy
 from central.campaigns.service import CampaignService
 from central.campaigns.store import CampaignStore
 from central.crm.consent import CrmConsent
 from central.crm.normalise import phone_key
 from cluster.clock import SYSTEM_CLOCK, Clock
-from cluster.errors import BadRequest
 from cluster.http import read_json
-from cluster.tokens import TokenSigner, bearer_claims
+from cluster.tokens import TokenSigner
 
 MAX_LIST_BYTES = 64 * 1024 * 1024
 _WHY = {
@@ -44,32 +44,24 @@ class BusinessDbSource(Protocol):
     def db(self) -> BusinessDb | None: ...
 
 
-def _id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise BadPolicy(f"{name}: a number", field=name)
-    return int(raw)
-
-
 class CampaignsApi:
     """The one wiring point of campaigns: ``install`` adds the routes; ``start`` after the CRM's."""
 
     def __init__(self, business: BusinessDbSource, signer: TokenSigner, *, max_body_bytes: int,
                  clock: Clock = SYSTEM_CLOCK) -> None:  # fmt: skip
         self.business = business
-        self.signer = signer
+        self.gate: ServiceGate[CampaignService] = ServiceGate(signer, _WHY, unavailable_id="campaign.unavailable")
         self.max_body = max_body_bytes
         self.clock = clock
-        self.service: CampaignService | None = None
 
     async def start(self) -> None:
         db = self.business.db
         if db is None:
             raise RuntimeError("campaigns start after the business database is open")
-        self.service = CampaignService(CampaignStore(db.sessions, db.reads), CrmConsent(db.reads), self.clock)
+        self.gate.service = CampaignService(CampaignStore(db.sessions, db.reads), CrmConsent(db.reads), self.clock)
 
     async def stop(self) -> None:
-        self.service = None
+        self.gate.service = None
 
     def install(self, app: web.Application) -> None:
         r = app.router
@@ -84,11 +76,13 @@ class CampaignsApi:
         r.add_post("/v1/do-not-call", self.bar)
         r.add_delete("/v1/do-not-call/{phone}", self.unbar)
 
+    @property
+    def service(self) -> CampaignService | None:
+        return self.gate.service
+
     def _who(self, request: web.Request, action: str) -> tuple[str, CampaignService]:
-        claims = bearer_claims(self.signer, request.headers.get("Authorization", ""), action=action, why=_WHY[action])
-        if self.service is None:
-            raise BadRequest("the business database is not open yet", error_id="campaign.unavailable", status=503)
-        return claims.subject, self.service
+        claims, service = self.gate.enter(request, action)
+        return claims.subject, service
 
     async def create(self, request: web.Request) -> web.Response:
         who, service = self._who(request, "campaigns.manage")
@@ -101,7 +95,7 @@ class CampaignsApi:
 
     async def view(self, request: web.Request) -> web.Response:
         _who, service = self._who(request, "campaigns.work")
-        return web.json_response(await service.view(_id(request)))
+        return web.json_response(await service.view(path_id(request, BadPolicy)))
 
     async def import_list(self, request: web.Request) -> web.Response:
         _who, service = self._who(request, "campaigns.manage")
@@ -115,27 +109,28 @@ class CampaignsApi:
         except UnicodeDecodeError:
             raise BadList("the list is not UTF-8 text", error_id="campaign.bad_encoding") from None
         dry_run = request.query.get("dry_run", "") in ("1", "true", "yes")
-        return web.json_response(await service.import_list(_id(request), io.StringIO(text, newline=""),
+        return web.json_response(await service.import_list(path_id(request, BadPolicy), io.StringIO(text, newline=""),
                                                            dry_run=dry_run))  # fmt: skip
 
     async def preview(self, request: web.Request) -> web.Response:
         who, service = self._who(request, "campaigns.work")
-        offered = await service.preview(_id(request), who)
+        offered = await service.preview(path_id(request, BadPolicy), who)
         return web.Response(status=204) if offered is None else web.json_response(offered)
 
     async def contact(self, request: web.Request) -> web.Response:
         _who, service = self._who(request, "campaigns.work")
-        row = await service.store.contact(_id(request), _id(request, "cid"))
+        row = await service.store.contact(path_id(request, BadPolicy), path_id(request, BadPolicy, "cid"))
         return web.json_response(row | {"steps": await service.store.steps(row["id"])})
 
     async def step(self, request: web.Request) -> web.Response:
         who, service = self._who(request, "campaigns.work")
         body: dict[str, Any] = await read_json(request, max_bytes=self.max_body)
-        return web.json_response(await service.step(_id(request), _id(request, "cid"), body, who))
+        campaign, contact = path_id(request, BadPolicy), path_id(request, BadPolicy, "cid")
+        return web.json_response(await service.step(campaign, contact, body, who))
 
     async def transition(self, request: web.Request) -> web.Response:
         _who, service = self._who(request, "campaigns.manage")
-        return web.json_response(await service.transition(_id(request), request.match_info["event"]))
+        return web.json_response(await service.transition(path_id(request, BadPolicy), request.match_info["event"]))
 
     async def bar(self, request: web.Request) -> web.Response:
         who, service = self._who(request, "campaigns.manage")

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from central.business.config import BusinessConfig
 from central.business.db import BusinessDb
+from central.business.http import ServiceGate
 from central.crm.audit import AuditBuffer
 from central.crm.errors import BadImport, InvalidField
 from central.crm.importer import csv_rows, export_csv, import_rows, xlsx_rows
@@ -35,9 +36,8 @@ from central.crm.seed import seed_demo_customers
 from central.crm.service import CrmService
 from central.crm.store import CrmStore
 from cluster.clock import SYSTEM_CLOCK, Clock
-from cluster.errors import BadRequest
 from cluster.http import read_json
-from cluster.tokens import TokenSigner, bearer_claims
+from cluster.tokens import TokenSigner
 
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 _WHY = {
@@ -55,13 +55,12 @@ class CrmApi:
     def __init__(self, config: BusinessConfig, signer: TokenSigner, *, replica: str, max_body_bytes: int,
                  clock: Clock = SYSTEM_CLOCK) -> None:  # fmt: skip
         self.config = config
-        self.signer = signer
+        self.gate: ServiceGate[CrmService] = ServiceGate(signer, _WHY, unavailable_id="crm.unavailable")
         self.replica = replica
         self.max_body = max_body_bytes
         self.clock = clock
         self.db: BusinessDb | None = None
         self._owns_db = False
-        self.service: CrmService | None = None
         self.audit: AuditBuffer | None = None
 
     async def start(self, db: BusinessDb | None = None) -> None:
@@ -73,7 +72,7 @@ class CrmApi:
             await seed_demo_customers(self.db.sessions, self.config.account_salt.encode())
         self.audit = AuditBuffer(store, replica=self.replica)
         self.audit.start()
-        self.service = CrmService(store, self.audit, self.clock, account_salt=self.config.account_salt.encode())
+        self.gate.service = CrmService(store, self.audit, self.clock, account_salt=self.config.account_salt.encode())
 
     async def stop(self) -> None:
         if self.audit is not None:
@@ -101,11 +100,13 @@ class CrmApi:
         r.add_get("/v1/customers/{number}/history", self.history)
         r.add_post("/v1/customers/{number}/history", self.add_history)
 
+    @property
+    def service(self) -> CrmService | None:
+        return self.gate.service
+
     def _who(self, request: web.Request, action: str) -> tuple[tuple[str, str], CrmService]:
-        claims = bearer_claims(self.signer, request.headers.get("Authorization", ""), action=action, why=_WHY[action])
-        if self.service is None:
-            raise BadRequest("the business database is not open yet", error_id="crm.unavailable", status=503)
-        return (claims.subject, str(claims.extra.get("role", ""))), self.service
+        claims, service = self.gate.enter(request, action)
+        return (claims.subject, str(claims.extra.get("role", ""))), service
 
     def _limit(self, request: web.Request) -> int:
         raw = request.query.get("limit", "20")

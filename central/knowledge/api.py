@@ -16,13 +16,13 @@ from typing import Protocol
 from aiohttp import web
 
 from central.business.db import BusinessDb
+from central.business.http import ServiceGate, path_id
 from central.knowledge.errors import BadArticle, BadQuery, TransitionNotAllowed
 from central.knowledge.service import STEPS, KnowledgeService
 from central.knowledge.store import KnowledgeStore
 from cluster.clock import SYSTEM_CLOCK, Clock
-from cluster.errors import BadRequest
 from cluster.http import read_json
-from cluster.tokens import TokenSigner, bearer_claims
+from cluster.tokens import TokenSigner
 
 MAX_LIMIT = 50
 _WHY = {
@@ -39,32 +39,24 @@ class BusinessDbSource(Protocol):
     def db(self) -> BusinessDb | None: ...
 
 
-def _id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise BadArticle("id: a number", field="id")
-    return int(raw)
-
-
 class KnowledgeApi:
     """The one wiring point of the knowledge base: ``install`` adds the routes; ``start`` after the CRM's."""
 
     def __init__(self, business: BusinessDbSource, signer: TokenSigner, *, max_body_bytes: int,
                  clock: Clock = SYSTEM_CLOCK) -> None:  # fmt: skip
         self.business = business
-        self.signer = signer
+        self.gate: ServiceGate[KnowledgeService] = ServiceGate(signer, _WHY, unavailable_id="knowledge.unavailable")
         self.max_body = max_body_bytes
         self.clock = clock
-        self.service: KnowledgeService | None = None
 
     async def start(self) -> None:
         db = self.business.db
         if db is None:
             raise RuntimeError("the knowledge base starts after the business database is open")
-        self.service = KnowledgeService(KnowledgeStore(db.sessions, db.reads), self.clock)
+        self.gate.service = KnowledgeService(KnowledgeStore(db.sessions, db.reads), self.clock)
 
     async def stop(self) -> None:
-        self.service = None
+        self.gate.service = None
 
     def install(self, app: web.Application) -> None:
         r = app.router
@@ -76,11 +68,13 @@ class KnowledgeApi:
         r.add_post("/v1/knowledge/articles/{id}/feedback", self.feedback)
         r.add_post("/v1/knowledge/articles/{id}/{event}", self.step)
 
+    @property
+    def service(self) -> KnowledgeService | None:
+        return self.gate.service
+
     def _who(self, request: web.Request, action: str) -> tuple[str, KnowledgeService]:
-        claims = bearer_claims(self.signer, request.headers.get("Authorization", ""), action=action, why=_WHY[action])
-        if self.service is None:
-            raise BadRequest("the business database is not open yet", error_id="knowledge.unavailable", status=503)
-        return claims.subject, self.service
+        claims, service = self.gate.enter(request, action)
+        return claims.subject, service
 
     async def create(self, request: web.Request) -> web.Response:
         who, service = self._who(request, "knowledge.edit")
@@ -99,23 +93,23 @@ class KnowledgeApi:
     async def view(self, request: web.Request) -> web.Response:
         latest = request.query.get("latest", "") in ("1", "true", "yes")
         _who, service = self._who(request, "knowledge.edit" if latest else "knowledge.read")
-        return web.json_response(await service.view(_id(request), latest=latest, count=not latest))
+        return web.json_response(await service.view(path_id(request, BadArticle), latest=latest, count=not latest))
 
     async def edit(self, request: web.Request) -> web.Response:
         who, service = self._who(request, "knowledge.edit")
         body = await read_json(request, max_bytes=self.max_body)
-        return web.json_response(await service.edit(_id(request), who, body))
+        return web.json_response(await service.edit(path_id(request, BadArticle), who, body))
 
     async def history(self, request: web.Request) -> web.Response:
         _who, service = self._who(request, "knowledge.edit")
-        article_id = _id(request)
+        article_id = path_id(request, BadArticle)
         await service.store.article(article_id)
         return web.json_response({"history": await service.store.history(article_id)})
 
     async def feedback(self, request: web.Request) -> web.Response:
         who, service = self._who(request, "knowledge.read")
         body = await read_json(request, max_bytes=self.max_body)
-        return web.json_response(await service.feedback(_id(request), who, body))
+        return web.json_response(await service.feedback(path_id(request, BadArticle), who, body))
 
     async def step(self, request: web.Request) -> web.Response:
         event = request.match_info["event"]
@@ -124,4 +118,4 @@ class KnowledgeApi:
                                        error_id="knowledge.bad_step", status=404, event=event)  # fmt: skip
         who, service = self._who(request, "knowledge.edit" if event == "submit" else "knowledge.approve")
         body = await read_json(request, max_bytes=self.max_body) if request.can_read_body else {}
-        return web.json_response(await service.step(_id(request), event, who, body))
+        return web.json_response(await service.step(path_id(request, BadArticle), event, who, body))

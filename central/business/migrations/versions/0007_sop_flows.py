@@ -1,11 +1,11 @@
 """SOP flows (issue 22): published definition versions, instances with their snapshot and engine
 state, and their history.
 
-Renumbering (another 0006 landed first): rename this file, set ``revision`` to the next free
+Renumbering (another migration landed first): rename this file, set ``revision`` to the next free
 number and ``down_revision`` to the one before; nothing else refers to it.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 15:56:55.793227
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
