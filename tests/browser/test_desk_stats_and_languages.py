@@ -107,6 +107,21 @@ def test_queue_statistics_and_chinese_on_desk_customer_page_and_wallboard(
         agent.wait_ringing()
         agent.answer()
         wait_until(lambda: waiting_in_stats(agent) == "0", "the queue to empty on the desk")
+
+        # (6) the consulted agent gets the same full pop: customer, masked accounts, IVR data
+        second = AgentPage(agent_browser, cluster, HOME, tmp_path, "consulted")
+        second.login("north-06")
+        second.ready()
+        agent.page.locator("#consult-target").fill("north-06")
+        agent.click("Consult")
+        second.expect_state("On a call")
+        pop = second.page.locator("#screen-pop")
+        for shown in ("Greta Jansen", CUSTOMER_NUMBER, "**** **** ", "credit_card"):
+            expect(pop).to_contain_text(shown)
+        # the caller's phone number has 12 digits; an account number more
+        assert not re.search(r"\d{13,}", pop.inner_text()), "a full account number on the consulted desk"
+        agent.click("Cancel consult")
+        second.close()
         expect(customer.page.locator("#call-state")).to_contain_text("正在与", timeout=WAIT_MS)
         agent.click("Hang up")
         agent.wrap_up("resolved", "stats check")

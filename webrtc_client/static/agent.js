@@ -217,7 +217,8 @@ function onEvent(name, data) {
       break;
     case "consulted":
       app.callId = data.call_id;
-      showPop(null, data.data);
+      app.verified = data.screen_pop ? data.screen_pop.verified ?? null : null;
+      showPop(data.screen_pop || null, data.data); // the full pop the first agent got (masked)
       logLine(`consultation from ${data.by}`);
       notice("notice.consulted", { who: data.by }, "on_call");
       break;
