@@ -428,7 +428,8 @@ class Etcd:
                     raise EtcdCompacted(
                         f"etcd compacted {prefix!r} past revision {start_revision}; oldest kept is "
                         f"{response.compact_revision}: re-read and watch again",
-                        endpoints=self.endpoints, compact_revision=int(response.compact_revision),
+                        endpoints=self.endpoints,
+                        compact_revision=int(response.compact_revision),
                     )
                 for event in response.events:
                     yield WatchEvent(
