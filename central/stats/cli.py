@@ -120,7 +120,8 @@ def stats_command(
             )
         staffing = staffing_table(result.kpis, params, erlang_a=erlang_a)
         paths = write_report(out_dir, result, staffing)
-        for path in write_exports(out_dir, result, exports):
+        urls = {site: src.url for site, src in sources.items() if isinstance(src, DatabaseSource)}
+        for path in write_exports(out_dir, result, exports, urls):
             click.echo(f"wrote {path}", err=True)
         if store_url:
             n = store_aggregates(store_url, result, time.time())

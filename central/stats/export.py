@@ -1,20 +1,23 @@
 """Report tables of a statistics run as CSV files and one XLSX workbook.
 
 Tables: ``interval`` (every KPI row: level, interval, site, queue, agent), ``queue`` and
-``site`` (period totals), ``agent`` (the agent report: handled, AHT, average hold and
-wrap-up, occupancy over the period). Not-ready time by reason is not in the CDR, so it is not
-here (the live figures are in Prometheus).
+``site`` (period totals), ``ivr`` (:mod:`central.stats.ivr`), ``agent`` (the agent report:
+handled, AHT, average hold and wrap-up, occupancy over the period). Not-ready time by reason is not in the CDR,
+so it is not here (the live figures are in Prometheus).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from central.stats.ivr import ivr_report
 from central.stats.job import StatsResult
 from central.stats.report import period_totals
+from central.stats.sources import DAY_S, day_start
 
 FORMATS = ("csv", "xlsx")
 AGENT_COLUMNS = ["site", "agent_id", "handled", "aht_s", "avg_hold_s", "avg_wrap_up_s", "occupancy"]
@@ -39,19 +42,26 @@ def agent_report(result: StatsResult) -> pd.DataFrame:
     return t[AGENT_COLUMNS].reset_index(drop=True)
 
 
-def report_tables(result: StatsResult) -> dict[str, pd.DataFrame]:
+def report_tables(result: StatsResult, site_urls: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """The tables; with the sites' database URLs also ``ivr`` (:mod:`central.stats.ivr`)."""
     totals = period_totals(result)
-    return {
+    tables = {
         "interval": result.kpis.reset_index(drop=True),
         "queue": totals[totals["queue"] != "(all)"].reset_index(drop=True),
         "site": totals[totals["queue"] == "(all)"].drop(columns=["queue"]).reset_index(drop=True),
         "agent": agent_report(result),
     }
+    if site_urls and result.first_day is not None and result.last_day is not None:
+        urls = {site: url for site, url in site_urls.items() if site in result.sites}
+        tables["ivr"] = ivr_report(urls, day_start(result.first_day), day_start(result.last_day) + DAY_S)
+    return tables
 
 
-def write_exports(out_dir: Path, result: StatsResult, formats: tuple[str, ...]) -> list[Path]:
+def write_exports(
+    out_dir: Path, result: StatsResult, formats: tuple[str, ...], site_urls: Mapping[str, str] | None = None
+) -> list[Path]:
     """``<table>.csv`` per table and/or ``report.xlsx`` (one sheet per table) in ``out_dir``."""
-    tables = report_tables(result)
+    tables = report_tables(result, site_urls)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if "csv" in formats:

@@ -32,7 +32,7 @@ def test_cli_exports_every_table_as_csv_and_xlsx(tmp_path: Path) -> None:
     result = CliRunner().invoke(stats_command, [*args, "--export", "csv", "--export", "xlsx"])
     assert result.exit_code == 0, result.output
 
-    names = ("interval", "queue", "site", "agent")
+    names = ("interval", "queue", "site", "agent", "ivr")
     tables = {name: pd.read_csv(out / f"{name}.csv") for name in names}
     assert set(tables["interval"]["level"]) == {"agent_queue", "agent", "queue", "site"}
     assert tables["site"]["offered"].sum() == tables["queue"]["offered"].sum() > 0
@@ -42,6 +42,13 @@ def test_cli_exports_every_table_as_csv_and_xlsx(tmp_path: Path) -> None:
     assert agents["handled"].sum() == int(answered.sum())
     assert set(agents["agent_id"]) == set(df.loc[answered, "agent_id"])
     assert (agents["aht_s"] > 0).all() and agents["occupancy"].between(0, 1).all()
+
+    ivr = tables["ivr"]
+    entered = df["ivr_start_at"].notna()
+    reached = df["queued_at"].notna() | df["offered_at"].notna() | df["answered_at"].notna()
+    assert ivr["entered"].sum() == int(entered.sum())
+    assert ivr["self_served"].sum() == int((entered & ~reached).sum())
+    assert ivr["self_service_rate"].between(0, 1).all()
 
     book = openpyxl.load_workbook(out / "report.xlsx", read_only=True)
     assert book.sheetnames == list(names)
