@@ -138,6 +138,13 @@ class EtcdAuthFailed(EtcdUnavailable):
     error_id = "etcd.auth_failed"
 
 
+class EtcdCompacted(EtcdUnavailable):
+    """A watch asked for history etcd has compacted away: re-read, then watch from the new
+    revision (every watcher's ``except EtcdUnavailable`` loop does exactly that)."""
+
+    error_id = "etcd.compacted"
+
+
 def _is_auth_error(exc: BaseException) -> bool:
     """etcd refused the credentials or the token (etcd 3.4 says so with INVALID_ARGUMENT)."""
     if isinstance(exc, EtcdUnauthenticatedError | EtcdPermissionDeniedError):
@@ -339,6 +346,11 @@ class Etcd:
             response = await self._kv.txn(compare, success, failure, timeout=timeout)
         return TxnResult(bool(response.succeeded), int(response.header.revision), list(response.responses))
 
+    async def compact(self, revision: int, *, timeout: float = 5.0) -> None:
+        """Drop the history before ``revision`` (watches from earlier raise :class:`EtcdCompacted`)."""
+        with self._translate("compact"):
+            await self._kv.compact(revision, timeout=timeout)
+
     # --- transaction building blocks ------------------------------------------------------
     @staticmethod
     def create_revision_is(key: str, revision: int) -> Compare:
@@ -412,6 +424,13 @@ class Etcd:
             async for response in watch.watch(
                 prefix, range_end=prefix_range_end(prefix), start_revision=start_revision
             ):
+                if response.compact_revision > 0:  # etcd cancelled this watch: history is gone
+                    raise EtcdCompacted(
+                        f"etcd compacted {prefix!r} past revision {start_revision}; oldest kept is "
+                        f"{response.compact_revision}: re-read and watch again",
+                        endpoints=self.endpoints,
+                        compact_revision=int(response.compact_revision),
+                    )
                 for event in response.events:
                     yield WatchEvent(
                         type=EventType.DELETE if event.type == 1 else EventType.PUT,
@@ -478,4 +497,4 @@ class Session:
         self.lost.set()
 
 
-__all__ = ["Etcd", "EventType", "KeyValue", "Session", "TxnResult", "WatchEvent", "etcd3aio"]
+__all__ = ["Etcd", "EtcdCompacted", "EventType", "KeyValue", "Session", "TxnResult", "WatchEvent", "etcd3aio"]

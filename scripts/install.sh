@@ -29,6 +29,8 @@ fi
 command -v etcd >/dev/null || { echo "etcd binary missing after install" >&2; exit 1; }
 
 echo "== pip install"
+# the etcd client by hash first (pip has no hash mode for the editable install below)
+python3 -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r deploy/pins/etcd-client.txt
 if [ "$dev" = 1 ]; then
   python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
 else

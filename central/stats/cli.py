@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from central.stats.errors import StatsError
+from central.stats.export import FORMATS, write_exports
 from central.stats.job import StatsResult, run_local, run_ray
 from central.stats.params import ABANDON_TREATMENTS, KpiParams
 from central.stats.report import store_aggregates, write_report
@@ -76,6 +77,8 @@ def _date(value: dt.datetime | None) -> dt.date | None:
               help="Also write the aggregates into stats_aggregates of this database.")
 @click.option("--erlang-a/--no-erlang-a", default=True, show_default=True,
               help="Erlang A staffing where patience can be estimated (slower).")
+@click.option("--export", "exports", multiple=True, type=click.Choice(FORMATS),
+              help="Also write every report table (interval, queue, site, agent) as CSV or XLSX.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def stats_command(
     sites: tuple[str, ...],
@@ -92,6 +95,7 @@ def stats_command(
     local: bool,
     store_url: str | None,
     erlang_a: bool,
+    exports: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Interval KPIs, staffing and an HTML report over the sites' call detail records."""
@@ -116,6 +120,9 @@ def stats_command(
             )
         staffing = staffing_table(result.kpis, params, erlang_a=erlang_a)
         paths = write_report(out_dir, result, staffing)
+        urls = {site: src.url for site, src in sources.items() if isinstance(src, DatabaseSource)}
+        for path in write_exports(out_dir, result, exports, urls):
+            click.echo(f"wrote {path}", err=True)
         if store_url:
             n = store_aggregates(store_url, result, time.time())
             click.echo(f"stored {n} aggregate rows", err=True)

@@ -94,8 +94,18 @@ def _full_index(result: StatsResult) -> np.ndarray:
     return np.arange(start, stop, result.params.interval_s, dtype=np.int64)
 
 
+def _data_index(result: StatsResult, site: str) -> np.ndarray:
+    """The site's intervals from its first to its last with data (the charts' x-axis)."""
+    k = result.kpis
+    starts = k.loc[(k["level"] == "site") & (k["site"] == site), "interval_start"]
+    if starts.empty:
+        return np.array([], dtype=np.int64)
+    step = result.params.interval_s
+    return np.arange(int(starts.min()), int(starts.max()) + step, step, dtype=np.int64)
+
+
 def _site_charts(result: StatsResult, staffing: pd.DataFrame, site: str) -> str:
-    idx = _full_index(result)
+    idx = _data_index(result, site)
     k = result.kpis
     s = k[(k["level"] == "site") & (k["site"] == site)].set_index("interval_start").reindex(idx)
     xs = [float(x) for x in idx]

@@ -88,6 +88,10 @@ def line_chart(
     for idx, s in enumerate(series):
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         for run in _runs(s.xs, s.ys):
+            if len(run) == 1:  # a lone interval: a point, since a one-point polyline draws nothing
+                (x, y), = run
+                parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{s.color}"/>')
+                continue
             pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in run)
             parts.append(
                 f'<polyline fill="none" stroke="{s.color}" stroke-width="1.4"{dash} '
