@@ -7,9 +7,10 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
                    campaigns; reads the knowledge base and says whether an article helped
     team_leader  + creates, edits, merges customers, resets PINs; runs campaigns and the do-not-call list;
                  supervises the agents of their own team (listen, whisper, barge); reads call records
-                   and the site's live status; lifts PIN and login lockouts; plays recordings and
+                   and the site's live status; lifts PIN and login lockouts; searches and plays recordings and
                    voicemail (audited); sets up work-order departments; drafts knowledge articles
-    manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge
+    manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge;
+                   places and lifts legal holds on recordings
     admin        + everything a manager may; reads the audit trail; imports and exports customers
                  (every call role, and sites for self-service, resolves back-office resource fields)
                  configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure)
@@ -36,6 +37,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "status.read": frozenset({"team_leader", "manager", "admin"}),
     "audit.read": frozenset({"admin", "compliance"}),
     "recordings.play": frozenset({"team_leader", "manager", "admin"}),
+    "recordings.search": frozenset({"team_leader", "manager", "admin"}),  # find recordings with their CDR
+    "recordings.hold": frozenset({"manager", "admin"}),  # legal hold: kept past the queue's retention
     "customers.read": frozenset(CALL_ROLES),  # screen pop, search, PIN check (audited views)
     "customers.history": frozenset(CALL_ROLES),  # a call's entry in the contact history
     "customers.write": frozenset({"team_leader", "manager", "admin"}),  # create, edit, merge, PIN reset
