@@ -18,3 +18,18 @@ class BadAnswer(CallCenterError):
 class BadSampleRules(CallCenterError):
     error_id = "qa.bad_sample_rules"
     status = 400
+
+
+class UnknownForm(CallCenterError):
+    error_id = "qa.unknown_form"
+    status = 404
+
+
+class UnknownEvaluation(CallCenterError):
+    error_id = "qa.unknown_evaluation"
+    status = 404
+
+
+class NotYours(CallCenterError):
+    error_id = "qa.not_yours"
+    status = 403
