@@ -8,6 +8,7 @@ from central.admin.openapi import describe_admin
 from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
 from central.knowledge.openapi import describe_knowledge
+from central.qa.openapi import describe_qa
 from central.resources.openapi import describe_resources
 from central.workorders.openapi import describe as describe_workorders
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
@@ -124,6 +125,7 @@ def describe() -> ApiDoc:
     describe_workorders(doc)
     describe_campaigns(doc)
     describe_knowledge(doc)
+    describe_qa(doc)
     describe_resources(doc)
     describe_admin(doc)
     return doc

@@ -4,13 +4,14 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up; reads customers (audited)
                    and adds to their contact history; creates and works work orders; works outbound
-                   campaigns; reads the knowledge base and says whether an article helped
+                   campaigns; reads the knowledge base and says whether an article helped; reads their
+                   own QA evaluations and acknowledges or disputes them
     team_leader  + creates, edits, merges customers, resets PINs; runs campaigns and the do-not-call list;
                  supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts; searches and plays recordings and
-                   voicemail (audited); sets up work-order departments; drafts knowledge articles
+                   voicemail (audited); sets up work-order departments; drafts knowledge articles; scores calls (QA)
     manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge;
-                   places and lifts legal holds on recordings
+                   places and lifts legal holds on recordings; publishes QA scorecard forms
     admin        + everything a manager may; reads the audit trail; imports and exports customers
                  (every call role, and sites for self-service, resolves back-office resource fields)
                  configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure)
@@ -53,6 +54,9 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "knowledge.read": frozenset(CALL_ROLES),  # search and read published articles, give feedback (issue 22)
     "knowledge.edit": frozenset({"team_leader", "manager", "admin"}),  # draft, edit, submit for review
     "knowledge.approve": frozenset({"manager", "admin"}),  # approve or reject another's draft, publish
+    "qa.own": frozenset(CALL_ROLES),  # read one's own QA evaluations, acknowledge or dispute them (issue 19)
+    "qa.evaluate": frozenset({"team_leader", "manager", "admin"}),  # score calls, results, calibration
+    "qa.manage": frozenset({"manager", "admin"}),  # publish scorecard form versions
 }
 """Action -> the roles allowed to do it."""
 

@@ -1,6 +1,6 @@
 """The one wiring point of central's business features: the business database is opened (and
 migrated) once per replica and its engine handed to the CRM, work orders, notifications,
-campaigns and the knowledge base; the
+campaigns, the knowledge base and QA; the
 CRM lends the others its contact history, consent flags and customer check
 (:class:`central.crm.hooks.CrmLinks`). Any replica serves them; the routing leader is not involved.
 """
@@ -16,6 +16,7 @@ from central.crm.api import CrmApi
 from central.crm.hooks import CrmLinks
 from central.crm.store import CrmStore
 from central.knowledge.api import KnowledgeApi
+from central.qa.api import QaApi
 from central.workorders.api import Feature as WorkOrdersFeature
 from central.workorders.api import install as install_workorders
 from central.workorders.config import WorkOrdersConfig
@@ -47,6 +48,7 @@ class BusinessServices:
         self.crm = CrmApi(config, signer, replica=replica, max_body_bytes=max_body_bytes, clock=clock)
         self.campaigns = CampaignsApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
         self.knowledge = KnowledgeApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
+        self.qa = QaApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
         self.workorders: WorkOrdersFeature | None = None
 
     def install(self, app: web.Application) -> None:
@@ -54,6 +56,7 @@ class BusinessServices:
         self.crm.install(app)
         self.campaigns.install(app)
         self.knowledge.install(app)
+        self.qa.install(app)
         self.workorders = install_workorders(
             app,
             self._workorders_config,
@@ -70,6 +73,7 @@ class BusinessServices:
             await self.crm.start(self.db)
             await self.campaigns.start()
             await self.knowledge.start()
+            await self.qa.start()
             if self.workorders is not None:
                 await self.workorders.start(self.db.engine, CrmLinks(CrmStore(self.db.sessions, self.db.reads)))
         except BaseException:
@@ -79,6 +83,7 @@ class BusinessServices:
     async def stop(self) -> None:
         if self.workorders is not None:
             await self.workorders.stop()
+        await self.qa.stop()
         await self.knowledge.stop()
         await self.campaigns.stop()
         await self.crm.stop()
