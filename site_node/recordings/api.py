@@ -34,9 +34,8 @@ def _id(request: web.Request) -> int:
 
 
 class PlaybackApi:
-    def __init__(
-        self, storage: Callable[[], Storage], signer: TokenSigner, keys: AudioKeys, clock: Clock, *, site: str
-    ) -> None:
+    def __init__(self, storage: Callable[[], Storage], signer: TokenSigner, keys: AudioKeys, clock: Clock, *,
+                 site: str) -> None:
         self._storage = storage
         self._signer = signer
         self._keys = keys
@@ -68,22 +67,13 @@ class PlaybackApi:
             await self._audit(claims, action.replace("_played", "_refused"), target, {**details, "error": exc.error_id})
             raise
         except OSError as exc:
-            raise CallCenterError(
-                "the audio file is missing on this site", error_id="recording.missing", status=404
-            ) from exc
-        await self._audit(
-            claims,
-            action,
-            target,
-            {**details, "duration_s": len(audio.pcm) / (audio.rate * audio.channels * audio.sample_width)},
-        )
-        return web.Response(
-            body=audio.wav(),
-            content_type="audio/wav",
-            headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
-        )
+            raise CallCenterError("the audio file is missing on this site", error_id="recording.missing",
+                                  status=404) from exc
+        await self._audit(claims, action, target, {**details, "duration_s": len(audio.pcm) / (
+            audio.rate * audio.channels * audio.sample_width)})
+        return web.Response(body=audio.wav(), content_type="audio/wav",
+                            headers={"Cache-Control": "no-store", "Content-Disposition": "inline"})
 
     async def _audit(self, claims: Claims, action: str, target: str, details: dict[str, Any]) -> None:
-        await self._storage().audit.audit(
-            at=self._clock.now(), actor=claims.subject, action=action, target=target, details=details
-        )
+        await self._storage().audit.audit(at=self._clock.now(), actor=claims.subject, action=action, target=target,
+                                          details=details)

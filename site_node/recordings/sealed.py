@@ -84,9 +84,8 @@ class AudioKeys:
         try:
             return self._ciphers[key_id]
         except KeyError:
-            raise AudioKeyUnknown(
-                "sealed with a key this site does not hold (see site.previous_recording_keys)", key_id=key_id.hex()
-            ) from None
+            raise AudioKeyUnknown("sealed with a key this site does not hold (see site.previous_recording_keys)",
+                                  key_id=key_id.hex()) from None
 
 
 def require_audio_keys(site: SiteConfig) -> AudioKeys:
