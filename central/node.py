@@ -21,6 +21,7 @@ from central.audit_api import AuditReadApi
 from central.business.wiring import BusinessServices
 from central.config import CentralSettings
 from central.cors import install_cors, origin_of
+from central.events import EventsFeature
 from central.failure.confirmer import DeathConfirmer
 from central.failure.detector import ProbePolicy
 from central.failure.probe import HttpProbe
@@ -31,6 +32,7 @@ from central.resources.api import ResourcesApi
 from central.routing.classify import Classifier
 from central.routing.limits import RouteLimits
 from central.routing.router import Router
+from central.sop.resolver import ResourceResolver
 from central.state import ClusterState
 from central.supervision import CenterSnapshotApi
 from central.wallboard import install as install_wallboard
@@ -94,11 +96,15 @@ class CentralNode:
         CenterSnapshotApi(lambda: self.state, self.api.signer, SYSTEM_CLOCK,
                           ca_file=settings.tls.ca_file).install(self.app)  # fmt: skip
         # customers, work orders, notifications: one business database, served by every replica
-        self.business = BusinessServices(settings.business, central.workorders, self.api.signer, replica=self.name,
-                                         max_body_bytes=central.http.max_body_bytes)  # fmt: skip
-        self.business.install(self.app)
         self.resources = ResourcesApi(settings.resources, self.api.signer, max_body_bytes=central.http.max_body_bytes)
         self.resources.install(self.app)
+        self.business = BusinessServices(settings.business, central.workorders, self.api.signer, replica=self.name,
+                                         max_body_bytes=central.http.max_body_bytes,
+                                         resolver=ResourceResolver(self.resources))  # fmt: skip
+        self.business.install(self.app)
+        # the integration event stream (issue 23): recorded by every replica, webhooks sent by the leader
+        self.events = EventsFeature(self.business, self.api.signer, max_body_bytes=central.http.max_body_bytes)
+        self.events.install(self.app)
         AdminApi(AdminStore(lambda: self.etcd, self.keys), self.api.signer, SYSTEM_CLOCK,
                  max_body_bytes=central.http.max_body_bytes).install(self.app)  # fmt: skip
         describe().install(self.app)
@@ -134,12 +140,14 @@ class CentralNode:
     async def _elected(self, election: Election) -> None:
         if self.router is not None:
             await self.router.lead(election)
+        await self.events.lead()
         IS_LEADER.set(1)
         log(_log, logging.INFO, "central leads", name=self.name, fencing_token=election.fencing_token)
 
     async def _deposed(self) -> None:
         if self.router is not None:
             await self.router.step_down()
+        await self.events.step_down()
         IS_LEADER.set(0)
         log(_log, logging.WARNING, "central no longer leads", name=self.name)
 
@@ -147,9 +155,11 @@ class CentralNode:
         self.loop_lag.start()
         await self.resources.start()
         await self.business.start()  # the business database: served by every replica, leader or not
+        await self.events.start()
         await self.http.start()
         self.etcd = await Etcd.connect_configured(self.settings.etcd)
         self.revocations.connect(self.etcd)
+        self.events.attach(self.etcd, self.keys)
         self._revocation_watch = asyncio.create_task(self.revocations.run(), name="revocations")
         self.state = ClusterState(self.etcd, self.keys, watch_retry_s=self.settings.central.timers.watch_retry_s)
         await self.state.start()
@@ -196,6 +206,7 @@ class CentralNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._revocation_watch
         await self.http.stop()
+        await self.events.stop()
         await self.business.stop()
         await self.resources.stop()
         if self.etcd is not None:

@@ -7,9 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from central.admin.openapi import describe_admin
 from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
+from central.events.openapi import describe_events
 from central.knowledge.openapi import describe_knowledge
 from central.qa.openapi import describe_qa
 from central.resources.openapi import describe_resources
+from central.sop.openapi import describe_sop
 from central.workorders.openapi import describe as describe_workorders
 from cluster.openapi import TOKEN_ERRORS, ApiDoc, AuditPage, CdrPage
 
@@ -125,7 +127,9 @@ def describe() -> ApiDoc:
     describe_workorders(doc)
     describe_campaigns(doc)
     describe_knowledge(doc)
+    describe_sop(doc)
     describe_qa(doc)
     describe_resources(doc)
     describe_admin(doc)
+    describe_events(doc)
     return doc

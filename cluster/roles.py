@@ -4,17 +4,20 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up; reads customers (audited)
                    and adds to their contact history; creates and works work orders; works outbound
-                   campaigns; reads the knowledge base and says whether an article helped; reads their
-                   own QA evaluations and acknowledges or disputes them
+                   campaigns; reads the knowledge base and says whether an article helped; runs SOPs;
+                   reads their own QA evaluations and acknowledges or disputes them
     team_leader  + creates, edits, merges customers, resets PINs; runs campaigns and the do-not-call list;
                  supervises the agents of their own team (listen, whisper, barge); reads call records
                    and the site's live status; lifts PIN and login lockouts; searches and plays recordings and
-                   voicemail (audited); sets up work-order departments; drafts knowledge articles; scores calls (QA)
+                   voicemail (audited); sets up work-order departments; drafts knowledge articles;
+                   publishes SOP definitions; scores calls (QA)
     manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge;
-                   places and lifts legal holds on recordings; publishes QA scorecard forms
+                   reads the integration event stream; places and lifts legal holds on recordings;
+                   publishes QA scorecard forms
     admin        + everything a manager may; reads the audit trail; imports and exports customers
                  (every call role, and sites for self-service, resolves back-office resource fields)
-                 configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure)
+                 configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure);
+                 subscribes webhooks to the event stream
     compliance   reads the audit trail (and nothing else: takes no calls, supervises no one)
 """
 
@@ -54,6 +57,10 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "knowledge.read": frozenset(CALL_ROLES),  # search and read published articles, give feedback (issue 22)
     "knowledge.edit": frozenset({"team_leader", "manager", "admin"}),  # draft, edit, submit for review
     "knowledge.approve": frozenset({"manager", "admin"}),  # approve or reject another's draft, publish
+    "sop.run": frozenset(CALL_ROLES),  # start an SOP, submit its forms, roll back, cancel (issue 22)
+    "sop.edit": frozenset({"team_leader", "manager", "admin"}),  # publish SOP definition versions
+    "events.read": frozenset({"manager", "admin"}),  # the integration event stream (issue 23, D4)
+    "events.subscribe": frozenset({"admin"}),  # webhook subscriptions: URLs and their signing secrets
     "qa.own": frozenset(CALL_ROLES),  # read one's own QA evaluations, acknowledge or dispute them (issue 19)
     "qa.evaluate": frozenset({"team_leader", "manager", "admin"}),  # score calls, results, calibration
     "qa.manage": frozenset({"manager", "admin"}),  # publish scorecard form versions

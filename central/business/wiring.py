@@ -1,6 +1,7 @@
 """The one wiring point of central's business features: the business database is opened (and
 migrated) once per replica and its engine handed to the CRM, work orders, notifications,
-campaigns, the knowledge base and QA; the
+campaigns, the knowledge base, QA and the SOP flows (whose service tasks resolve resources through
+the :class:`~central.sop.resolver.Resolver` given); the
 CRM lends the others its contact history, consent flags and customer check
 (:class:`central.crm.hooks.CrmLinks`). Any replica serves them; the routing leader is not involved.
 """
@@ -17,6 +18,8 @@ from central.crm.hooks import CrmLinks
 from central.crm.store import CrmStore
 from central.knowledge.api import KnowledgeApi
 from central.qa.api import QaApi
+from central.sop.api import SopApi
+from central.sop.resolver import Resolver
 from central.workorders.api import Feature as WorkOrdersFeature
 from central.workorders.api import install as install_workorders
 from central.workorders.config import WorkOrdersConfig
@@ -37,6 +40,7 @@ class BusinessServices:
         clock: Clock = SYSTEM_CLOCK,
         scheduler: Scheduler = LOOP_SCHEDULER,
         escalations: EscalationSink | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.config = config
         self._workorders_config = workorders
@@ -50,12 +54,16 @@ class BusinessServices:
         self.knowledge = KnowledgeApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
         self.qa = QaApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
         self.workorders: WorkOrdersFeature | None = None
+        self.sop = (SopApi(self, signer, resolver, max_body_bytes=max_body_bytes, clock=clock, scheduler=scheduler)
+                    if resolver is not None else None)  # fmt: skip
 
     def install(self, app: web.Application) -> None:
         """Add every business route to ``app`` (they answer 503 until :meth:`start`)."""
         self.crm.install(app)
         self.campaigns.install(app)
         self.knowledge.install(app)
+        if self.sop is not None:
+            self.sop.install(app)
         self.qa.install(app)
         self.workorders = install_workorders(
             app,
@@ -73,6 +81,8 @@ class BusinessServices:
             await self.crm.start(self.db)
             await self.campaigns.start()
             await self.knowledge.start()
+            if self.sop is not None:
+                await self.sop.start()
             await self.qa.start()
             if self.workorders is not None:
                 await self.workorders.start(self.db.engine, CrmLinks(CrmStore(self.db.sessions, self.db.reads)))
@@ -84,6 +94,8 @@ class BusinessServices:
         if self.workorders is not None:
             await self.workorders.stop()
         await self.qa.stop()
+        if self.sop is not None:
+            await self.sop.stop()
         await self.knowledge.stop()
         await self.campaigns.stop()
         await self.crm.stop()

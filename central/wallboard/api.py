@@ -30,6 +30,7 @@ POLL_S = 0.1  # how often a stream looks at the state (snapshots go out at most 
 _ASSETS = {
     "wallboard.js": "text/javascript",
     "wallboard.css": "text/css",
+    "i18n.js": "text/javascript",  # the one message catalogue, shared with the desktop's pages
 }
 
 
@@ -52,6 +53,8 @@ def current_snapshot(state_getter: StateGetter) -> dict[str, Any]:
 
 
 def _asset(name: str) -> bytes:
+    if name == "i18n.js":
+        return resources.files("webrtc_client").joinpath("static", "i18n.js").read_bytes()
     return resources.files("central.wallboard").joinpath(name).read_bytes()
 
 

@@ -20,6 +20,7 @@ from site_node.agents.live import LiveAgent
 from site_node.call import CallState
 from site_node.calls.live import CallBook, LiveCall
 from site_node.calls.ports import Desk, Ender, Records
+from site_node.calls.screenpop import pop_now
 from site_node.ivr import FlowRegistry
 from site_node.media.legs import Leg
 from site_node.media.topology import TapMode
@@ -124,7 +125,9 @@ class CallControlService:
             lc.media.consult(other.leg.leg_id)
         self._records.update(lc)
         self._notify.send(
-            other.session, "consulted", {"call_id": lc.call_id, "by": live.name, "data": lc.call.data.to_dict()}
+            other.session,
+            "consulted",
+            {"call_id": lc.call_id, "by": live.name, "data": lc.call.data.to_dict(), "screen_pop": pop_now(lc)},
         )
         self._notify.send(lc.session, "on_hold", {})
         self._desk.push_state(live)

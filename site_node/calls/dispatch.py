@@ -165,6 +165,7 @@ class Dispatcher:
 
     async def _ring(self, lc: LiveCall, live: LiveAgent, waited_s: float) -> None:
         pop = await screen_pop(self._customers, lc, waited_s)
+        lc.screen_pop = pop
         self._notify.send(
             live.session, "ringing", {"call_id": lc.call_id, "ring_timeout_s": self._ring_s, "screen_pop": pop}
         )

@@ -31,6 +31,7 @@ class LiveCall:
     announced: tuple[int | None, int | None] | None = None
     outcome_elsewhere: bool = False
     wrap_up: tuple[str, str] | None = None  # (code, notes) the agent gave
+    screen_pop: dict[str, Any] | None = None  # the masked pop the answering agent got (a consult gets it too)
     record_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property

@@ -84,3 +84,21 @@ def _entry(entry: dict[str, Any]) -> dict[str, Any]:
         "collected": d.get("collected") or {},
         "actions": list(d.get("actions") or []),
     }
+
+
+def pop_now(lc: LiveCall) -> dict[str, Any] | None:
+    """The pop the call's agent got, brought up to date with the call's data (what the IVR
+    collected and did since, the PIN check's result): what a consulted agent is shown."""
+    if lc.screen_pop is None:
+        return None
+    data = lc.call.data.to_dict()
+    return {
+        **lc.screen_pop,
+        "ivr": {
+            "collected": data.get("collected", {}),
+            "attributes": data.get("attributes", {}),
+            "actions": data.get("actions", []),
+        },
+        "verified": data.get("verified"),
+        "identity": str(identity(lc.record, lc.call.data)),
+    }

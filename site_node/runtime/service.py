@@ -54,6 +54,7 @@ from site_node.calls.service import CallService
 from site_node.calls.softphone import follow_softphone
 from site_node.config import SiteSettings, require_account_key
 from site_node.crm import CentralCrm, CentralCustomers, EtcdCentrals
+from site_node.deskstats import DeskStatsPush
 from site_node.flows.api import FlowsApi, load_flows
 from site_node.flows.sync import FlowCluster
 from site_node.ivr import load_demo_registry
@@ -240,6 +241,10 @@ class SiteRuntime:
         self.owner.spawn(self.revocations.run(), "revocations")
         self.owner.spawn(self.flow_cluster.run(), "flow-sync")
         self.owner.spawn(self.admin.run(), "admin-sync")
+        desk_stats = DeskStatsPush(
+            agents=lambda: self.desk.agents, acd=lambda: self.acd, notify=self.notify, clock=self.clock
+        )
+        self.owner.spawn(desk_stats.run(), "desk-stats")  # queue figures on every desk (issue 18)
         self.retention.start()
         self.ready.set()
         log(_log, logging.INFO, "site runtime ready", site=self.site, queues=len(queues))

@@ -20,7 +20,9 @@ import { clearSession, loadSession, saveSession } from "./desk/session.js";
 import { callText, stateLabel, statusText, verifiedText } from "./desk/status.js";
 import { DeskTimers, clock } from "./desk/timers.js";
 import { showSupervisorMessage } from "./supervisor_message.js";
-import { $, el, guarded, logLine, seconds, show, showError, status } from "./ui.js";
+import { duration, mountLanguageSwitch, onLanguage, t, translate } from "./i18n.js";
+import "./desk/queue_stats.js";
+import { $, el, guarded, logLine, show, showError, status } from "./ui.js";
 
 const app = {
   centrals: centralUrls(),
@@ -41,14 +43,16 @@ const app = {
   reattaching: false,
   received: [],
   pop: null, // { pop, data }: what the screen pop shows (masked), kept for a reload
+  stats: null, // the site's desk_stats (queues of my skills, my day), with its arrival time
 };
 const phone = new Phone($("remote"), { onProblem: showError });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const timers = new DeskTimers((value) => (value === undefined ? (loadSession() || {}).call : saveSession({ call: value })));
 let ticker = null;
 
-function notice(text, state = app.state ? app.state.state : null) {
-  app.notice = { text, state };
+// A notice is a catalogue key (and its parameters), so it follows a switch of language.
+function notice(key, params = {}, state = app.state ? app.state.state : null) {
+  app.notice = { key, params, state };
 }
 
 function showPop(pop, data) {
@@ -100,7 +104,7 @@ async function login(ev) {
   } catch (err) {
     clearSession();
     app.phase = "login";
-    notice("Log in failed: see the error above.", null);
+    notice("notice.loginFailed", {}, null);
     render();
     throw err;
   }
@@ -121,7 +125,7 @@ async function enter(token, profile, wsUrl) {
   await loadCodes(window.location.origin); // the administered code lists (issue 19)
   if (!ticker) ticker = setInterval(renderTimers, 1000);
   if (!app.centrals.length) {
-    notice("This desk cannot move to a backup site if its site fails: open it with the link that names central (ask your team leader).");
+    notice("notice.noCentral");
   }
   render();
 }
@@ -137,7 +141,7 @@ async function resume(saved) {
     clearPop();
     clearSession();
     app.phase = "login";
-    notice("Your session ended. Please log in again.", null);
+    notice("notice.sessionEnded", {}, null);
     render();
     showError(err);
   }
@@ -164,7 +168,7 @@ async function lost() {
       showError(err);
       if (err.status === 401 || err.status === 403 || String(err.errorId).startsWith("token.")) {
         backToLogin();
-        notice("Your session ended. Please log in again.", null);
+        notice("notice.sessionEnded", {}, null);
         break;
       }
       await sleep(retryDelayMs(err)); // central waited for the move already
@@ -201,7 +205,7 @@ function onEvent(name, data) {
     case "missed":
       clearRing();
       logLine("missed a call (not answered in time)");
-      notice("You missed a call. You are now not ready.", "not_ready");
+      notice("notice.missed", {}, "not_ready");
       break;
     case "connected":
       clearRing();
@@ -213,9 +217,10 @@ function onEvent(name, data) {
       break;
     case "consulted":
       app.callId = data.call_id;
-      showPop(null, data.data);
+      app.verified = data.screen_pop ? data.screen_pop.verified ?? null : null;
+      showPop(data.screen_pop || null, data.data); // the full pop the first agent got (masked)
       logLine(`consultation from ${data.by}`);
-      notice(`${data.by} is consulting you; the caller is on hold.`, "on_call");
+      notice("notice.consulted", { who: data.by }, "on_call");
       break;
     case "call_ended":
       if (data.call_id === app.callId) app.callId = null;
@@ -232,10 +237,13 @@ function onEvent(name, data) {
       app.verified = Boolean(data.verified);
       if (data.locked) {
         logLine("verification: locked (too many wrong PINs)");
-        notice("The caller is back. Not verified: the PIN is locked after too many failures; a team leader can unlock it.");
+        notice("notice.pinLocked");
       } else {
         logLine(`verification: ${verifiedText(app.verified)}`);
       }
+      break;
+    case "desk_stats":
+      app.stats = { ...data, at: performance.now() }; // durations anchored on arrival
       break;
     case "supervisor_message":
       showSupervisorMessage(data);
@@ -266,7 +274,7 @@ function applyState(agent) {
   }
   if (agent.state === "logged_out") {
     backToLogin();
-    notice("Logged out.", null);
+    notice("notice.loggedOut", {}, null);
   }
   render();
 }
@@ -276,7 +284,7 @@ function startRing(data) {
   const pop = data.screen_pop || {};
   app.verified = null;
   app.answering = false;
-  const who = pop.customer ? pop.customer.name : pop.caller_number || "unknown caller";
+  const who = pop.customer ? pop.customer.name : pop.caller_number || t("desk.unknownCaller");
   const deadline = performance.now() + 1000 * (data.ring_timeout_s || 15);
   app.ring = { callId: data.call_id, who, pop, deadline };
   showPop(pop, null);
@@ -292,23 +300,23 @@ function clearRing() {
 // Once a second: the timers (no state changes here).
 function renderTimers() {
   const now = performance.now();
-  const t = timers.view(now);
+  const v = timers.view(now);
   const s = app.state ? app.state.state : "logged_out";
-  $("time-in-state").textContent = clock(t.inState);
-  $("talk-time").textContent = clock(t.talk);
-  $("hold-time").textContent = clock(t.hold);
-  $("hold-total").textContent = t.holds ? `${clock(t.holdTotal)} (${t.holds} hold${t.holds > 1 ? "s" : ""})` : clock(null);
-  $("wrap-left").textContent = t.wrapLeft === null ? "no limit" : `${t.wrapLeft} s`;
+  $("time-in-state").textContent = clock(v.inState);
+  $("talk-time").textContent = clock(v.talk);
+  $("hold-time").textContent = clock(v.hold);
+  const total = clock(v.holdTotal);
+  $("hold-total").textContent = !v.holds ? clock(null) : t(v.holds > 1 ? "desk.holds" : "desk.hold1", { time: total, n: v.holds });
+  $("wrap-left").textContent = v.wrapLeft === null ? t("desk.noLimit") : t("desk.sec", { n: v.wrapLeft });
   for (const item of $("timers").querySelectorAll("[data-when]")) {
     const when = item.dataset.when;
-    item.hidden = !(when === "call" ? t.talk !== null : s === "after_call_work");
+    item.hidden = !(when === "call" ? v.talk !== null : s === "after_call_work");
   }
-  $("wrap-info").textContent = t.wrapLeft === null ? ""
-    : `Wrap-up ends by itself in ${t.wrapLeft} s and is then recorded as "no code".`;
+  $("wrap-info").textContent = v.wrapLeft === null ? "" : t("desk.wrapInfo", { n: v.wrapLeft });
   if (app.ring) {
     const left = Math.max(0, Math.ceil((app.ring.deadline - now) / 1000));
     const { who, pop } = app.ring;
-    $("ring-info").textContent = `${who} - queue ${pop.queue || "?"}, waited ${seconds(pop.waited_s)}. Answer within ${left} s.`;
+    $("ring-info").textContent = t("desk.ringInfo", { who, queue: pop.queue || "?", waited: duration(pop.waited_s), n: left });
   }
 }
 
@@ -335,7 +343,7 @@ function render() {
   show("pop-panel", busy && $("screen-pop").childElementCount > 0);
   $("answer").disabled = !app.ring || app.answering;
   $("call-state").textContent = onCall ? callText({ state: s, consulting: app.consulting, inIvr: app.inIvr }) : "";
-  $("verified").textContent = app.verified === null ? "" : `Verified: ${verifiedText(app.verified)}`;
+  $("verified").textContent = app.verified === null ? "" : t("verified.line", { v: verifiedText(app.verified) });
   const popVerified = $("pop-verified");
   if (popVerified && app.verified !== null) popVerified.textContent = verifiedText(app.verified);
   $("hold").disabled = s !== "on_call" || Boolean(app.consulting);
@@ -343,10 +351,10 @@ function render() {
   $("consult-complete").disabled = !app.consulting;
   $("consult-cancel").disabled = !app.consulting;
   $("conference").disabled = !app.consulting;
-  $("mute").textContent = phone.muted ? "Unmute" : "Mute";
+  $("mute").textContent = phone.muted ? t("desk.unmute") : t("desk.mute");
   $("mute").setAttribute("aria-pressed", String(phone.muted));
   if (ticker) renderTimers();
-  updatePanels({ state: s, callId: app.callId, pop: app.pop });
+  updatePanels({ state: s, callId: app.callId, pop: app.pop, stats: app.stats });
 }
 
 // ---- commands ----------------------------------------------------------------------------------
@@ -433,9 +441,15 @@ function wire() {
 }
 
 // The activity list is a panel like any other (desk/panels.js).
-registerPanel({ id: "activity", title: "Activity", order: 90, render: (body) => body.append(
+registerPanel({ id: "activity", title: "Activity", titleKey: "desk.activity", order: 90, render: (body) => body.append(
   el("ol", { id: "log", class: "log", tabindex: 0, "aria-labelledby": "activity-title" })) }); // scrollable: reachable by keyboard
 mountPanels($("panels"));
+mountLanguageSwitch($("lang-box"));
+onLanguage(() => {
+  if (app.pop) renderPop($("screen-pop"), app.pop.pop, app.pop.data);
+  render();
+});
+translate();
 wire();
 render();
 const saved = loadSession();

@@ -6,7 +6,8 @@
 
 import { ApiError, Signalling, centralUrls, postCentral, retryDelayMs } from "./signalling.js";
 import { Phone } from "./phone.js";
-import { $, guarded, seconds, show, showError, status } from "./ui.js";
+import { duration, mountLanguageSwitch, onLanguage, t } from "./i18n.js";
+import { $, guarded, show, showError, status } from "./ui.js";
 
 const RECONNECT_FOR_MS = 60000;
 
@@ -21,12 +22,16 @@ const app = {
   reconnecting: false,
   received: [],
   keysSent: 0,
+  text: null, // [catalogue key, params] of the call line
 };
 const phone = new Phone($("remote"), { withDtmf: true, onProblem: showError });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function setPhase(phase, text) {
+// text: [catalogue key, params], kept so a switch of language re-renders it.
+function setPhase(phase, [key, params = {}]) {
   app.phase = phase;
+  app.text = [key, params];
+  const text = t(key, params);
   $("call-state").textContent = text;
   status(text);
   $("call").disabled = !["idle", "ended"].includes(phase);
@@ -57,7 +62,7 @@ async function call(ev) {
   phone.prepareAudio();
   const caller = $("caller").value.trim();
   const dialled = $("dialled").value.trim();
-  setPhase("calling", `Calling ${dialled}...`);
+  setPhase("calling", ["cust.calling", { number: dialled }]);
   try {
     await phone.open();
     const route = await postCentral(app.centrals, "/v1/calls", { caller, dialled });
@@ -66,10 +71,10 @@ async function call(ev) {
     app.site = route.site;
     await attach(route.ws_url);
   } catch (err) {
-    setPhase("ended", "The call could not be made.");
+    setPhase("ended", ["cust.failed"]);
     throw err;
   }
-  if (app.phase === "calling") setPhase("ivr", "Connected to the bank. Listen to the menu and use the keypad.");
+  if (app.phase === "calling") setPhase("ivr", ["cust.inIvrMenu"]);
 }
 
 // The site failed, or moved the call away: ask central where the call is now.
@@ -78,8 +83,8 @@ async function relocate(avoidSite) {
   app.reconnecting = true;
   phone.closePeer();
   phone.prepare(); // the next offer, made while central moves the call
-  $("call-state").textContent = "Reconnecting your call...";
-  status("The connection was interrupted. Reconnecting your call...");
+  $("call-state").textContent = t("cust.reconnecting");
+  status(t("cust.interrupted"));
   const giveUp = Date.now() + RECONNECT_FOR_MS;
   while (app.phase !== "ended") {
     try {
@@ -89,17 +94,17 @@ async function relocate(avoidSite) {
       await attach(answer.ws_url);
       app.site = answer.site;
       showError(null);
-      if (app.phase === "ivr") $("call-state").textContent = "Connected to the bank again.";
-      status(`Reconnected (${answer.site}).`);
+      if (app.phase === "ivr") $("call-state").textContent = t("cust.connectedAgain");
+      status(t("cust.reconnected", { site: answer.site }));
       break;
     } catch (err) {
       showError(err);
       if (err.errorId === "call.unknown" || (err.status && err.status < 500 && err.errorId !== "call.moving")) {
-        setPhase("ended", "Your call could not be reconnected.");
+        setPhase("ended", ["cust.notReconnected"]);
         break;
       }
       if (Date.now() > giveUp) {
-        setPhase("ended", "The bank cannot be reached right now. Please call again later.");
+        setPhase("ended", ["cust.unreachable"]);
         break;
       }
       await sleep(retryDelayMs(err)); // central waited for the move already
@@ -111,33 +116,32 @@ async function relocate(avoidSite) {
 function onEvent(name, data) {
   switch (name) {
     case "queued": {
-      setPhase("queued", "Waiting for an agent.");
-      const wait = data.expected_wait_s === null || data.expected_wait_s === undefined ? "unknown" : seconds(data.expected_wait_s);
-      $("queue-info").textContent = `You are number ${data.position} in the queue. Expected wait: ${wait}.`;
+      setPhase("queued", ["cust.queued"]);
+      $("queue-info").textContent = t("cust.position", { position: data.position, wait: duration(data.expected_wait_s) });
       show("queue-panel", true);
       break;
     }
     case "offered":
-      status("An agent's phone is ringing for you...");
+      status(t("cust.ringing"));
       break;
     case "connected":
       app.agent = data.agent;
-      setPhase("connected", data.transferred ? `Transferred: connected to ${data.agent}.` : `Connected to ${data.agent}.`);
+      setPhase("connected", [data.transferred ? "cust.transferredTo" : "cust.connectedTo", { agent: data.agent }]);
       break;
     case "in_ivr":
-      setPhase("ivr", `In the automated service; you will return to ${data.returns_to || "your agent"}.`);
+      setPhase("ivr", ["cust.inIvr", { who: data.returns_to || t("cust.yourAgent") }]);
       break;
     case "prompt":
       $("prompt-text").textContent = data.text;
       break;
     case "on_hold":
-      setPhase("held", "You are on hold. Please wait.");
+      setPhase("held", ["cust.onHold"]);
       break;
     case "resumed":
-      setPhase("connected", `Connected to ${app.agent || "your agent"}.`);
+      setPhase("connected", ["cust.connectedTo", { agent: app.agent || t("cust.yourAgent") }]);
       break;
     case "conference":
-      setPhase("connected", "You are in a conference call.");
+      setPhase("connected", ["cust.conference"]);
       break;
     case "moved":
       if (app.sig) app.sig.close();
@@ -145,9 +149,7 @@ function onEvent(name, data) {
       break;
     case "ended":
       if (data.by === "moved") break; // the call goes on at another site
-      finish(data.reason === "callback_requested"
-        ? "We will call you back. You can close this page."
-        : `The call has ended (${data.reason}).`);
+      finish(data.reason === "callback_requested" ? ["cust.callbackDone"] : ["cust.ended", { reason: data.reason }]);
       break;
     default:
       break;
@@ -155,7 +157,7 @@ function onEvent(name, data) {
 }
 
 function finish(text) {
-  setPhase("ended", text);
+  setPhase("ended", text); // [key, params]
   if (app.sig) app.sig.close();
   phone.closePeer();
 }
@@ -165,10 +167,10 @@ async function hangup() {
     try {
       await app.sig.request({ type: "hangup" }, 3000);
     } finally {
-      finish("You hung up.");
+      finish(["cust.hungUp"]);
     }
   } else {
-    finish("You hung up.");
+    finish(["cust.hungUp"]);
   }
 }
 
@@ -179,12 +181,12 @@ async function askCallback() {
 
 function press(key) {
   if (!["ivr", "queued", "connected", "held"].includes(app.phase)) {
-    showError(new ApiError("client.no_call", "start a call before using the keypad"));
+    showError(new ApiError("client.no_call", t("cust.startFirst")));
     return;
   }
   phone.sendKey(key);
   app.keysSent += 1;
-  $("pad-echo").textContent = `Keys sent: ${"\u2022".repeat(Math.min(app.keysSent, 24))}`;
+  $("pad-echo").textContent = t("cust.keysSent", { dots: "\u2022".repeat(Math.min(app.keysSent, 24)) });
 }
 
 function wire() {
@@ -204,13 +206,18 @@ function wire() {
   if (dialled) $("dialled").value = dialled;
   if (!app.centrals.length) {
     // Worded for the caller, not for a developer; Call stays off (issue 18, defect 11).
-    setPhase("unconfigured", "Calls cannot be made from this page yet.");
-    showError(new ApiError("central.not_configured", "this link is missing the bank's address. Please open the calling page from the bank's website or app."));
+    setPhase("unconfigured", ["cust.unconfigured"]);
+    showError(new ApiError("central.not_configured", t("cust.noCentral")));
     return;
   }
-  setPhase("idle", "Ready to call.");
+  setPhase("idle", ["cust.readyToCall"]);
 }
 
+mountLanguageSwitch($("lang-box"));
+onLanguage(() => {
+  if (app.text) setPhase(app.phase, app.text);
+  if (app.keysSent) $("pad-echo").textContent = t("cust.keysSent", { dots: "\u2022".repeat(Math.min(app.keysSent, 24)) });
+});
 wire();
 
 // Test hook: what the page hears and every signalling message it received.

@@ -3,7 +3,8 @@
 // this only shows what it is given, as text.
 
 import { verifiedText } from "./desk/status.js";
-import { el, seconds } from "./ui.js";
+import { dateTime, duration, t } from "./i18n.js";
+import { el } from "./ui.js";
 
 // pairs: [term, value, id?]; the id lets the desk keep a row in step with the call (verified).
 function rows(pairs) {
@@ -23,38 +24,34 @@ function keyValues(title, obj) {
 
 // identity: how sure the site is that the caller is this customer. "unverified": found by the
 // number the caller itself asserts (a web caller) -- ask for the PIN before discussing the account.
-const IDENTITY = {
-  unverified: "unverified (caller's own number): check the PIN first",
-  network: "by network-delivered number",
-  verified: "verified",
-  unknown: "not identified",
-};
+const IDENTITY = ["unverified", "network", "verified", "unknown"];
 
 function identityText(value) {
-  return value ? (IDENTITY[value] || value) : null;
+  if (!value) return null;
+  return IDENTITY.includes(value) ? t(`pop.identity.${value}`) : value;
 }
 
 function customerTitle(name, identity) {
   const title = el("h3", {}, name);
-  if (identity === "unverified") title.append(" ", el("span", { class: "unverified", title: IDENTITY.unverified }, "unverified"));
+  if (identity === "unverified") title.append(" ", el("span", { class: "unverified", title: t("pop.identity.unverified") }, t("pop.unverified")));
   return title;
 }
 
 function accounts(list) {
   if (!list || !list.length) return null;
-  return el("div", { class: "pop-block" }, el("h3", {}, "Accounts"),
+  return el("div", { class: "pop-block" }, el("h3", {}, t("pop.accounts")),
     el("ul", {}, ...list.map((a) => el("li", {}, `${a.kind}: ${a.number}${a.currency ? ` (${a.currency})` : ""}`))));
 }
 
 function history(list) {
-  const block = el("div", { class: "pop-block" }, el("h3", {}, "Recent contacts"));
+  const block = el("div", { class: "pop-block" }, el("h3", {}, t("pop.recent")));
   if (!list || !list.length) {
-    block.append(el("p", {}, "No earlier contacts."));
+    block.append(el("p", {}, t("pop.noContacts")));
     return block;
   }
-  const head = el("tr", {}, ...["When", "Queue", "Agent", "Outcome", "Site"].map((h) => el("th", { scope: "col" }, h)));
+  const head = el("tr", {}, ...["pop.when", "pop.queue", "pop.agent", "pop.outcome", "pop.site"].map((h) => el("th", { scope: "col" }, t(h))));
   const body = list.map((h) => el("tr", {},
-    el("td", {}, h.at ? new Date(h.at * 1000).toLocaleString() : "-"),
+    el("td", {}, h.at ? dateTime(h.at) : "-"),
     el("td", {}, h.queue || "-"), el("td", {}, h.agent_id || "-"),
     el("td", {}, h.end_reason || "-"), el("td", {}, h.site || "-")));
   block.append(el("table", {}, el("thead", {}, head), el("tbody", {}, ...body)));
@@ -66,38 +63,38 @@ export function renderPop(container, pop, data) {
   const parts = [];
   if (pop) {
     const c = pop.customer;
-    parts.push(el("div", { class: "pop-block" }, customerTitle(c ? c.name : "Unknown caller", c && pop.identity), rows([
-      ["Identity", c ? identityText(pop.identity) : null],
-      ["Caller number", pop.caller_number],
-      ["Dialled", pop.dialled_number],
-      ["Customer number", c && c.customer_number],
-      ["Segment", c && c.segment],
-      ["Language", c && c.language],
-      ["Home branch", c && c.home_site],
-      ["Queue", pop.queue],
-      ["Waited", seconds(pop.waited_s)],
-      ["Identity verified", verifiedText(pop.verified), "pop-verified"],
-      ["Failovers", pop.failovers ? String(pop.failovers) : null],
+    parts.push(el("div", { class: "pop-block" }, customerTitle(c ? c.name : t("pop.unknownCaller"), c && pop.identity), rows([
+      [t("pop.identity"), c ? identityText(pop.identity) : null],
+      [t("pop.callerNumber"), pop.caller_number],
+      [t("pop.dialled"), pop.dialled_number],
+      [t("pop.customerNumber"), c && c.customer_number],
+      [t("pop.segment"), c && c.segment],
+      [t("pop.language"), c && c.language],
+      [t("pop.homeBranch"), c && c.home_site],
+      [t("pop.queue"), pop.queue],
+      [t("pop.waited"), duration(pop.waited_s)],
+      [t("pop.verified"), verifiedText(pop.verified), "pop-verified"],
+      [t("pop.failovers"), pop.failovers ? String(pop.failovers) : null],
     ])));
     parts.push(accounts(c && c.accounts));
     parts.push(history(pop.history));
     const ivr = pop.ivr || {};
-    parts.push(keyValues("Collected by the IVR", ivr.collected));
-    parts.push(keyValues("Call data", ivr.attributes));
+    parts.push(keyValues(t("pop.collected"), ivr.collected));
+    parts.push(keyValues(t("pop.callData"), ivr.attributes));
     if (ivr.actions && ivr.actions.length) {
-      parts.push(el("div", { class: "pop-block" }, el("h3", {}, "Done in the IVR"), el("ul", {}, ...ivr.actions.map((a) => el("li", {}, a)))));
+      parts.push(el("div", { class: "pop-block" }, el("h3", {}, t("pop.doneIvr")), el("ul", {}, ...ivr.actions.map((a) => el("li", {}, a)))));
     }
   } else if (data) {
     const identity = data.verified === true ? "verified" : data.attributes && data.attributes.identity;
-    parts.push(el("div", { class: "pop-block" }, customerTitle((data.attributes && data.attributes.customer_name) || "Caller", identity), rows([
-      ["Identity", identityText(identity)],
-      ["Segment", data.segment],
-      ["Account", data.masked_account],
-      ["Identity verified", verifiedText(data.verified), "pop-verified"],
+    parts.push(el("div", { class: "pop-block" }, customerTitle((data.attributes && data.attributes.customer_name) || t("pop.caller"), identity), rows([
+      [t("pop.identity"), identityText(identity)],
+      [t("pop.segment"), data.segment],
+      [t("pop.account"), data.masked_account],
+      [t("pop.verified"), verifiedText(data.verified), "pop-verified"],
     ])));
-    parts.push(keyValues("Collected by the IVR", data.collected));
+    parts.push(keyValues(t("pop.collected"), data.collected));
     if (data.actions && data.actions.length) {
-      parts.push(el("div", { class: "pop-block" }, el("h3", {}, "Done so far"), el("ul", {}, ...data.actions.map((a) => el("li", {}, a)))));
+      parts.push(el("div", { class: "pop-block" }, el("h3", {}, t("pop.doneSoFar")), el("ul", {}, ...data.actions.map((a) => el("li", {}, a)))));
     }
   }
   container.replaceChildren(...parts.filter(Boolean));

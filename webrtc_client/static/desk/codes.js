@@ -18,12 +18,14 @@ export async function loadCodes(base) {
 function fill(id, codes) {
   const select = document.getElementById(id);
   if (!select || !Array.isArray(codes) || codes.length === 0) return;
-  const labels = new Map([...select.options].map((o) => [o.value, o.textContent]));
+  const labels = new Map([...select.options].map((o) => [o.value, o]));
   select.replaceChildren(
     ...codes.map((code) => {
       const option = document.createElement("option");
       option.value = code;
-      option.textContent = labels.get(code) || code.replace(/[_-]+/g, " ");
+      const known = labels.get(code);
+      option.textContent = known ? known.textContent : code.replace(/[_-]+/g, " ");
+      if (known && known.dataset.i18n) option.dataset.i18n = known.dataset.i18n; // follows the language
       return option;
     }),
   );

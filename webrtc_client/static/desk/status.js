@@ -1,55 +1,56 @@
 // One source of truth for the desk's texts (issue 18, defect 3): every text is derived from
 // the desk's state, never set by the code path that happened to run last. A notice (a missed
 // call, a PIN result) belongs to the agent state it was given in and disappears with it.
+// The words come from the catalogue (../i18n.js, defect 9); a notice is kept as a key and
+// its parameters, so it follows a switch of language.
 
-export const STATE_LABELS = {
-  logged_out: "Logged out",
-  not_ready: "Not ready",
-  ready: "Ready",
-  reserved: "Ringing",
-  on_call: "On a call",
-  on_hold: "Call on hold",
-  after_call_work: "After-call work",
-};
+import { t } from "../i18n.js";
+
+export const STATES = ["logged_out", "not_ready", "ready", "reserved", "on_call", "on_hold", "after_call_work"];
 
 export function stateLabel(s) {
-  return STATE_LABELS[s] || s;
+  return STATES.includes(s) ? t(`state.${s}`) : s;
 }
 
 // The call line beside the controls ("Talking", "On hold", ...).
 export function callText(desk) {
-  if (desk.consulting) return `Consulting ${desk.consulting} (caller on hold)`;
-  if (desk.inIvr) return "Caller in the IVR";
-  return desk.state === "on_hold" ? "On hold" : "Talking";
+  if (desk.consulting) return t("call.consulting", { who: desk.consulting });
+  if (desk.inIvr) return t("call.ivr");
+  return desk.state === "on_hold" ? t("call.onHold") : t("call.talking");
 }
 
 export function verifiedText(verified) {
-  if (verified === null || verified === undefined) return "not checked";
-  return verified ? "yes" : "no";
+  if (verified === null || verified === undefined) return t("verified.none");
+  return verified ? t("verified.yes") : t("verified.no");
+}
+
+// A notice's text: { key, params } from the catalogue.
+export function noticeText(notice) {
+  return t(notice.key, notice.params || {});
 }
 
 // desk: { phase: "login" | "logging_in" | "resuming" | "desk", state, reason, ringFrom,
-//         reattaching, consulting, inIvr, verified, notice: { state, text } | null, site }
+//         reattaching, consulting, inIvr, verified, notice: { state, key, params } | null }
 export function statusText(desk) {
-  if (desk.phase === "logging_in") return "Logging in...";
-  if (desk.phase === "resuming") return "Restoring your session...";
-  if (desk.phase === "login") return desk.notice ? desk.notice.text : "Not logged in.";
-  if (desk.reattaching) return "The connection to the site was lost. Re-attaching at a backup site...";
-  if (desk.notice && desk.notice.state === desk.state) return desk.notice.text;
-  if (desk.ringFrom) return `Incoming call from ${desk.ringFrom}.`;
+  if (desk.phase === "logging_in") return t("status.loggingIn");
+  if (desk.phase === "resuming") return t("status.resuming");
+  if (desk.phase === "login") return desk.notice ? noticeText(desk.notice) : t("status.notLoggedIn");
+  if (desk.reattaching) return t("status.reattaching");
+  if (desk.notice && desk.notice.state === desk.state) return noticeText(desk.notice);
+  if (desk.ringFrom) return t("status.incoming", { who: desk.ringFrom });
   switch (desk.state) {
     case "ready":
-      return "Ready: waiting for a call.";
+      return t("status.ready");
     case "not_ready":
-      return `Not ready${desk.reason ? ` (${desk.reason})` : ""}. Press Ready to take calls.`;
+      return desk.reason ? t("status.notReadyReason", { reason: desk.reason }) : t("status.notReady");
     case "on_call":
     case "on_hold":
-      if (desk.inIvr) return "The caller is entering their PIN in the IVR. You cannot hear it.";
-      if (desk.consulting) return `Consulting ${desk.consulting}; the caller is on hold.`;
-      if (desk.state === "on_hold") return "The caller is on hold.";
-      return desk.verified === null ? "Talking." : `Talking. Verified: ${verifiedText(desk.verified)}.`;
+      if (desk.inIvr) return t("status.pinIvr");
+      if (desk.consulting) return t("status.consulting", { who: desk.consulting });
+      if (desk.state === "on_hold") return t("status.onHold");
+      return desk.verified === null ? t("status.talking") : t("status.talkingVerified", { v: verifiedText(desk.verified) });
     case "after_call_work":
-      return "After-call work: choose a wrap-up code.";
+      return t("status.acw");
     default:
       return stateLabel(desk.state || "logged_out");
   }

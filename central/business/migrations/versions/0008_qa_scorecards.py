@@ -1,10 +1,10 @@
 """QA scorecards (issue 19): versioned forms and evaluations of recorded calls
 
-To renumber after another feature's 0006: change ``revision`` / ``down_revision`` (and the file
+To renumber after another feature's 0008: change ``revision`` / ``down_revision`` (and the file
 name); nothing else refers to this number.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 16:35:00.000000
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
