@@ -26,6 +26,7 @@ from central.failure.confirmer import DeathConfirmer
 from central.failure.detector import ProbePolicy
 from central.failure.probe import HttpProbe
 from central.openapi import describe
+from central.recordings.api import RecordingSearchApi
 from central.records_api import CallRecordsApi
 from central.resources.api import ResourcesApi
 from central.routing.classify import Classifier
@@ -91,6 +92,7 @@ class CentralNode:
         install_wallboard(self.app, lambda: self.state)
         CallRecordsApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         AuditReadApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
+        RecordingSearchApi(lambda: self.state, self.api.signer, ca_file=settings.tls.ca_file).install(self.app)
         CenterSnapshotApi(lambda: self.state, self.api.signer, SYSTEM_CLOCK,
                           ca_file=settings.tls.ca_file).install(self.app)  # fmt: skip
         # customers, work orders, notifications: one business database, served by every replica

@@ -9,6 +9,7 @@ from central.campaigns.openapi import describe_campaigns
 from central.crm.openapi import describe_customers
 from central.events.openapi import describe_events
 from central.knowledge.openapi import describe_knowledge
+from central.qa.openapi import describe_qa
 from central.resources.openapi import describe_resources
 from central.sop.openapi import describe_sop
 from central.workorders.openapi import describe as describe_workorders
@@ -92,6 +93,10 @@ def describe() -> ApiDoc:
     doc.op("get", "/v1/calls", "call records of every site (from, to, site, queue, agent, limit, cursor); "
            "supervisors only (Authorization: Bearer <agent token>)", response=CdrPage,
            errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "request.bad_field": 400})
+    doc.op("get", "/v1/recordings", "recordings of every site, one entry per call (a failed-over call's parts "
+           "in order), with the CDR (from, to, site, queue, agent, customer, outcome, min_duration_s, "
+           "max_duration_s, limit); team leaders and up",
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "site.unknown": 404, "recordings.bad_filter": 400})
     doc.op("get", "/v1/audit", "the audit trail of every site, oldest first (from, to, site, actor, action, "
            "target, limit, cursor); administrators and compliance officers; each site audits the read",
            response=AuditPage,
@@ -123,6 +128,7 @@ def describe() -> ApiDoc:
     describe_campaigns(doc)
     describe_knowledge(doc)
     describe_sop(doc)
+    describe_qa(doc)
     describe_resources(doc)
     describe_admin(doc)
     describe_events(doc)

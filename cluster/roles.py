@@ -4,14 +4,16 @@ agent at work" asks :func:`require` (A3; after Amazon Connect's security profile
 
     agent        takes calls: state, answer, hold, consult, transfer, wrap-up; reads customers (audited)
                    and adds to their contact history; creates and works work orders; works outbound
-                   campaigns; reads the knowledge base and says whether an article helped; runs SOPs
+                   campaigns; reads the knowledge base and says whether an article helped; runs SOPs;
+                   reads their own QA evaluations and acknowledges or disputes them
     team_leader  + creates, edits, merges customers, resets PINs; runs campaigns and the do-not-call list;
                  supervises the agents of their own team (listen, whisper, barge); reads call records
-                   and the site's live status; lifts PIN and login lockouts; plays recordings and
+                   and the site's live status; lifts PIN and login lockouts; searches and plays recordings and
                    voicemail (audited); sets up work-order departments; drafts knowledge articles;
-                   publishes SOP definitions
+                   publishes SOP definitions; scores calls (QA)
     manager      + supervises anyone at the center; publishes IVR flows; approves and publishes knowledge;
-                   reads the integration event stream
+                   reads the integration event stream; places and lifts legal holds on recordings;
+                   publishes QA scorecard forms
     admin        + everything a manager may; reads the audit trail; imports and exports customers
                  (every call role, and sites for self-service, resolves back-office resource fields)
                  configures agents' skills, queues and the not-ready / wrap-up codes (admin.configure);
@@ -39,6 +41,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "status.read": frozenset({"team_leader", "manager", "admin"}),
     "audit.read": frozenset({"admin", "compliance"}),
     "recordings.play": frozenset({"team_leader", "manager", "admin"}),
+    "recordings.search": frozenset({"team_leader", "manager", "admin"}),  # find recordings with their CDR
+    "recordings.hold": frozenset({"manager", "admin"}),  # legal hold: kept past the queue's retention
     "customers.read": frozenset(CALL_ROLES),  # screen pop, search, PIN check (audited views)
     "customers.history": frozenset(CALL_ROLES),  # a call's entry in the contact history
     "customers.write": frozenset({"team_leader", "manager", "admin"}),  # create, edit, merge, PIN reset
@@ -57,6 +61,9 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "sop.edit": frozenset({"team_leader", "manager", "admin"}),  # publish SOP definition versions
     "events.read": frozenset({"manager", "admin"}),  # the integration event stream (issue 23, D4)
     "events.subscribe": frozenset({"admin"}),  # webhook subscriptions: URLs and their signing secrets
+    "qa.own": frozenset(CALL_ROLES),  # read one's own QA evaluations, acknowledge or dispute them (issue 19)
+    "qa.evaluate": frozenset({"team_leader", "manager", "admin"}),  # score calls, results, calibration
+    "qa.manage": frozenset({"manager", "admin"}),  # publish scorecard form versions
 }
 """Action -> the roles allowed to do it."""
 

@@ -24,6 +24,11 @@ class MediaConfig(Section):
     codecs: list[Literal["opus", "PCMU", "PCMA"]] = Field(default_factory=lambda: ["opus", "PCMU"])  # type: ignore[arg-type]
     recordings_dir: str = "recordings"
     prompts_dir: str = "prompts"  # recorded prompts a flow names (``audio:``), under site.data_dir
+    # Recordings are deleted this many days after they start (per queue, else the default) unless
+    # on legal hold; the sweep runs every retention_sweep_s (site_node.recordings.retention).
+    retention_days: float = Field(default=365.0, gt=0)
+    retention_days_per_queue: dict[str, float] = Field(default_factory=dict)
+    retention_sweep_s: float = Field(default=3600.0, gt=0)
     rtcp_interval_s: float = Field(default=5.0, ge=1.0, le=10.0)  # mean RTCP report interval (browsers: 5 s)
     # RTP legs (calls from the SIP edge) bind an even port in [rtp_port_min, rtp_port_max]; 0: any
     rtp_port_min: int = Field(default=0, ge=0, le=65535)

@@ -133,6 +133,14 @@ def describe() -> ApiDoc:
            "administrators; every playback audited)", content="audio/wav", errors=playback)
     doc.op("get", "/v1/voicemail/{id}/audio", "a voicemail message as WAV, decrypted (as recordings)",
            content="audio/wav", errors=playback)
+    doc.op("get", "/v1/recordings", "this site's finished recordings with their CDR (from, to, queue, agent, "
+           "customer, outcome, min_duration_s, max_duration_s, limit); team leaders and up",
+           errors={**STARTING, **TOKEN, "role.forbidden": 403, "recordings.bad_filter": 400})
+    hold = {**STARTING, **TOKEN, "role.forbidden": 403, "recordings.bad_filter": 400, "storage.not_found": 404}
+    doc.op("put", "/v1/recordings/{id}/hold", "place a legal hold: kept past its queue's retention (managers and "
+           "administrators; audited)", errors=hold)
+    doc.op("delete", "/v1/recordings/{id}/hold", "lift a legal hold (managers and administrators; audited)",
+           errors=hold)
     doc.op("get", "/ws", "the signalling socket (WebSocket upgrade; docs/signalling.md)", content="text/plain")
     doc.op("get", "/agent", "the agent desktop page", content="text/html")
     doc.op("get", "/customer", "the customer page", content="text/html")

@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 
 METADATA_MODULES: list[str] = ["central.crm.models", "central.workorders.tables", "central.notify.tables",
                                "central.campaigns.models", "central.knowledge.models",
-                               "central.events.tables", "central.sop.models"]  # fmt: skip
+                               "central.events.tables", "central.sop.models", "central.qa.models"]  # fmt: skip
 
 
 def hand_made(name: str | None) -> bool:

@@ -1,6 +1,6 @@
 """The one wiring point of central's business features: the business database is opened (and
 migrated) once per replica and its engine handed to the CRM, work orders, notifications,
-campaigns, the knowledge base and the SOP flows (whose service tasks resolve resources through
+campaigns, the knowledge base, QA and the SOP flows (whose service tasks resolve resources through
 the :class:`~central.sop.resolver.Resolver` given); the
 CRM lends the others its contact history, consent flags and customer check
 (:class:`central.crm.hooks.CrmLinks`). Any replica serves them; the routing leader is not involved.
@@ -17,6 +17,7 @@ from central.crm.api import CrmApi
 from central.crm.hooks import CrmLinks
 from central.crm.store import CrmStore
 from central.knowledge.api import KnowledgeApi
+from central.qa.api import QaApi
 from central.sop.api import SopApi
 from central.sop.resolver import Resolver
 from central.workorders.api import Feature as WorkOrdersFeature
@@ -51,6 +52,7 @@ class BusinessServices:
         self.crm = CrmApi(config, signer, replica=replica, max_body_bytes=max_body_bytes, clock=clock)
         self.campaigns = CampaignsApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
         self.knowledge = KnowledgeApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
+        self.qa = QaApi(self, signer, max_body_bytes=max_body_bytes, clock=clock)
         self.workorders: WorkOrdersFeature | None = None
         self.sop = (SopApi(self, signer, resolver, max_body_bytes=max_body_bytes, clock=clock, scheduler=scheduler)
                     if resolver is not None else None)  # fmt: skip
@@ -62,6 +64,7 @@ class BusinessServices:
         self.knowledge.install(app)
         if self.sop is not None:
             self.sop.install(app)
+        self.qa.install(app)
         self.workorders = install_workorders(
             app,
             self._workorders_config,
@@ -80,6 +83,7 @@ class BusinessServices:
             await self.knowledge.start()
             if self.sop is not None:
                 await self.sop.start()
+            await self.qa.start()
             if self.workorders is not None:
                 await self.workorders.start(self.db.engine, CrmLinks(CrmStore(self.db.sessions, self.db.reads)))
         except BaseException:
@@ -89,6 +93,7 @@ class BusinessServices:
     async def stop(self) -> None:
         if self.workorders is not None:
             await self.workorders.stop()
+        await self.qa.stop()
         if self.sop is not None:
             await self.sop.stop()
         await self.knowledge.stop()

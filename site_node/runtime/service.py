@@ -64,7 +64,9 @@ from site_node.media.switch import MediaSwitch
 from site_node.messages import Messages
 from site_node.metrics import LIVE, CallMetrics, LiveFigures, queue_figures
 from site_node.recordings.api import PlaybackApi
+from site_node.recordings.retention import RetentionPolicy, RetentionSweep
 from site_node.recordings.sealed import require_audio_keys
+from site_node.recordings.search_api import RecordingsApi
 from site_node.runtime.errors import BadCommand
 from site_node.runtime.queues import load_summary, queue_config
 from site_node.security import LockoutsApi, LoginChecks, PinChecks
@@ -111,6 +113,16 @@ class SiteRuntime:
         )
         self.switch = MediaSwitch(media, audio_keys=require_audio_keys(settings.site), clock=clock)
         self.signalling = SignallingServer(self, self.signer, site=self.site)
+        self.retention = RetentionSweep(
+            lambda: self.storage.recordings,
+            RetentionPolicy(media.retention_days, dict(media.retention_days_per_queue)),
+            clock,
+            lambda action, target, details: self.audit.record(
+                actor="system:retention", action=action, target=target, details=details
+            ),
+            interval_s=media.retention_sweep_s,
+            scheduler=scheduler,
+        )
         self.ready = asyncio.Event()
         timers = settings.site.timers
         self.flow_cluster = FlowCluster(
@@ -156,6 +168,7 @@ class SiteRuntime:
         PlaybackApi(lambda: self.storage, self.signer, self.switch.audio_keys, self.clock, site=self.site).install(
             app, self._guarded
         )
+        RecordingsApi(lambda: self.storage, self.signer, self.clock, site=self.site).install(app, self._guarded)
         FlowsApi(
             lambda: self.storage,
             self.flows,
@@ -232,6 +245,7 @@ class SiteRuntime:
             agents=lambda: self.desk.agents, acd=lambda: self.acd, notify=self.notify, clock=self.clock
         )
         self.owner.spawn(desk_stats.run(), "desk-stats")  # queue figures on every desk (issue 18)
+        self.retention.start()
         self.ready.set()
         log(_log, logging.INFO, "site runtime ready", site=self.site, queues=len(queues))
 
@@ -376,6 +390,7 @@ class SiteRuntime:
                     lc.outcome_elsewhere = True
                 with contextlib.suppress(Exception):
                     await self.cdr.write(lc)
+        await self.retention.stop()
         await self.owner.stop()
         if self.ready.is_set():
             await self.crm.close()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from site_node.storage._base import Repository
+from site_node.storage.calls import _to_record
 from site_node.storage.errors import NotFound, StorageError
 from site_node.storage.hashing import normalise_phone
-from site_node.storage.models import CALLBACK_STATES, Callback, Recording, Voicemail
-from site_node.storage.records import CallbackRequest, RecordingMeta, VoicemailMessage
+from site_node.storage.models import CALLBACK_STATES, Call, Callback, Recording, Voicemail
+from site_node.storage.records import CallbackRequest, CallDetailRecord, RecordingMeta, VoicemailMessage
 
 _REC_FIELDS = (
     "call_id",
@@ -21,6 +22,7 @@ _REC_FIELDS = (
     "ended_at",
     "duration_s",
     "paused_s",
+    "legal_hold",
 )
 _VM_FIELDS = (
     "call_id",
@@ -94,6 +96,64 @@ class RecordingRepository(Repository):
         query = select(Recording).where(Recording.call_id == call_id).order_by(Recording.id)
         async with self._transaction("recordings_for_call") as session:
             return [_recording(r) for r in (await session.scalars(query)).all()]
+
+    async def search(
+        self,
+        start: float,
+        end: float,
+        *,
+        queue: str | None = None,
+        agent_id: str | None = None,
+        customer_id: str | None = None,
+        outcome: str | None = None,
+        min_duration_s: float | None = None,
+        max_duration_s: float | None = None,
+        limit: int = 100,
+    ) -> list[tuple[RecordingMeta, CallDetailRecord | None]]:
+        """Finished recordings started in ``[start, end)`` with this site's CDR of their call,
+        oldest first; the CDR filters (queue, agent, customer, outcome = ``end_reason``) leave
+        out recordings whose call has no CDR here."""
+        query = (
+            select(Recording, Call)
+            .outerjoin(Call, Call.call_id == Recording.call_id)
+            .where(Recording.started_at >= start, Recording.started_at < end, Recording.duration_s.is_not(None))
+        )
+        for column, value in ((Call.queue, queue), (Call.agent_id, agent_id), (Call.customer_id, customer_id),
+                              (Call.end_reason, outcome)):  # fmt: skip
+            if value is not None:
+                query = query.where(column == value)
+        if min_duration_s is not None:
+            query = query.where(Recording.duration_s >= min_duration_s)
+        if max_duration_s is not None:
+            query = query.where(Recording.duration_s <= max_duration_s)
+        query = query.order_by(Recording.started_at, Recording.id).limit(limit)
+        async with self._transaction("search_recordings") as session:
+            rows = (await session.execute(query)).all()
+            return [(_recording(rec), None if call is None else _to_record(call)) for rec, call in rows]
+
+    async def set_legal_hold(self, recording_id: int, held: bool) -> None:
+        stmt = update(Recording).where(Recording.id == recording_id).values(legal_hold=held)
+        async with self._transaction("set_legal_hold") as session:
+            if (await session.execute(stmt)).rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"recording {recording_id} does not exist")
+
+    async def retention_candidates(self, before: float, *, limit: int = 500) -> list[tuple[RecordingMeta, str | None]]:
+        """Finished recordings not on hold that started before ``before``, with their call's queue."""
+        query = (
+            select(Recording, Call.queue)
+            .outerjoin(Call, Call.call_id == Recording.call_id)
+            .where(Recording.started_at < before, Recording.legal_hold.is_(False), Recording.ended_at.is_not(None))
+            .order_by(Recording.started_at, Recording.id)
+            .limit(limit)
+        )
+        async with self._transaction("retention_candidates") as session:
+            return [(_recording(rec), queue) for rec, queue in (await session.execute(query)).all()]
+
+    async def delete_recording(self, recording_id: int) -> bool:
+        """Remove the row unless it is on hold (a hold placed meanwhile wins); whether it went."""
+        stmt = delete(Recording).where(Recording.id == recording_id, Recording.legal_hold.is_(False))
+        async with self._transaction("delete_recording") as session:
+            return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
 
 class VoicemailRepository(Repository):

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -221,6 +222,7 @@ class Recording(Base):
     ended_at: Mapped[float | None]
     duration_s: Mapped[float | None]
     paused_s: Mapped[float] = mapped_column(default=0.0)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Callback(Base):

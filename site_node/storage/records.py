@@ -158,6 +158,7 @@ class RecordingMeta:
     duration_s: float | None = None
     paused_s: float = 0.0
     id: int | None = None
+    legal_hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)

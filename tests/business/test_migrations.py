@@ -28,7 +28,8 @@ WORK_ORDER_TABLES = {"wo_departments", "wo_department_members", "work_orders", "
                      "wo_status_history", "wo_comments", "wo_attachments", "wo_escalations",
                      "notifications", "notify_outbox", "campaigns", "campaign_contacts", "campaign_attempts",
                      "do_not_call", "kb_articles", "kb_versions", "kb_feedback", "kb_audit", "ev_events",
-                     "ev_subscriptions", "sop_definitions", "sop_instances", "sop_history"}  # fmt: skip
+                     "ev_subscriptions", "sop_definitions", "sop_instances", "sop_history", "qa_forms",
+                     "qa_evaluations"}  # fmt: skip
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -68,7 +69,7 @@ async def _check(url: str) -> None:
 def test_every_feature_registers_its_tables() -> None:
     assert METADATA_MODULES == ["central.crm.models", "central.workorders.tables", "central.notify.tables",
                                 "central.campaigns.models", "central.knowledge.models",
-                                "central.events.tables", "central.sop.models"]  # fmt: skip
+                                "central.events.tables", "central.sop.models", "central.qa.models"]  # fmt: skip
 
 
 async def test_the_migrations_build_the_registered_schema_on_sqlite(tmp_path: Path) -> None:

@@ -68,6 +68,7 @@ def test_the_permission_table_is_the_one_place_roles_are_named() -> None:
         "resources.resolve",
         "knowledge.read",  # issue 22: agents search the knowledge base and give feedback; they do not edit it
         "sop.run",  # issue 22: agents run SOPs on their calls (start, submit, roll back); they do not publish them
+        "qa.own",  # issue 19: agents see their own QA evaluations and acknowledge or dispute them
     ]
     assert [a for a in PERMISSIONS if allowed("compliance", a)] == ["audit.read"]
     assert all(allowed("admin", a) for a in PERMISSIONS)
