@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from cluster.config import ClusterSettings, MetricsConfig, Section
+from site_node.sip.trunk import TrunkConfig
 
 DEMO_NUMBERS = ["95588", "95589", "95590", "95599"]
 
@@ -32,6 +33,8 @@ class SipConfig(Section):
     # /metrics (Prometheus) on its own listener; unset port: none
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     route_patience_s: float = Field(default=3.0, gt=0)  # no central can route the call by then: 503
+    # egress: the carrier gateway outbound calls go through (site_node.sip.trunk); unset: none
+    trunk: TrunkConfig | None = None
 
     @field_validator("central_urls", "numbers", mode="before")
     @classmethod
