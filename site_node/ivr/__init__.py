@@ -29,6 +29,7 @@ from .interpreter import (
 from .interpreter import Effect as IvrEffect
 from .loader import FLOWS_DIR, flow_from_text, load_demo_registry, parse_text
 from .registry import FlowRegistry
+from .selfservice import FetchRequest, FetchResult
 
 __all__ = [
     "FLOWS_DIR",
@@ -37,6 +38,8 @@ __all__ = [
     "CollectDigits",
     "Digit",
     "EnqueueCall",
+    "FetchRequest",
+    "FetchResult",
     "Flow",
     "FlowLoop",
     "FlowRegistry",
