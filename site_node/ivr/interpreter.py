@@ -36,6 +36,7 @@ from typing import Any
 
 from .errors import FlowLoop, UnexpectedEvent
 from .flow import DAYS, Flow, Node, Prompt, menu_sentence
+from .selfservice_events import FetchRequest, FetchResult
 
 _log = logging.getLogger("site_node.ivr")
 MAX_AUTO_STEPS = 100
@@ -105,7 +106,7 @@ class VerifyResult:
     locked: bool = False  # too many failures (any call, any site): no retry, the PIN was not checked
 
 
-IvrEvent = PromptDone | Digit | Timeout | LookupResult | VerifyResult
+IvrEvent = PromptDone | Digit | Timeout | LookupResult | VerifyResult | FetchResult
 
 
 # ---- effects -----------------------------------------------------------------------------
@@ -184,7 +185,7 @@ class HangupCall:
 
 Effect = (PlayPrompt | CollectDigits | LookupRequest | VerifyRequest | SetCallData
           | AddCallAction | EnqueueCall | TransferCall | StartVoicemail | RequestCallback
-          | HangupCall)
+          | HangupCall | FetchRequest)
 
 
 # ---- position ----------------------------------------------------------------------------

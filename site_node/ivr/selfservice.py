@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from site_node.call.data import is_sensitive_key
@@ -34,6 +34,7 @@ from site_node.call.data import is_sensitive_key
 from . import interpreter as _i
 from .flow import NODE_PARSERS, Flow, Node, Prompt, menu_sentence
 from .readout import ReadoutError, check_template, render
+from .selfservice_events import FetchRequest, FetchResult
 
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 UNAVAILABLE = {"en": "Sorry, this service is not available right now.", "zh": "抱歉，该服务暂时无法使用。"}
@@ -42,25 +43,6 @@ CONFIRM_WORDS = {
     "zh": (("1", "确认"), ("2", "取消"), ("9", "重听")),
 }
 Enter = Callable[[Flow, _i.Position, str, list[Any], float], _i.Position]
-
-
-@dataclass(frozen=True, slots=True)
-class FetchRequest:
-    """Effect: resolve ``fields`` through central's resource API on behalf of ``flow_id``."""
-
-    node_id: str
-    flow_id: str
-    fields: tuple[str, ...]
-    inputs: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """Event: the resolved values, or what went wrong (``refusal``: the back office said no)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    refusal: str | None = None
 
 
 # ---- parsing (called by flow._Parser) --------------------------------------------------------
