@@ -214,3 +214,23 @@ def test_central_answers_become_fetch_results() -> None:
     timeout = {"error_id": "resources.timeout", "message": "transfer: no answer"}
     assert result_of({"values": {}, "errors": {"transfer_ok": timeout}}, fields).error == "resources.timeout"
     assert result_of(["not", "an", "object"], fields).error == "resources.malformed"
+
+
+def test_the_demo_gas_meter_reading_flow_books_a_confirmed_reading() -> None:
+    f = load_demo_registry().latest("gas_meter_reading")
+    s = step(f, start(f, NOW, vars={"caller_number": "+86"}).position, LookupResult(True, customer_id="7"), NOW)
+    s = step(f, s.position, FetchResult({"meter_id": "GM-7", "last_reading_kwh": 1200, "last_reading_at": NOW}), NOW)
+    assert by_type(s.effects, PlayPrompt)[-1].text == (
+        "Your last reading was one thousand two hundred kilowatt hours, on December 3, 2026."
+    )
+    s = step(f, s.position, PromptDone(), NOW)
+    for digit in "1500#":
+        s = step(f, s.position, Digit(digit), NOW)
+    assert by_type(s.effects, PlayPrompt)[-1].text.startswith("Your new reading is one thousand five hundred")
+    s = step(f, s.position, Digit("1"), NOW)
+    (book,) = by_type(s.effects, FetchRequest)
+    assert book.inputs == {"customer_number": "7", "reading_kwh": 1500}
+    done = step(f, s.position, FetchResult({"reading_consumed_kwh": 300, "reading_estimate_eur": 36.0}), NOW)
+    assert AddCallAction("self-service: gas meter reading of 1500 kWh booked") in done.effects
+    low = step(f, s.position, FetchResult(refusal="error"), NOW)
+    assert by_type(low.effects, PlayPrompt)[-1].text.startswith("That reading could not be booked")
