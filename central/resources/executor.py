@@ -244,8 +244,10 @@ class Executor:
             return "malformed", None, FieldError("resources.malformed", f"{name}: the answer is not JSON")
         if status >= 400:
             reason = answer.get("message") if isinstance(answer, dict) else None
+            code = answer.get("error_id") if isinstance(answer, dict) else None  # e.g. backoffice.limit_exceeded
+            why = f"{status} {str(code)[:64]}" if code else str(status)
             return "refused", None, FieldError("resources.backend_refused",
-                                               f"{name}: refused ({status}): {str(reason or '')[:200]}")  # fmt: skip
+                                               f"{name}: refused ({why}): {str(reason or '')[:200]}")  # fmt: skip
         if not isinstance(answer, dict):
             return "malformed", None, FieldError("resources.malformed", f"{name}: the answer is not a JSON object")
         return "ok", answer, none

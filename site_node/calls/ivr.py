@@ -14,7 +14,7 @@ from site_node import call as callsm
 from site_node.agent import Retrieve
 from site_node.call import CallState, EndReason
 from site_node.calls.ivr_driver import run_flow
-from site_node.calls.ivr_host import Callbacks, CallIvrHost, PinVerifier, PromptPlayer
+from site_node.calls.ivr_host import Callbacks, CallIvrHost, PinVerifier, PromptPlayer, Resources
 from site_node.calls.live import LiveCall
 from site_node.calls.ports import Desk, Ender, Leaving, Records
 from site_node.crm.directory import Customers
@@ -51,6 +51,7 @@ class IvrRunner:
         owner: TaskOwner,
         external_queue: str,
         transfer_wait_s: float,
+        resources: Resources | None = None,
     ) -> None:
         self._flows = flows
         self._prompts = prompts
@@ -67,6 +68,7 @@ class IvrRunner:
         self._owner = owner
         self._external_queue = external_queue
         self._transfer_wait_s = transfer_wait_s
+        self._resources = resources
 
     async def run(self, lc: LiveCall, flow_id: str | None) -> None:
         """Run the dialled number's flow (``flow_id`` None) or the flow an agent sent the call to."""
@@ -96,6 +98,7 @@ class IvrRunner:
                 clock=self._clock,
                 callbacks=self._callbacks,
                 tell=lambda event, data: self._notify.send(lc.session, event, data),
+                resources=self._resources,
             )
             result = await run_flow(host, flow, language=lc.language, variables=variables)
             served_here = self._our_number(lc, result)

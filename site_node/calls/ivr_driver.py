@@ -23,6 +23,8 @@ from site_node.ivr import (
     CollectDigits,
     Digit,
     EnqueueCall,
+    FetchRequest,
+    FetchResult,
     Flow,
     HangupCall,
     LookupRequest,
@@ -44,7 +46,7 @@ from site_node.metrics import ivr_node_left
 
 _log = logging.getLogger(__name__)
 
-COLLECTING = frozenset({"menu", "collect", "sensitive"})
+COLLECTING = frozenset({"menu", "collect", "sensitive", "confirm"})
 SAME_KEY_S = 0.6
 """A key sent two ways at once (an in-band tone and a data-channel message, as the web page
 does) arrives twice within this time; the second copy is dropped."""
@@ -131,6 +133,9 @@ class IvrHost(Protocol):
 
     async def verify(self, verifier: str, request: VerifyRequest) -> VerifyResult: ...
 
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """Resolve fields through central's resource API; never raises (errors are a result)."""
+
     def set_data(self, section: str, key: str, value: Any) -> None: ...
 
     def add_action(self, action: str) -> None: ...
@@ -178,6 +183,8 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
                     event = await host.lookup(effect.by, effect.key)
                 elif isinstance(effect, VerifyRequest):
                     event = await host.verify(effect.verifier, effect)
+                elif isinstance(effect, FetchRequest):
+                    event = await host.fetch(effect)
                 elif isinstance(effect, SetCallData):
                     host.set_data(effect.section, effect.key, effect.value)
                 elif isinstance(effect, AddCallAction):

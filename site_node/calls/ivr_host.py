@@ -10,7 +10,7 @@ from site_node import call as callsm
 from site_node.calls.identity import IDENTITY_KEY, Identity, by_number
 from site_node.calls.live import LiveCall
 from site_node.crm.directory import Customers
-from site_node.ivr import LookupResult, VerifyRequest, VerifyResult
+from site_node.ivr import FetchRequest, FetchResult, LookupResult, VerifyRequest, VerifyResult
 from site_node.media.legs import Leg
 
 # How the caller was recognised, as the agent's screen says it. A caller number identifies; only
@@ -37,6 +37,10 @@ class Callbacks(Protocol):
     async def request_callback(self, lc: LiveCall, number: str | None) -> None: ...
 
 
+class Resources(Protocol):
+    async def fetch(self, request: FetchRequest) -> FetchResult: ...
+
+
 class CallIvrHost:
     def __init__(
         self,
@@ -48,6 +52,7 @@ class CallIvrHost:
         clock: Clock,
         callbacks: Callbacks,
         tell: Callable[[str, dict[str, Any]], None] | None = None,
+        resources: Resources | None = None,
     ) -> None:
         assert lc.leg is not None
         self._lc = lc
@@ -60,6 +65,7 @@ class CallIvrHost:
         self._sensitive = False
         self._listening = False
         self._tell = tell
+        self._resources = resources
 
     def now(self) -> float:
         return self._clock.now()
@@ -107,6 +113,12 @@ class CallIvrHost:
                 self._lc.segment = view.segment
                 self.set_data("call", "segment", view.segment)
         return VerifyResult(ok, locked=outcome.value == "locked")
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """Self-service fields from the back offices (central's resource engine)."""
+        if self._resources is None:
+            return FetchResult(error="resources.not_configured")
+        return await self._resources.fetch(request)
 
     def set_data(self, section: str, key: str, value: Any) -> None:
         self._lc.apply(callsm.SetData(section, key, value), self._clock.now())

@@ -29,6 +29,8 @@ from .interpreter import (
 from .interpreter import Effect as IvrEffect
 from .loader import FLOWS_DIR, flow_from_text, load_demo_registry, parse_text
 from .registry import FlowRegistry
+from .selfservice import confirm_text  # importing it registers the fetch, say and confirm nodes
+from .selfservice_events import FetchRequest, FetchResult
 
 __all__ = [
     "FLOWS_DIR",
@@ -37,6 +39,8 @@ __all__ = [
     "CollectDigits",
     "Digit",
     "EnqueueCall",
+    "FetchRequest",
+    "FetchResult",
     "Flow",
     "FlowLoop",
     "FlowRegistry",
@@ -63,6 +67,7 @@ __all__ = [
     "UnknownFlow",
     "VerifyRequest",
     "VerifyResult",
+    "confirm_text",
     "flow_from_text",
     "load_demo_registry",
     "menu_sentence",

@@ -53,12 +53,20 @@ NODE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "callback_offer": ({"accept", "decline"},
                        {"intro", "accept_function", "decline_function", "timeout_s", "retries"}),
     "hangup": (set(), {"prompt", "reason"}),
+    # self-service over central's resource engine (:mod:`site_node.ivr.selfservice`)
+    "fetch": ({"fields", "next", "on_error"}, {"inputs", "store", "prompt", "on_refused", "outcome"}),
+    "say": ({"text", "next"}, set()),
+    "confirm": ({"text", "on_yes", "on_no", "on_fail"}, {"timeout_s", "retries"}),
 }
+NODE_PARSERS: dict[str, Any] = {}
+"""Parsers of node types defined outside this module: ``(parser, node_id, item, spec)``."""
 FLOW_KEYS = frozenset({"id", "name", "description", "version", "languages", "timezone",
                        "holidays", "start", "nodes"})
-LINK_FIELDS = ("next", "on_fail", "on_not_found", "on_locked", "default", "accept", "decline")
+LINK_FIELDS = ("next", "on_fail", "on_not_found", "on_locked", "default", "accept", "decline", "on_error",
+               "on_refused", "on_yes", "on_no")
 WAITING_TYPES = frozenset({"play", "menu", "collect", "sensitive_collect", "lookup",
-                           "callback_offer", "queue", "transfer", "voicemail", "hangup"})
+                           "callback_offer", "queue", "transfer", "voicemail", "hangup", "fetch",
+                           "say", "confirm"})
 LOOKUP_KINDS = frozenset({"caller_number", "customer_number", "account"})
 TRANSFER_KINDS = frozenset({"return_to_agent", "number", "site", "queue"})
 CONDITION_KEYS = frozenset({"segment", "verified", "found", "identified", "var", "equals", "time",
@@ -252,7 +260,10 @@ class _Parser:
             raise self.fail(node_id, f"{kind} node has unknown field(s) "
                             f"{', '.join(sorted(unknown))}")
         spec: dict[str, Any] = {name: item[name] for name in LINK_FIELDS if name in item}
-        getattr(self, f"_{kind}")(node_id, item, spec)
+        if kind in NODE_PARSERS:
+            NODE_PARSERS[str(kind)](self, node_id, item, spec)
+        else:
+            getattr(self, f"_{kind}")(node_id, item, spec)
         return Node(node_id, str(kind), spec)
 
     # ---- per type ------------------------------------------------------------------------

@@ -36,9 +36,14 @@ from typing import Any
 
 from .errors import FlowLoop, UnexpectedEvent
 from .flow import DAYS, Flow, Node, Prompt, menu_sentence
+from .selfservice_events import FetchRequest, FetchResult
 
 _log = logging.getLogger("site_node.ivr")
 MAX_AUTO_STEPS = 100
+NODE_ENTER: dict[str, Any] = {}
+"""Node types defined outside this module: ``(flow, node, pos, effects, now, enter) -> Position``."""
+PHASE_HANDLERS: dict[str, Any] = {}
+"""Their phases: ``(flow, node, pos, event, effects, now, enter) -> Position``."""
 
 
 class Secret:
@@ -101,7 +106,7 @@ class VerifyResult:
     locked: bool = False  # too many failures (any call, any site): no retry, the PIN was not checked
 
 
-IvrEvent = PromptDone | Digit | Timeout | LookupResult | VerifyResult
+IvrEvent = PromptDone | Digit | Timeout | LookupResult | VerifyResult | FetchResult
 
 
 # ---- effects -----------------------------------------------------------------------------
@@ -180,7 +185,7 @@ class HangupCall:
 
 Effect = (PlayPrompt | CollectDigits | LookupRequest | VerifyRequest | SetCallData
           | AddCallAction | EnqueueCall | TransferCall | StartVoicemail | RequestCallback
-          | HangupCall)
+          | HangupCall | FetchRequest)
 
 
 # ---- position ----------------------------------------------------------------------------
@@ -293,6 +298,8 @@ def _retry_or_fail(flow: Flow, node: Node, pos: Position, effects: list[Effect],
 def _handle(flow: Flow, node: Node, pos: Position, event: IvrEvent, effects: list[Effect],
             now: float) -> Position:
     phase, spec = pos.phase, node.spec
+    if phase in PHASE_HANDLERS:
+        return PHASE_HANDLERS[phase](flow, node, pos, event, effects, now, _enter)  # type: ignore[no-any-return]
     if phase == "playing" and isinstance(event, PromptDone):
         return _enter(flow, pos, spec["next"], effects, now)
     if phase == "announce" and isinstance(event, PromptDone):
@@ -430,6 +437,8 @@ def _enter(flow: Flow, pos: Position, node_id: str, effects: list[Effect],
         pos = replace(pos, node_id=node_id, attempts=0, buffer="", secret=None)
         spec, lang = node.spec, pos.language
         kind = node.type
+        if kind in NODE_ENTER:
+            return NODE_ENTER[kind](flow, node, pos, effects, now, _enter)  # type: ignore[no-any-return]
         if kind == "play":
             effects.append(_prompt(node.id, spec["prompt"], lang))  # type: ignore[arg-type]
             return replace(pos, phase="playing")

@@ -50,6 +50,7 @@ from site_node.calls.ending import CallEnding
 from site_node.calls.ivr import IvrRunner
 from site_node.calls.live import CallBook
 from site_node.calls.records import RecordSync
+from site_node.calls.selfservice import CentralResources
 from site_node.calls.service import CallService
 from site_node.calls.softphone import follow_softphone
 from site_node.config import SiteSettings, require_account_key
@@ -349,6 +350,7 @@ class SiteRuntime:
             owner=owner,
             external_queue=cfg.ivr.external_transfer_queue,
             transfer_wait_s=timers.transfer_wait_s,
+            resources=CentralResources(self.crm, deadline_s=1.5),  # self-service (IVR fetch nodes)
         )
         self.control = CallControlService(
             book=book,

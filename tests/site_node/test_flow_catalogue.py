@@ -73,7 +73,7 @@ def test_every_routed_number_classifies_to_a_seeded_skill_the_flow_serves(regist
         if number not in classifier.numbers or skill not in SKILLS or skill not in served:
             mismatched.append((number, segment, flow_id, skill, sorted(s or "" for s in served)))
 
-    assert {str(r["dialled_number"]) for r in routes} == {"95588", "95589", "95590", "95599"}
+    assert {str(r["dialled_number"]) for r in routes} == {"95581", "95582", "95588", "95589", "95590", "95599"}
     assert mismatched == []
 
 
