@@ -27,6 +27,8 @@ from site_node.sip.config import SipConfig
 from site_node.sip.errors import BadMessage, NotInDialPlan, SipError
 from site_node.sip.message import SipMessage, param, parse, response, split_uri
 from site_node.sip.metrics import SipCollector, SipCounts, ladder, register, unregister
+from site_node.sip.outbound import OutboundCall
+from site_node.sip.trunk import outbound_target
 
 _log = logging.getLogger("site_node.sip")
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
@@ -47,6 +49,7 @@ class SipUserAgent:
         self.address = f"{config.host}:{config.port}"
         self.tasks = TaskOwner("sip-ua")
         self.calls: dict[str, EdgeCall] = {}
+        self.outbound: dict[str, OutboundCall] = {}  # egress calls not yet ended, by SIP Call-ID
         self.http: aiohttp.ClientSession | None = None
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[str, asyncio.Future[SipMessage]] = {}
@@ -69,6 +72,8 @@ class SipUserAgent:
     async def stop(self) -> None:
         for call in list(self.calls.values()):
             await call.stop()
+        for outbound in list(self.outbound.values()):
+            await outbound.stop()
         await self.tasks.stop()
         if self._transport is not None:
             self._transport.close()
@@ -211,6 +216,27 @@ class SipUserAgent:
             return
         self.calls[call.call_id] = call
         call.start()
+
+    # ---- egress ------------------------------------------------------------------------------
+    async def dial(self, number: str, queue: str | None, sdp: str) -> OutboundCall:
+        """Place an outbound call through the trunk (``sip.outside_dial_plan`` / ``sip.no_trunk``
+        before anything is sent); returns once it is answered or has ended. Its outcome is
+        counted as ``outbound_<outcome>`` in ``cc_sip_calls_total``."""
+        target = outbound_target(self.config.trunk, number, queue)
+        assert self.config.trunk is not None
+        call = OutboundCall(target, sdp, host=self.config.host, ring_timeout_s=self.config.trunk.ring_timeout_s)
+        self.outbound[call.call_id] = call
+        self.tasks.spawn(self._outbound_ended(call), f"outbound-{call.call_id}")
+        await call.place()
+        return call
+
+    async def _outbound_ended(self, call: OutboundCall) -> None:
+        try:
+            dialog = await call.ended()
+            self.call_outcome(f"outbound_{dialog.outcome}")
+        finally:
+            self.outbound.pop(call.call_id, None)
+            await call.stop()
 
     def forget_later(self, call: EdgeCall) -> None:
         """Keep an ended call a while (retransmissions, a late ACK), then forget it; its RTP

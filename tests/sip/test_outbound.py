@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from cluster.tokens import TokenSigner
 from site_node.media.rtp_sdp import RtpMedia, build_sdp
+from site_node.sip.config import SipConfig
 from site_node.sip.outbound import OutboundCall, OutboundDialog, Outcome, Phase
-from site_node.sip.trunk import OutboundTarget, OutsideDialPlan, TrunkConfig, outbound_target
+from site_node.sip.trunk import NoTrunk, OutboundTarget, OutsideDialPlan, TrunkConfig, outbound_target
+from site_node.sip.ua import SipUserAgent
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "loadtests" / "sip"
 needs_sipp = pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp (apt sip-tester) is needed")
@@ -98,9 +101,12 @@ def _trunk(port: int, ring_timeout_s: float = 30.0) -> TrunkConfig:
                        caller_id={"support": "95588"}, ring_timeout_s=ring_timeout_s)  # fmt: skip
 
 
+def _sdp(rtp_port: int) -> str:
+    return build_sdp(RtpMedia("127.0.0.1", rtp_port, ((0, "PCMU"),), 101))
+
+
 def _call(target: OutboundTarget, rtp_port: int, ring_timeout_s: float = 30.0) -> OutboundCall:
-    sdp = build_sdp(RtpMedia("127.0.0.1", rtp_port, ((0, "PCMU"),), 101))
-    return OutboundCall(target, sdp, host="127.0.0.1", ring_timeout_s=ring_timeout_s)
+    return OutboundCall(target, _sdp(rtp_port), host="127.0.0.1", ring_timeout_s=ring_timeout_s)
 
 
 @needs_sipp
@@ -168,3 +174,53 @@ def test_a_number_outside_the_dial_plan_never_leaves_the_edge() -> None:
     with pytest.raises(OutsideDialPlan) as caught:
         outbound_target(_trunk(5060), "95588", "support")
     assert caught.value.error_id == "sip.outside_dial_plan"
+
+
+# ---- the edge's user agent as the entry point --------------------------------------------------
+@pytest.fixture
+async def edge(uas: tuple[int, asyncio.subprocess.Process]) -> AsyncIterator[SipUserAgent]:
+    config = SipConfig(port=_free_port(), central_urls=["http://127.0.0.1:9"], trunk=_trunk(uas[0], 1.5))
+    agent = SipUserAgent(config, TokenSigner("s" * 32))
+    await agent.start()
+    try:
+        yield agent
+    finally:
+        await agent.stop()
+
+
+async def _outcome(agent: SipUserAgent, outcome: str) -> None:
+    async with asyncio.timeout(20):
+        while agent.metrics.calls[f"outbound_{outcome}"] == 0 or agent.outbound:  # noqa: ASYNC110 (a counter)
+            await asyncio.sleep(0.05)
+
+
+@needs_sipp
+@pytest.mark.parametrize("uas", ["uas_answer_bye.xml"], indirect=True)
+async def test_the_far_end_hangs_up_first(uas: tuple[int, asyncio.subprocess.Process], edge: SipUserAgent) -> None:
+    call = await asyncio.wait_for(edge.dial("02155556666", "support", _sdp(40002)), 20)
+    assert call.dialog.phase is Phase.ANSWERED
+    dialog = await asyncio.wait_for(call.ended(), 20)
+    assert (dialog.outcome, dialog.ended_by) == (Outcome.ANSWERED, "them")
+    await _outcome(edge, "answered")
+    assert await asyncio.wait_for(uas[1].wait(), 20) == 0  # our 200 to its BYE arrived
+
+
+@needs_sipp
+@pytest.mark.parametrize("uas", ["uas_busy.xml"], indirect=True)
+async def test_the_edge_counts_a_busy_outcome_and_refuses_numbers_outside_the_plan(
+    uas: tuple[int, asyncio.subprocess.Process], edge: SipUserAgent
+) -> None:
+    with pytest.raises(OutsideDialPlan):
+        await edge.dial("95588", "support", _sdp(40004))
+    assert not edge.outbound and not edge.metrics.calls  # nothing sent, nothing counted
+    call = await asyncio.wait_for(edge.dial("02155556666", None, _sdp(40004)), 20)
+    assert call.dialog.outcome is Outcome.BUSY
+    await _outcome(edge, "busy")
+    assert dict(edge.metrics.calls) == {"outbound_busy": 1}
+
+
+async def test_an_edge_without_a_trunk_refuses_to_dial() -> None:
+    agent = SipUserAgent(SipConfig(port=_free_port(), central_urls=["http://127.0.0.1:9"]), TokenSigner("s" * 32))
+    with pytest.raises(NoTrunk) as caught:
+        await agent.dial("02155556666", None, _sdp(40006))
+    assert caught.value.error_id == "sip.no_trunk" and not agent.outbound
