@@ -24,6 +24,7 @@ from cluster.logs import log
 from cluster.tasks import TaskOwner
 from site_node.media.rtp_sdp import RtpMedia, parse_sdp
 from site_node.sip.message import SipMessage, new_branch, new_tag, param, parse, response, uri_of
+from site_node.sip.metrics import ladder
 from site_node.sip.trunk import OutboundTarget
 
 _log = logging.getLogger("site_node.sip")
@@ -141,9 +142,10 @@ class OutboundCall:
     ``await ended()`` waits for the end; ``await hangup()`` ends it from our side."""
 
     def __init__(self, target: OutboundTarget, sdp: str, *, host: str, ring_timeout_s: float,
-                 loop_time: Any = None) -> None:  # fmt: skip
+                 loop_time: Any = None, ladder_log: bool = False) -> None:  # fmt: skip
         self.target = target
         self.host = host
+        self.ladder_log = ladder_log  # each message a line of the SIP ladder (``sip.ladder_log``)
         self.call_id = f"{secrets.token_hex(10)}@{host}"
         self.tag = new_tag()
         self._sdp = sdp
@@ -234,8 +236,7 @@ class OutboundCall:
         return SipMessage("ACK", uri=invite.uri, headers=headers)
 
     def _send(self, message: SipMessage) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.sendto(message.to_bytes(), self.target.gateway)
+        self._send_to(message, self.target.gateway)
 
     # ---- transactions ------------------------------------------------------------------------
     async def _retransmit_invite(self, invite: SipMessage) -> None:
@@ -309,6 +310,8 @@ class OutboundCall:
             return
         if message.call_id != self.call_id:
             return
+        if self.ladder_log:
+            ladder(message, "in", source, None)
         if message.method is None:
             self._response(message)
         elif message.method == "BYE":
@@ -321,6 +324,8 @@ class OutboundCall:
     def _send_to(self, message: SipMessage, dest: tuple[str, int]) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.sendto(message.to_bytes(), dest)
+            if self.ladder_log:
+                ladder(message, "out", dest, None)
 
     def _response(self, message: SipMessage) -> None:
         _, method = message.cseq

@@ -224,7 +224,8 @@ class SipUserAgent:
         counted as ``outbound_<outcome>`` in ``cc_sip_calls_total``."""
         target = outbound_target(self.config.trunk, number, queue)
         assert self.config.trunk is not None
-        call = OutboundCall(target, sdp, host=self.config.host, ring_timeout_s=self.config.trunk.ring_timeout_s)
+        call = OutboundCall(target, sdp, host=self.config.host, ring_timeout_s=self.config.trunk.ring_timeout_s,
+                            ladder_log=self.config.ladder_log)  # fmt: skip
         self.outbound[call.call_id] = call
         self.tasks.spawn(self._outbound_ended(call), f"outbound-{call.call_id}")
         await call.place()

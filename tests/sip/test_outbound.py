@@ -4,6 +4,7 @@ playing the public network (answer with RTP echo, busy, no answer -> CANCEL)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import socket
 import struct
@@ -196,13 +197,19 @@ async def _outcome(agent: SipUserAgent, outcome: str) -> None:
 
 @needs_sipp
 @pytest.mark.parametrize("uas", ["uas_answer_bye.xml"], indirect=True)
-async def test_the_far_end_hangs_up_first(uas: tuple[int, asyncio.subprocess.Process], edge: SipUserAgent) -> None:
+async def test_the_far_end_hangs_up_first(
+    uas: tuple[int, asyncio.subprocess.Process], edge: SipUserAgent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="site_node.sip.ladder")
     call = await asyncio.wait_for(edge.dial("02155556666", "support", _sdp(40002)), 20)
     assert call.dialog.phase is Phase.ANSWERED
     dialog = await asyncio.wait_for(call.ended(), 20)
     assert (dialog.outcome, dialog.ended_by) == (Outcome.ANSWERED, "them")
     await _outcome(edge, "answered")
     assert await asyncio.wait_for(uas[1].wait(), 20) == 0  # our 200 to its BYE arrived
+    fields = [getattr(r, "fields", {}) for r in caplog.records if r.name == "site_node.sip.ladder"]
+    ladder = [(f["dir"], f["sip"]) for f in fields if f.get("sip_call_id") == call.call_id]
+    assert ladder[0] == ("out", "INVITE") and ladder[-2:] == [("in", "BYE"), ("out", "200")], ladder
 
 
 @needs_sipp
