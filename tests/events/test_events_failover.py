@@ -56,6 +56,7 @@ async def test_a_calls_events_reach_the_webhook_once_each_across_a_site_sigkill(
     caller = await call_to_queue(cluster, "+8613700000042", 440.0)
     ring = await agent.wait_ringing()
     await agent.answer(ring["call_id"])
+    assert agent.phone is not None and await hears(agent.phone.receiver, 440.0), "not talking before the kill"
     proc(cluster, "branch-north").signal(signal.SIGKILL)
     async with asyncio.timeout(60):
         await asyncio.gather(caller.reattached.wait(), agent.reattached.wait())
