@@ -170,12 +170,14 @@ async def run_flow(
     host: IvrHost, flow: Flow, *, language: str | None, variables: dict[str, Any], on_exit: NodeExit | None = None
 ) -> Terminal:
     """Run ``flow`` until it hands the call over; return the terminal effect. ``on_exit`` hears
-    every node exit (the terminal node's too, before the return)."""
+    every node exit (the terminal node's too, before the return; and, if the flow stops without
+    handing the call over, e.g. the caller hung up, the node it stopped at)."""
     digits = DigitInput(host.leg, now=host.now)
     step = ivr.start(flow, host.now(), language=language, vars=variables)
     pos: Position = step.position
     effects = deque(step.effects)
     collect_timeout = 5.0
+    handed_over = False
     try:
         while True:
             while effects:
@@ -206,6 +208,7 @@ async def run_flow(
                     await host.request_callback(effect.number)
                 else:
                     _left(flow, pos.node_id, on_exit)  # the flow hands the call over here
+                    handed_over = True
                     return effect
                 if event is not None:
                     step = ivr.step(flow, pos, event, host.now())
@@ -226,6 +229,8 @@ async def run_flow(
         digits.close()
         host.sensitive(False)
         host.listening(False)
+        if not handed_over and on_exit is not None:
+            on_exit(flow.id, pos.node_id)  # the caller left here (the call's path, not the metric)
 
 
 async def _play(host: IvrHost, effect: PlayPrompt, digits: DigitInput, *, barge_in: bool) -> None:
