@@ -41,4 +41,5 @@ CDR_COLUMNS: dict[str, Kind] = {  # in the storage's order
     "resumed_from": "text",
     "first_site": "text",  # the site the call first arrived at (a failed-over call ends elsewhere)
     "failover_gap_s": "seconds",  # a talking call's time between the move and the resume
+    "ivr_path": "text",  # JSON: the IVR nodes the call left, in order, and how the flow ended
 }

@@ -114,6 +114,7 @@ def synthetic_calls(
             "resumed_from": None,
             "first_site": site,
             "failover_gap_s": 0.0,
+            "ivr_path": None,
         }
     )
     if malformed_rate > 0:

@@ -24,6 +24,7 @@ from site_node.agent import (
     Agent,
     AgentEvent,
     AgentState,
+    AgentTransition,
     EndWrapUp,
     Login,
     Logout,
@@ -64,6 +65,12 @@ class DeskHooks(Protocol):
         """The desktop re-offered (a reload): its calls' media move to ``live.leg``."""
 
 
+class TransitionLog(Protocol):
+    """Hears every applied transition (the agent state sessions, :mod:`site_node.agents.sessions`)."""
+
+    def record(self, t: AgentTransition) -> None: ...
+
+
 class LegCloser(Protocol):
     async def close_leg(self, leg_id: str, reason: str) -> None: ...
 
@@ -82,8 +89,10 @@ class AgentDesk:
         gone_grace_s: float,
         hooks: DeskHooks,
         audit: AuditTrail,
+        sessions: TransitionLog | None = None,
     ) -> None:
         self.site = site
+        self._sessions = sessions
         self._audit = audit
         self._clock = clock
         self._owner = owner
@@ -197,7 +206,10 @@ class AgentDesk:
     # ---- the machine and its timers ----------------------------------------------------------
     def apply(self, live: LiveAgent, event: AgentEvent) -> None:
         now = self._clock.now()
-        live.transitions.append(live.agent.apply(event, now))
+        transition = live.agent.apply(event, now)
+        live.transitions.append(transition)
+        if self._sessions is not None:
+            self._sessions.record(transition)
         deadline = live.agent.next_deadline
         key = f"agent-timer:{live.agent_id}"
         if deadline is None:

@@ -156,6 +156,7 @@ class Call:
         self.resumed_from: str | None = None  # state at the failed site, after failover
         self.first_site = site  # where the call first arrived (it may end elsewhere)
         self.failover_gap_s = 0.0  # talking calls: time lost between the move and the resume
+        self.ivr_path: str | None = None  # JSON of the IVR nodes left (cluster.ivr_path)
         self.moves: list[dict[str, Any]] = []  # each move between sites: at, from, to, why
 
     # ---- derived -------------------------------------------------------------------------

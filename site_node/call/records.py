@@ -43,6 +43,7 @@ _PLAIN = (
     "consult_agent_id",
     "transfer_target",
     "resumed_from",
+    "ivr_path",
 )
 RECORD_VERSION = 1
 
@@ -82,6 +83,7 @@ def to_cdr(call: Call) -> dict[str, Any]:
         "resumed_from": call.resumed_from,
         "first_site": call.first_site,
         "failover_gap_s": round(float(call.failover_gap_s), 3),
+        "ivr_path": call.ivr_path,
     }
 
 

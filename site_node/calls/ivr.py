@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from cluster import ivr_path
 from cluster.clock import Clock
 from cluster.logs import log
 from cluster.tasks import TaskOwner
@@ -100,7 +101,9 @@ class IvrRunner:
                 tell=lambda event, data: self._notify.send(lc.session, event, data),
                 resources=self._resources,
             )
-            result = await run_flow(host, flow, language=lc.language, variables=variables)
+            result = await run_flow(
+                host, flow, language=lc.language, variables=variables, on_exit=lambda f, n: _path_exit(lc, f, n)
+            )
             served_here = self._our_number(lc, result)
             if served_here is None or not isinstance(result, TransferCall):
                 break
@@ -118,6 +121,7 @@ class IvrRunner:
             return None
 
     def _finished(self, lc: LiveCall, result: Any) -> None:
+        lc.call.ivr_path = ivr_path.with_end(lc.call.ivr_path, _end_kind(result))
         if isinstance(result, EnqueueCall):
             self._queueing.enqueue(lc, result.queue, result.skill, result.priority)
         elif isinstance(result, TransferCall) and result.kind == "return_to_agent":
@@ -189,3 +193,20 @@ class IvrRunner:
         )
         self._notify.send(lc.session, "connected", {"agent": live.name})
         self._desk.push_state(live)
+
+
+def _path_exit(lc: LiveCall, flow_id: str, node_id: str) -> None:
+    lc.call.ivr_path = ivr_path.with_exit(lc.call.ivr_path, flow_id, node_id)
+
+
+def _end_kind(result: Any) -> str:
+    """How the flow handed the call over, as the CDR's ``ivr_path`` names it."""
+    if isinstance(result, EnqueueCall) or (isinstance(result, TransferCall) and result.kind == "queue"):
+        return "queue"
+    if isinstance(result, StartVoicemail):
+        return "voicemail"
+    if isinstance(result, HangupCall) and result.reason != "abandoned":
+        return "hangup"
+    if isinstance(result, HangupCall):
+        return "abandoned"
+    return "transfer" if isinstance(result, TransferCall) else "other"

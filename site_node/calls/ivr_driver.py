@@ -149,20 +149,35 @@ class IvrHost(Protocol):
         """The flow starts (True) or stops (False) taking keys: the client is told."""
 
 
-def _moved(flow: Flow, old: Position, new: Position) -> Position:
+NodeExit = Callable[[str, str], None]
+"""``(flow_id, node_id)`` of a node the call left (the call's IVR path)."""
+
+
+def _left(flow: Flow, node_id: str, on_exit: NodeExit | None) -> None:
+    ivr_node_left(flow.id, node_id)
+    if on_exit is not None:
+        on_exit(flow.id, node_id)
+
+
+def _moved(flow: Flow, old: Position, new: Position, on_exit: NodeExit | None = None) -> Position:
     """The new position; leaving a node counts as that node's exit (``cc_ivr_node_exits_total``)."""
     if new.node_id != old.node_id:
-        ivr_node_left(flow.id, old.node_id)
+        _left(flow, old.node_id, on_exit)
     return new
 
 
-async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables: dict[str, Any]) -> Terminal:
-    """Run ``flow`` until it hands the call over; return the terminal effect."""
+async def run_flow(
+    host: IvrHost, flow: Flow, *, language: str | None, variables: dict[str, Any], on_exit: NodeExit | None = None
+) -> Terminal:
+    """Run ``flow`` until it hands the call over; return the terminal effect. ``on_exit`` hears
+    every node exit (the terminal node's too, before the return; and, if the flow stops without
+    handing the call over, e.g. the caller hung up, the node it stopped at)."""
     digits = DigitInput(host.leg, now=host.now)
     step = ivr.start(flow, host.now(), language=language, vars=variables)
     pos: Position = step.position
     effects = deque(step.effects)
     collect_timeout = 5.0
+    handed_over = False
     try:
         while True:
             while effects:
@@ -192,11 +207,12 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
                 elif isinstance(effect, RequestCallback):
                     await host.request_callback(effect.number)
                 else:
-                    ivr_node_left(flow.id, pos.node_id)  # the flow hands the call over here
+                    _left(flow, pos.node_id, on_exit)  # the flow hands the call over here
+                    handed_over = True
                     return effect
                 if event is not None:
                     step = ivr.step(flow, pos, event, host.now())
-                    pos = _moved(flow, pos, step.position)
+                    pos = _moved(flow, pos, step.position, on_exit)
                     effects.extend(step.effects)
             if pos.phase not in COLLECTING:
                 raise ivr.UnexpectedEvent(f"ivr {flow.id} stopped at node {pos.node_id} ({pos.phase})")
@@ -205,7 +221,7 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
             host.listening(True)
             digit = await digits.get(collect_timeout)
             step = ivr.step(flow, pos, Timeout() if digit is None else Digit(digit), host.now())
-            pos = _moved(flow, pos, step.position)
+            pos = _moved(flow, pos, step.position, on_exit)
             effects.extend(step.effects)
             if pos.phase not in COLLECTING:
                 digits.stop()
@@ -213,6 +229,8 @@ async def run_flow(host: IvrHost, flow: Flow, *, language: str | None, variables
         digits.close()
         host.sensitive(False)
         host.listening(False)
+        if not handed_over and on_exit is not None:
+            on_exit(flow.id, pos.node_id)  # the caller left here (the call's path, not the metric)
 
 
 async def _play(host: IvrHost, effect: PlayPrompt, digits: DigitInput, *, barge_in: bool) -> None:

@@ -41,6 +41,7 @@ from cluster.tokens import TokenSigner, bearer_claims
 from site_node.acd import Acd, Decision, QueueConfig
 from site_node.admin import AdminSync
 from site_node.agents import AgentDesk, AgentsApi, LiveAgent
+from site_node.agents.sessions import SessionWriter
 from site_node.audit import AuditApi, AuditTrail
 from site_node.calls.cdr import CdrWriter
 from site_node.calls.cdr_api import CdrApi
@@ -247,6 +248,7 @@ class SiteRuntime:
         )
         self.owner.spawn(desk_stats.run(), "desk-stats")  # queue figures on every desk (issue 18)
         self.retention.start()
+        self.agent_sessions.start()
         self.ready.set()
         log(_log, logging.INFO, "site runtime ready", site=self.site, queues=len(queues))
 
@@ -261,6 +263,7 @@ class SiteRuntime:
             self.book,
         )
         self.acd = Acd(queues.values())
+        self.agent_sessions = SessionWriter(site=self.site, store=self.storage.agent_sessions, owner=owner, clock=clock)
         self.desk = AgentDesk(
             site=self.site,
             clock=clock,
@@ -272,6 +275,7 @@ class SiteRuntime:
             gone_grace_s=timers.gone_grace_s,
             hooks=self,
             audit=self.audit,
+            sessions=self.agent_sessions,
         )
         self.call_metrics = CallMetrics({name: q.sl_threshold_s for name, q in queues.items()})
         # customers and their contact history live at central (issue 17): the replicas from etcd
@@ -392,6 +396,7 @@ class SiteRuntime:
                     lc.outcome_elsewhere = True
                 with contextlib.suppress(Exception):
                     await self.cdr.write(lc)
+            await self.agent_sessions.stop()  # open sessions end now
         await self.retention.stop()
         await self.owner.stop()
         if self.ready.is_set():

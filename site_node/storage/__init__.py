@@ -24,6 +24,7 @@ from site_node.storage.errors import (
 from site_node.storage.migrate import current_revision, head_revision, migrate
 from site_node.storage.records import (
     AccountView,
+    AgentSessionRecord,
     AgentView,
     AuditRecord,
     CallbackRequest,
@@ -41,6 +42,7 @@ from site_node.storage.store import CallStore, Storage
 
 __all__ = [
     "AccountView",
+    "AgentSessionRecord",
     "AgentView",
     "AuditRecord",
     "CallDetailRecord",

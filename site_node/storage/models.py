@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -179,8 +180,26 @@ class Call(Base):
     resumed_from: Mapped[str | None] = mapped_column(String(32))
     first_site: Mapped[str | None] = mapped_column(String(64))  # where the call arrived (it may end here)
     failover_gap_s: Mapped[float] = mapped_column(default=0.0, server_default="0")  # talking calls: lost between sites
+    ivr_path: Mapped[str | None] = mapped_column(Text)  # JSON (cluster.ivr_path)
 
     __table_args__ = (Index("ix_calls_site_arrival_at", "site", "arrival_at"),)
+
+
+class AgentSession(Base):
+    """One stretch of an agent in one state (and not-ready reason) at this site; append-only.
+    ``ended_at`` is when the state changed (or the site stopped)."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[float]
+    ended_at: Mapped[float]
+
+    __table_args__ = (Index("ix_agent_sessions_site_started_at", "site", "started_at"),)
 
 
 class CallEvent(Base):

@@ -42,6 +42,7 @@ class CallDetailRecord:
     resumed_from: str | None = None  # after a failover: the state the call had at the failed site
     first_site: str | None = None  # where the call first arrived (its times below start there)
     failover_gap_s: float = 0.0  # a talking call's time between the move and the resume
+    ivr_path: str | None = None  # JSON: the IVR nodes the call left and how the flow ended
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> CallDetailRecord:
@@ -61,6 +62,18 @@ class CallDetailRecord:
 
 
 CDR_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CallDetailRecord))
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSessionRecord:
+    """One row of ``agent_sessions``: an agent in one state from ``started_at`` to ``ended_at``."""
+
+    site: str
+    agent_id: str
+    state: str
+    started_at: float
+    ended_at: float
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

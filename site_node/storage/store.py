@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from site_node.storage.admin import StatsRepository
+from site_node.storage.agent_sessions import AgentSessionRepository
 from site_node.storage.audit import AuditRepository
 from site_node.storage.calls import CallRepository, EventInput
 from site_node.storage.customers import CustomerRepository
@@ -50,6 +51,7 @@ class Storage:
         self.callbacks = CallbackRepository(sessions)
         self.audit = AuditRepository(sessions, site=site)  # entries name the site they happen at
         self.stats = StatsRepository(sessions)
+        self.agent_sessions = AgentSessionRepository(sessions)
 
     @classmethod
     async def open(

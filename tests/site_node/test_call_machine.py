@@ -184,7 +184,7 @@ def test_c5a_ivr_to_agent_with_ring_no_answer_and_cdr() -> None:
         "answered_at": T0 + 64, "ended_at": T0 + 200, "wrap_up_end_at": T0 + 230,
         "hold_total_s": 30.0, "transfers": 0, "failovers": 0, "callback_requested": False,
         "end_reason": "answered_completed", "resumed_from": None,
-        "first_site": "site-a", "failover_gap_s": 0.0,
+        "first_site": "site-a", "failover_gap_s": 0.0, "ivr_path": None,
     }
 
 

@@ -32,7 +32,7 @@ def test_cli_exports_every_table_as_csv_and_xlsx(tmp_path: Path) -> None:
     result = CliRunner().invoke(stats_command, [*args, "--export", "csv", "--export", "xlsx"])
     assert result.exit_code == 0, result.output
 
-    names = ("interval", "queue", "site", "agent", "ivr")
+    names = ("interval", "queue", "site", "agent", "agent_not_ready", "ivr", "ivr_nodes")
     tables = {name: pd.read_csv(out / f"{name}.csv") for name in names}
     assert set(tables["interval"]["level"]) == {"agent_queue", "agent", "queue", "site"}
     assert tables["site"]["offered"].sum() == tables["queue"]["offered"].sum() > 0

@@ -121,7 +121,7 @@ async def test_adding_the_pin_column_keeps_existing_customers(db_url: str) -> No
         await engine.dispose()
     before = await _rows(db_url)
 
-    assert await migrate(db_url) == "0007_recording_legal_hold" == head_revision()
+    assert await migrate(db_url) == "0008_agent_sessions_ivr_path" == head_revision()
 
     after = await _rows(db_url)
     assert after["customers"] == [(*row, None) for row in before["customers"]]  # pin_hash NULL
