@@ -18,7 +18,7 @@ CARDS = "95589"  # credit-card flow: welcome, then a menu where "0" asks for an 
 @contextmanager
 def running_cluster(base: Path, **kwargs: Any) -> Iterator[LocalCluster]:
     cluster = LocalCluster(base, base_port=0, **kwargs)
-    cluster.start()
+    cluster.start(timeout_s=120.0)  # a loaded 2-core CI machine starts 5 processes slowly
     try:
         yield cluster
     finally:
