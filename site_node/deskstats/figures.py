@@ -47,8 +47,10 @@ def desk_figures(
     now: float,
     *,
     utc_offset_s: float = 0.0,
+    handled: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """The ``desk_stats`` event's data for one agent (no caller data: counts and durations)."""
+    """The ``desk_stats`` event's data for one agent (no caller data: counts and durations).
+    ``handled``: the day's handle times when the caller already has them (see the push's memo)."""
     rows = [
         {
             "queue": name,
@@ -59,7 +61,7 @@ def desk_figures(
         for name, q in sorted(queues.items())
         if str(q.get("skill")) in skills
     ]
-    times = handled_calls(transitions, day_start(now, utc_offset_s))
+    times = handled_calls(transitions, day_start(now, utc_offset_s)) if handled is None else handled
     return {
         "queues": rows,
         "handled": len(times),
